@@ -1,0 +1,37 @@
+/**
+ * Time as a collaborator: production code takes a {@linkcode Clock} so unit tests can
+ * drive timers deterministically (see `tests/helpers/fake_clock.ts`) while integration
+ * tests use {@linkcode systemClock}.
+ *
+ * @module
+ */
+
+/** Opaque handle returned by {@linkcode Clock.setTimeout}. */
+export type TimerId = ReturnType<typeof setTimeout>;
+
+/** The subset of time functions aurproxy uses. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId): void;
+}
+
+/** The real clock, backed by `Date.now` and the runtime's timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id),
+};
+
+/**
+ * Resolves after `ms` on the given clock.
+ *
+ * @example
+ * ```ts
+ * await sleep(systemClock, 10);
+ * ```
+ */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}

@@ -1,0 +1,36 @@
+/**
+ * The source interface: something that knows the current endpoints of one service and
+ * says when they change. Static, ZooKeeper (serverset, Aurora, Mesos master) and API
+ * sources implement it. Sources never touch the proxy (one direction of flow).
+ *
+ * @module
+ */
+
+import type { Endpoint } from "../endpoint.ts";
+import type { Unsubscribe } from "../signal.ts";
+
+/** Health of a source's connection to its registry, for /health and metrics. */
+export interface SourceStatus {
+  /** True when the endpoint list is known to be current. */
+  readonly healthy: boolean;
+  /** Human-readable state, e.g. "connected", "disconnected: serving last known endpoints". */
+  readonly detail: string;
+}
+
+export interface Source {
+  /** Stable, human-readable identity used in logs, metrics and upstream names. */
+  readonly name: string;
+  /**
+   * Begins watching. Resolves once the first endpoint list is known, or once the source
+   * has decided to serve without one (e.g. registry unreachable): it must not hang.
+   */
+  start(): Promise<void>;
+  /** Stops watching and releases every timer and connection. Idempotent. */
+  stop(): Promise<void>;
+  /** The current endpoints. Cheap; called on every snapshot. */
+  endpoints(): readonly Endpoint[];
+  /** Calls `fn` whenever `endpoints()` may have changed. */
+  onChange(fn: () => void): Unsubscribe;
+  /** Optional connection state for health reporting. */
+  status?(): SourceStatus;
+}

@@ -25,7 +25,11 @@ export interface WeightedEndpoint {
   /** The source that produced the endpoint. */
   readonly source: string;
   /** Adjuster factors, in configured order. */
-  readonly factors: readonly { readonly name: string; readonly share: number; readonly detail: string }[];
+  readonly factors: readonly {
+    readonly name: string;
+    readonly share: number;
+    readonly detail: string;
+  }[];
   /** Human-readable steps from share to weight; rendered as the nginx comment. */
   readonly audit: readonly string[];
 }

@@ -1,0 +1,72 @@
+/**
+ * Builds the immutable {@linkcode ProxySnapshot} from the config and the current pool
+ * members. Pure: the caller supplies the members of each route's or stream's pools.
+ *
+ * @module
+ */
+
+import type { PoolsConfig, ProxyConfig } from "../config/types.ts";
+import type { ProxySnapshot, Upstream } from "../snapshot.ts";
+import { computeWeights, type PoolMember } from "./weights.ts";
+
+/** Current members of one route's or stream's pools. */
+export interface PoolMembers {
+  readonly primary: readonly PoolMember[];
+  readonly overflow: readonly PoolMember[];
+}
+
+export interface BuildOptions {
+  /** False while `--weight-adjustment-delay-seconds` holds adjusters back. */
+  readonly adjust: boolean;
+  readonly now: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const snap = buildSnapshot(config, (pools) => app.membersOf(pools), { adjust: true, now: Date.now() });
+ * snap.servers[0].routes[0].endpoints; // weighted endpoints
+ * ```
+ */
+export function buildSnapshot(
+  config: ProxyConfig,
+  membersOf: (pools: PoolsConfig) => PoolMembers,
+  opts: BuildOptions,
+): ProxySnapshot {
+  const upstream = (pools: PoolsConfig, slug: string): Upstream => {
+    const m = membersOf(pools);
+    const r = computeWeights({
+      primary: m.primary,
+      overflow: m.overflow,
+      overflowThresholdPct: pools.overflowThresholdPct,
+      adjust: opts.adjust,
+    });
+    return { slug, endpoints: r.endpoints, failOpen: r.failOpen, notes: r.notes };
+  };
+  return deepFreeze({
+    context: config.context,
+    builtAt: opts.now,
+    adjustmentDelayed: !opts.adjust,
+    servers: config.servers.map((s) => ({
+      slug: s.slug,
+      hosts: s.hosts,
+      ports: s.ports,
+      healthcheckRoute: s.healthcheckRoute,
+      context: s.context,
+      routes: s.routes.map((r) => ({
+        ...upstream(r, r.slug),
+        locations: r.locations,
+        emptyEndpointStatusCode: r.emptyEndpointStatusCode,
+      })),
+      streams: s.streams.map((st) => upstream(st, st.slug)),
+    })),
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,171 @@
+/**
+ * From shares to weights: the traffic split between a route's primary pool and its
+ * overflow pool, and the integer nginx weight of every endpoint. Pure.
+ *
+ * Rules (see README "How traffic is weighted"):
+ * - An endpoint's share is the product of its adjusters' factors (1 with none).
+ * - h = mean share of the primary endpoints: the fraction of primary capacity available.
+ * - With `overflowThresholdPct` t: if h ≥ t the overflow pool gets nothing; otherwise the
+ *   primaries carry h/t of the traffic and the overflow pool the rest. Without a
+ *   threshold, overflow takes traffic only when the primaries have no capacity at all.
+ * - Within a pool, traffic is split in proportion to shares.
+ * - Fail open: when neither pool has capacity, every primary endpoint gets an equal
+ *   weight (every overflow endpoint when there are no primaries): an upstream with no
+ *   live server would fail every request, which is worse than trying all of them.
+ * - While adjustments are delayed (`--weight-adjustment-delay-seconds`), primaries get
+ *   equal weight and overflow none (all of it when there are no primaries).
+ *
+ * @module
+ */
+
+import type { Endpoint } from "../endpoint.ts";
+import type { ShareFactor } from "../share/adjuster.ts";
+import type { Pool, WeightedEndpoint } from "../snapshot.ts";
+
+/** An endpoint with its adjusters' current factors. */
+export interface PoolMember {
+  readonly endpoint: Endpoint;
+  readonly source: string;
+  readonly factors: readonly ShareFactor[];
+}
+
+export interface WeightInput {
+  readonly primary: readonly PoolMember[];
+  readonly overflow: readonly PoolMember[];
+  /** 0..100, or undefined. */
+  readonly overflowThresholdPct?: number;
+  /** False while `--weight-adjustment-delay-seconds` holds adjusters back. */
+  readonly adjust: boolean;
+}
+
+export interface WeightResult {
+  readonly endpoints: readonly WeightedEndpoint[];
+  readonly failOpen: boolean;
+  readonly notes: readonly string[];
+}
+
+/** The largest weight rendered; other weights are scaled relative to the largest fraction. */
+export const MAX_WEIGHT = 1000;
+
+/** Product of the factors, clamped to 0..1 (a misbehaving adjuster cannot exceed 1). */
+export function shareOf(factors: readonly ShareFactor[]): number {
+  let s = 1;
+  for (const f of factors) s *= Number.isFinite(f.share) ? f.share : 0;
+  return Math.min(1, Math.max(0, s));
+}
+
+function sum(xs: readonly number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}
+
+/** Share of traffic the primary pool carries, given its mean share h. */
+export function primaryPortion(
+  h: number,
+  overflowThresholdPct: number | undefined,
+  hasOverflowCapacity: boolean,
+): number {
+  if (!hasOverflowCapacity) return 1;
+  // Every primary down: overflow takes everything, whatever the threshold (even 0).
+  if (h <= 0) return 0;
+  if (overflowThresholdPct === undefined) return 1;
+  const t = overflowThresholdPct / 100;
+  if (h >= t) return 1;
+  return h / t;
+}
+
+const fmt = (x: number) => String(Math.round(x * 10000) / 10000);
+
+/**
+ * Computes weighted endpoints for one route or stream.
+ *
+ * @example
+ * ```ts
+ * const r = computeWeights({ primary: [a, b], overflow: [], adjust: true });
+ * r.endpoints.map((e) => e.weight); // [1000, 1000]
+ * ```
+ */
+export function computeWeights(input: WeightInput): WeightResult {
+  const pShares = input.primary.map((m) => (input.adjust ? shareOf(m.factors) : 1));
+  const oShares = input.overflow.map((m) => (input.adjust ? shareOf(m.factors) : 0));
+  const notes: string[] = [];
+  let failOpen = false;
+
+  let pFractions: number[];
+  let oFractions: number[];
+  if (!input.adjust) {
+    notes.push("weight adjustment delayed: primaries equal, overflow off");
+    const pEqual = input.primary.length ? 1 / input.primary.length : 0;
+    pFractions = input.primary.map(() => pEqual);
+    const oEqual = input.primary.length === 0 && input.overflow.length
+      ? 1 / input.overflow.length
+      : 0;
+    oFractions = input.overflow.map(() => oEqual);
+  } else {
+    const pSum = sum(pShares);
+    const oSum = sum(oShares);
+    const h = input.primary.length ? pSum / input.primary.length : 0;
+    if (pSum === 0 && oSum === 0) {
+      const pool = input.primary.length ? "primary" : "overflow";
+      const n = input.primary.length || input.overflow.length;
+      if (n > 0) {
+        failOpen = true;
+        notes.push(`fail open: no endpoint has capacity, ${pool} endpoints weighted equally`);
+      }
+      pFractions = input.primary.map(() => 1 / n);
+      oFractions = input.overflow.map(() => (input.primary.length ? 0 : 1 / n));
+    } else {
+      const p = primaryPortion(h, input.overflowThresholdPct, oSum > 0);
+      if (input.overflow.length) {
+        const t = input.overflowThresholdPct;
+        notes.push(
+          `primary capacity h=${fmt(h)}` + (t === undefined ? "" : ` threshold=${t}%`) +
+            ` -> primary ${fmt(p)}, overflow ${fmt(1 - p)}`,
+        );
+      }
+      pFractions = pShares.map((s) => (pSum > 0 ? (s / pSum) * p : 0));
+      oFractions = oShares.map((s) => (oSum > 0 ? (s / oSum) * (1 - p) : 0));
+    }
+  }
+
+  const maxFraction = Math.max(0, ...pFractions, ...oFractions);
+  const toWeight = (f: number) =>
+    f <= 0 || maxFraction <= 0 ? 0 : Math.max(1, Math.round((f / maxFraction) * MAX_WEIGHT));
+
+  const build = (
+    members: readonly PoolMember[],
+    shares: number[],
+    fractions: number[],
+    pool: Pool,
+  ): WeightedEndpoint[] =>
+    members.map((m, i) => {
+      const weight = toWeight(fractions[i]);
+      const audit: string[] = [pool, `src=${m.source}`];
+      for (const f of m.factors) audit.push(`${f.name}=${fmt(f.share)} (${f.detail})`);
+      if (!input.adjust) audit.push("adjustment delayed");
+      else audit.push(`share=${fmt(shares[i])}`);
+      if (failOpen) audit.push("fail-open");
+      audit.push(`fraction=${fmt(fractions[i])}`, `weight=${weight}`);
+      return {
+        host: m.endpoint.host,
+        port: m.endpoint.port,
+        weight,
+        fraction: fractions[i],
+        share: shares[i],
+        pool,
+        source: m.source,
+        factors: m.factors.map((f) => ({ name: f.name, share: f.share, detail: f.detail })),
+        audit,
+      };
+    });
+
+  return {
+    endpoints: [
+      ...build(input.primary, pShares, pFractions, "primary"),
+      ...build(input.overflow, oShares, oFractions, "overflow"),
+    ],
+    failOpen,
+    notes,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Command-line flags. Names and defaults of the original aurproxy's `run` command are
+ * kept so existing Aurora job files work unchanged; `--flag=value`, `--flag value` and
+ * the original's `--flag_name` spelling are all accepted.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import { suggest } from "./suggest.ts";
+
+type FlagKind = "string" | "boolean";
+
+/** One flag: its type, default, help, and whether its feature exists yet. */
+export interface FlagSpec {
+  readonly type: FlagKind;
+  readonly multiple?: boolean;
+  readonly default?: string | boolean;
+  readonly help: string;
+  /** Set when the feature behind the flag has not landed: using the flag is an error. */
+  readonly unsupported?: string;
+}
+
+export type FlagTable = Readonly<Record<string, FlagSpec>>;
+
+const NOT_YET = "not supported yet";
+
+/** Flags of `aurproxy run`. */
+export const RUN_FLAGS: FlagTable = {
+  "management-port": { type: "string", help: "Port of the management HTTP server (required)." },
+  "management-host": {
+    type: "string",
+    default: "0.0.0.0",
+    help: "Address the management server binds (Aurora's executor must reach it).",
+  },
+  config: {
+    type: "string",
+    help: "Proxy configuration: a JSON string, file:///path or a path (required).",
+  },
+  backend: { type: "string", default: "nginx", help: "Proxy backend; only nginx." },
+  "update-period": {
+    type: "string",
+    default: "2",
+    help: "Seconds between checks for retrying a failed proxy update.",
+  },
+  "max-update-frequency": {
+    type: "string",
+    default: "10",
+    help: "Minimum seconds between two proxy updates (0: as fast as changes come).",
+  },
+  "weight-adjustment-delay-seconds": {
+    type: "string",
+    default: "180",
+    help: "Seconds after start during which share adjusters are not applied.",
+  },
+  setup: {
+    type: "boolean",
+    default: false,
+    help: "Render and write the proxy config once (no reload), then exit.",
+  },
+  "state-file": {
+    type: "string",
+    help: "File keeping the last known endpoints, used when ZooKeeper is down at start-up.",
+  },
+  "state-max-age-seconds": {
+    type: "string",
+    default: "86400",
+    help: "Ignore a state file older than this.",
+  },
+  "zk-session-timeout-seconds": {
+    type: "string",
+    default: "30",
+    help: "ZooKeeper session timeout.",
+  },
+  "log-level": { type: "string", default: "info", help: "debug, info, warn or error." },
+  "sentry-dsn": {
+    type: "string",
+    help: "Sentry DSN for error reporting (empty: off).",
+    unsupported: NOT_YET,
+  },
+  "registration-class": {
+    type: "string",
+    help: "Self-registration plugin class.",
+    unsupported: NOT_YET,
+  },
+  "registration-arg": {
+    type: "string",
+    multiple: true,
+    help: "k=v argument for the registration plugin (repeatable).",
+    unsupported: NOT_YET,
+  },
+  "metric-publisher-class": {
+    type: "string",
+    help: "Metrics publisher class.",
+    unsupported: NOT_YET,
+  },
+  "metric-publisher-arg": {
+    type: "string",
+    multiple: true,
+    help: "k=v argument for the metrics publisher (repeatable).",
+    unsupported: NOT_YET,
+  },
+  "mirror-source": {
+    type: "string",
+    help: "Source (JSON) of gor replay servers to mirror to.",
+    unsupported: NOT_YET,
+  },
+  "mirror-ports": { type: "string", help: "Local ports to mirror.", unsupported: NOT_YET },
+  "mirror-max-qps": { type: "string", help: "Max QPS to mirror.", unsupported: NOT_YET },
+  "mirror-max-update-frequency": {
+    type: "string",
+    help: "Seconds between mirror updates.",
+    unsupported: NOT_YET,
+  },
+  "mirror-pid-path": { type: "string", help: "gor pid file.", unsupported: NOT_YET },
+  help: { type: "boolean", default: false, help: "Show this help." },
+};
+
+/** Parsed flag values: strings, booleans, or string lists for repeatable flags. */
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Parses `args` against `table`. Throws {@linkcode UsageError} naming the flag.
+ *
+ * @example
+ * ```ts
+ * parseFlags(["--management-port=8080", "--setup"], RUN_FLAGS)["management-port"]; // "8080"
+ * ```
+ */
+export function parseFlags(args: readonly string[], table: FlagTable): FlagValues {
+  const normalized = args.map((a) => {
+    if (!a.startsWith("--")) return a;
+    const eq = a.indexOf("=");
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    return `--${name.replaceAll("_", "-")}${eq < 0 ? "" : a.slice(eq)}`;
+  });
+  for (const a of normalized) {
+    if (!a.startsWith("--")) continue;
+    const name = a.slice(2).split("=")[0];
+    if (!(name in table)) {
+      const hint = suggest(name, Object.keys(table));
+      throw new UsageError(`--${name}`, `unknown flag${hint ? ` (did you mean --${hint}?)` : ""}`);
+    }
+  }
+  const options = Object.fromEntries(
+    Object.entries(table).map(([k, s]) => [k, { type: s.type, multiple: s.multiple ?? false }]),
+  );
+  let values: FlagValues;
+  try {
+    const parsed = parseArgs({ args: normalized, options, allowPositionals: false, strict: true });
+    values = parsed.values as FlagValues;
+  } catch (err) {
+    throw new UsageError("", (err as Error).message);
+  }
+  for (const [name, spec] of Object.entries(table)) {
+    if (spec.unsupported && values[name] !== undefined) {
+      // An empty --sentry-dsn='' (as in the original's examples) means "off": allow it.
+      if (values[name] === "") continue;
+      throw new UsageError(`--${name}`, spec.unsupported);
+    }
+    if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  }
+  return values;
+}
+
+/** A required string flag. */
+export function requireString(values: FlagValues, name: string): string {
+  const v = values[name];
+  if (typeof v !== "string" || v === "") throw new UsageError(`--${name}`, "required");
+  return v;
+}
+
+/** A number flag within [min, max]; integers only unless `fractional`. */
+export function numberFlag(
+  values: FlagValues,
+  name: string,
+  opts: { min: number; max?: number; fractional?: boolean },
+): number {
+  const raw = values[name];
+  const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+  const kind = opts.fractional ? "a number" : "an integer";
+  const range = opts.max === undefined ? `>= ${opts.min}` : `${opts.min}-${opts.max}`;
+  if (!Number.isFinite(n) || (!opts.fractional && !Number.isInteger(n))) {
+    throw new UsageError(`--${name}`, `expected ${kind} ${range}, got ${JSON.stringify(raw)}`);
+  }
+  if (n < opts.min || (opts.max !== undefined && n > opts.max)) {
+    throw new UsageError(`--${name}`, `expected ${kind} ${range}, got ${n}`);
+  }
+  return n;
+}
+
+/** Help text for a flag table. */
+export function flagHelp(table: FlagTable): string {
+  return Object.entries(table).map(([name, s]) => {
+    const arg = s.type === "string" ? "=VALUE" : "";
+    const def = s.default !== undefined && s.type === "string" ? ` (default ${s.default})` : "";
+    const note = s.unsupported ? ` [${s.unsupported}]` : "";
+    return `  --${name}${arg}\n      ${s.help}${def}${note}`;
+  }).join("\n");
+}

@@ -1,0 +1,71 @@
+import { strictEqual, throws } from "node:assert";
+import { numberFlag, parseFlags, requireString, RUN_FLAGS } from "../../lib/cli/flags.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+Deno.test("run flags: original defaults", () => {
+  const v = parseFlags(["--management-port=31325", "--config={}"], RUN_FLAGS);
+  strictEqual(v.backend, "nginx");
+  strictEqual(v["update-period"], "2");
+  strictEqual(v["max-update-frequency"], "10");
+  strictEqual(v["weight-adjustment-delay-seconds"], "180");
+  strictEqual(v.setup, false);
+});
+
+Deno.test("run flags: --flag=value, --flag value and --flag_name all work", () => {
+  const v = parseFlags(
+    ["--management-port", "31325", "--max_update_frequency=0", "--setup", "--config", "{}"],
+    RUN_FLAGS,
+  );
+  strictEqual(v["management-port"], "31325");
+  strictEqual(v["max-update-frequency"], "0");
+  strictEqual(v.setup, true);
+  strictEqual(v.config, "{}");
+});
+
+Deno.test("run flags: unknown flag names the flag and suggests the right one", () => {
+  throws(
+    () => parseFlags(["--managment-port=1"], RUN_FLAGS),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.message === "--managment-port: unknown flag (did you mean --management-port?)",
+  );
+});
+
+Deno.test("run flags: a flag whose feature has not landed is refused, not ignored", () => {
+  throws(
+    () => parseFlags(["--registration-arg=region=us-east-1"], RUN_FLAGS),
+    (e: unknown) =>
+      e instanceof UsageError && e.message === "--registration-arg: not supported yet",
+  );
+  throws(
+    () => parseFlags(["--mirror-source", "{}"], RUN_FLAGS),
+    (e: unknown) => e instanceof UsageError && e.path === "--mirror-source",
+  );
+});
+
+Deno.test("run flags: an empty --sentry-dsn (as in the original's examples) means off", () => {
+  const v = parseFlags(["--sentry-dsn="], RUN_FLAGS);
+  strictEqual(v["sentry-dsn"], "");
+});
+
+Deno.test("numberFlag: ranges and integers, errors name the flag", () => {
+  const v = parseFlags(["--management-port=99999", "--update-period=abc"], RUN_FLAGS);
+  throws(
+    () => numberFlag(v, "management-port", { min: 1, max: 65535 }),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.message === "--management-port: expected an integer 1-65535, got 99999",
+  );
+  throws(
+    () => numberFlag(v, "update-period", { min: 0, fractional: true }),
+    (e: unknown) => e instanceof UsageError && e.path === "--update-period",
+  );
+  strictEqual(numberFlag({ x: "0.5" }, "x", { min: 0, fractional: true }), 0.5);
+});
+
+Deno.test("requireString: missing --config is a usage error", () => {
+  throws(
+    () => requireString(parseFlags([], RUN_FLAGS), "config"),
+    (e: unknown) => e instanceof UsageError && e.message === "--config: required",
+  );
+});

@@ -33,6 +33,8 @@ export interface NginxOptions {
 export interface ServerConfig {
   /** JSON path for messages, e.g. `servers[0]`. */
   readonly path: string;
+  /** Stable identifier derived from hosts and ports (letters, digits, `_`). */
+  readonly slug: string;
   readonly hosts: readonly string[];
   readonly ports: readonly number[];
   readonly healthcheckRoute?: string;
@@ -44,6 +46,8 @@ export interface ServerConfig {
 /** What routes and streams share: a primary pool and an optional overflow pool. */
 export interface PoolsConfig {
   readonly path: string;
+  /** nginx upstream name: stable across restarts, unique, letters, digits and `_` only. */
+  readonly slug: string;
   readonly sources: readonly SourceConfig[];
   readonly overflowSources: readonly SourceConfig[];
   /** 0..100, or undefined when not set. */

@@ -1,0 +1,145 @@
+/**
+ * The nginx backend: render → compare → write temp → `nginx -t` → keep `<file>.1` →
+ * atomic rename → SIGHUP → confirm. A config that fails `nginx -t` never goes live; a
+ * failed reload leaves nginx serving its previous config.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import type { NginxOptions } from "../../config/types.ts";
+import type { Logger } from "../../log.ts";
+import type { MetricsRegistry } from "../../metrics/registry.ts";
+import type { ProxySnapshot } from "../../snapshot.ts";
+import { renderNginx } from "../../../templates/nginx.ts";
+import type { ApplyResult, ProxyBackend } from "../backend.ts";
+import { type NginxBinary, resolveNginx, testConfig, type TestResult } from "./binary.ts";
+import { readMasterPid, reloadAndConfirm } from "./process.ts";
+
+export interface NginxBackendDeps {
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** How long to wait for new workers after SIGHUP. */
+  readonly reloadTimeoutMs?: number;
+}
+
+const M = {
+  writes: ["config_writes_total", "nginx configs written to the live path."],
+  invalid: ["validation_failures_total", "Rendered configs rejected by nginx -t."],
+  reloads: ["reloads_total", "nginx reloads confirmed (new workers started)."],
+  reloadFailures: ["reload_failures_total", "nginx reloads that failed or were not confirmed."],
+} as const;
+
+/**
+ * @example
+ * ```ts
+ * const nginx = new NginxBackend(config.nginx, { logger, metrics });
+ * const result = await nginx.apply(snapshot, { reload: true });
+ * ```
+ */
+export class NginxBackend implements ProxyBackend {
+  readonly name = "nginx";
+  readonly options: NginxOptions;
+  readonly #deps: NginxBackendDeps;
+  #binary?: NginxBinary;
+  /** Set when the live file was written but nginx has not confirmed loading it. */
+  #reloadPending = false;
+
+  constructor(options: NginxOptions, deps: NginxBackendDeps) {
+    this.options = options;
+    this.#deps = deps;
+    for (const m of Object.values(M)) deps.metrics.declareCounter(m[0], m[1]);
+  }
+
+  /** The nginx executable, found once. */
+  get binary(): NginxBinary {
+    return this.#binary ??= resolveNginx(this.options.binary);
+  }
+
+  render(snapshot: ProxySnapshot): string {
+    return renderNginx(snapshot, {
+      pidPath: this.options.pidPath,
+      statsPort: this.options.statsPort,
+      streamModulePath: this.binary.streamModulePath,
+      privatePrefix: this.options.prefix !== undefined,
+    });
+  }
+
+  /** Renders and runs `nginx -t` on the result, touching nothing live. */
+  async test(snapshot: ProxySnapshot): Promise<TestResult> {
+    const tmp = await this.#writeTemp(this.render(snapshot));
+    try {
+      return await testConfig(this.binary, tmp, this.options.prefix);
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+
+  async apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult> {
+    const started = performance.now();
+    const { logger, metrics } = this.#deps;
+    const inc = (m: readonly [string, string]) => metrics.inc(m[0], m[1]);
+    const file = this.options.configurationFile;
+    const text = this.render(snapshot);
+    const live = await Deno.readTextFile(file).catch(() => undefined);
+    if (live === text && !(opts.reload && this.#reloadPending)) return { kind: "unchanged" };
+
+    if (live !== text) {
+      const tmp = await this.#writeTemp(text);
+      const tested = await testConfig(this.binary, tmp, this.options.prefix);
+      if (!tested.ok) {
+        await Deno.remove(tmp).catch(() => {});
+        inc(M.invalid);
+        logger.error(`nginx -t rejected the new config; keeping ${file}:\n${tested.error}`);
+        return { kind: "invalid", error: tested.error };
+      }
+      if (live !== undefined) await Deno.copyFile(file, `${file}.1`);
+      await Deno.rename(tmp, file);
+      inc(M.writes);
+      this.#reloadPending = true;
+    }
+    if (!opts.reload) {
+      this.#reloadPending = false;
+      return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
+    }
+
+    const pid = await readMasterPid(this.options.pidPath);
+    if (pid === undefined) {
+      inc(M.reloadFailures);
+      return {
+        kind: "reload_failed",
+        error: `nginx is not running (no live pid in ${this.options.pidPath}): config written to ` +
+          `${file}; start nginx with it`,
+      };
+    }
+    const ok = await reloadAndConfirm(pid, this.#deps.reloadTimeoutMs ?? 5000);
+    if (!ok) {
+      inc(M.reloadFailures);
+      return {
+        kind: "reload_failed",
+        error: `nginx (pid ${pid}) did not start new workers after SIGHUP: it is still serving ` +
+          `its previous config; see its error log`,
+      };
+    }
+    this.#reloadPending = false;
+    inc(M.reloads);
+    const durationMs = performance.now() - started;
+    metrics.set(
+      "apply_duration_seconds",
+      "Duration of the last successful apply.",
+      durationMs / 1000,
+    );
+    metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
+    return { kind: "applied", reloaded: true, durationMs };
+  }
+
+  /** Writes `text` beside the live file (same filesystem, so the rename is atomic). */
+  async #writeTemp(text: string): Promise<string> {
+    const file = this.options.configurationFile;
+    await Deno.mkdir(dirname(file), { recursive: true });
+    if (this.options.prefix) await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
+    const tmp = `${file}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    await Deno.writeTextFile(tmp, text);
+    return tmp;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Signalling a running nginx master and confirming that a reload took: after SIGHUP, a
+ * master that accepted the new config starts new worker processes; one that rejected it
+ * (say, a port it cannot bind) keeps its old workers and logs the error.
+ *
+ * @module
+ */
+
+/** The master pid from the pid file, if that process is alive. */
+export async function readMasterPid(pidPath: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(pidPath);
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return isAlive(pid) ? pid : undefined;
+}
+
+/** True when a process with this pid exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the direct children of `pid` (nginx workers and cache processes). */
+export function childPids(pid: number): Set<number> {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
+    return new Set(text.trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    // Kernels without CONFIG_PROC_CHILDREN: scan every process's parent.
+    const out = new Set<number>();
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid === pid) out.add(Number(e.name));
+      } catch {
+        // The process exited while we looked.
+      }
+    }
+    return out;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/** An old worker no longer accepts connections once it has exited or says it is shutting down. */
+function retired(pid: number): boolean {
+  if (!isAlive(pid)) return true;
+  const cmd = cmdline(pid);
+  return !cmd.includes("worker process") || cmd.includes("shutting down");
+}
+
+/**
+ * Sends SIGHUP to `pid` and waits up to `timeoutMs` until the reload took: a worker that
+ * was not there before runs, and every previous worker has exited or is shutting down
+ * (nginx retitles it "worker process is shutting down" once it stopped accepting). From
+ * then on every new connection gets the new config.
+ */
+export async function reloadAndConfirm(pid: number, timeoutMs: number): Promise<boolean> {
+  const before = childPids(pid);
+  Deno.kill(pid, "SIGHUP");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+    if (!isAlive(pid)) return false;
+    const now = childPids(pid);
+    const started = [...now].some((c) => !before.has(c));
+    if (started && [...before].every(retired)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,226 @@
+/**
+ * nginx.conf for a snapshot: a pure function of plain data, so the same snapshot always
+ * renders the same text (an unchanged render means no reload).
+ *
+ * Safety: hosts come from registries but were validated as hostnames or IP literals;
+ * config strings were checked for nginx syntax by the config parser; audit comments are
+ * stripped to printable characters here. Nothing from outside can open a directive.
+ *
+ * @module
+ */
+
+import type { Context } from "../lib/config/types.ts";
+import type {
+  ProxySnapshot,
+  RouteSnapshot,
+  ServerSnapshot,
+  Upstream,
+  WeightedEndpoint,
+} from "../lib/snapshot.ts";
+
+export interface NginxRenderOptions {
+  /** `pid` directive. */
+  readonly pidPath: string;
+  /** `stats_port`: a loopback-only `stub_status` server. */
+  readonly statsPort?: number;
+  /** `load_module` line for the stream module, when TCP servers exist and it is dynamic. */
+  readonly streamModulePath?: string;
+  /**
+   * True when nginx runs from a private prefix (`-p`): temp paths are then kept inside it.
+   * Otherwise nginx's compiled-in temp paths apply.
+   */
+  readonly privatePrefix?: boolean;
+}
+
+/** Context value as a string, or the default. */
+function ctx(c: Context, key: string, def: string | number): string {
+  const v = c[key];
+  return v === undefined || v === null || v === "" ? String(def) : String(v);
+}
+
+const isTrue = (v: unknown) => v === true || v === "True" || v === "true";
+
+/** Printable ASCII only: a comment must end at the end of its line. */
+export function commentSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, " ");
+}
+
+function address(e: { host: string; port: number }): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+const live = (u: Upstream) => u.endpoints.some((e) => e.weight > 0);
+
+function serverLine(e: WeightedEndpoint, indent: string): string {
+  const audit = commentSafe(e.audit.join(" | "));
+  if (e.weight <= 0) return `${indent}# server ${address(e)} (weight 0) # ${audit}`;
+  // max_fails=0: aurproxy's health checks decide membership; nginx's passive marking
+  // would take a whole small pool out on a burst of errors.
+  return `${indent}server ${address(e)} weight=${e.weight} max_fails=0; # ${audit}`;
+}
+
+function upstreamBlock(u: Upstream, c: Context, keepalive: boolean): string {
+  const notes = u.notes.map((n) => `    # ${commentSafe(n)}\n`).join("");
+  return `    upstream ${u.slug} {
+${notes}        least_conn;
+${u.endpoints.map((e) => serverLine(e, "        ")).join("\n")}
+${keepalive ? `        keepalive ${ctx(c, "upstream_keepalive", 64)};\n` : ""}    }
+`;
+}
+
+function locationBlock(r: RouteSnapshot, location: string): string {
+  if (!live(r)) {
+    return `        location ${location} {
+            # no live endpoints for ${r.slug}
+            return ${r.emptyEndpointStatusCode};
+        }
+`;
+  }
+  return `        location ${location} {
+            proxy_pass http://${r.slug};
+        }
+`;
+}
+
+function httpServer(s: ServerSnapshot): string {
+  const c = s.context;
+  const def = isTrue(c.default_server) ? " default_server" : "";
+  const names = s.hosts.length ? s.hosts.map((h) => (h === "default" ? "_" : h)).join(" ") : "_";
+  const blacklist = Array.isArray(c.location_blacklist) ? c.location_blacklist.map(String) : [];
+  const health = s.healthcheckRoute
+    ? `        location = ${s.healthcheckRoute} {
+            access_log off;
+            return 200;
+        }
+`
+    : "";
+  const denied = blacklist.map((l) => `        location ${l} {\n            deny all;\n        }\n`)
+    .join("");
+  const routes = s.routes.flatMap((r) => r.locations.map((l) => locationBlock(r, l))).join("");
+  return `    server {
+${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
+        server_name ${names};
+
+        proxy_connect_timeout ${ctx(c, "proxy_connect_timeout", 60)};
+        proxy_send_timeout ${ctx(c, "proxy_send_timeout", 60)};
+        proxy_read_timeout ${ctx(c, "proxy_read_timeout", 60)};
+        send_timeout ${ctx(c, "send_timeout", 60)};
+
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header Connection "";
+        # A request whose connection to a backend fails is retried on another endpoint
+        # (only when nothing was sent yet, and never for non-idempotent requests): an
+        # instance that has just gone away must not cost a request.
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 3;
+
+${health}${denied}${routes}    }
+`;
+}
+
+const TEMP_PATHS = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+  .map((t) => `    ${t}_temp_path temp/${t};\n`).join("");
+
+function httpBlock(
+  snap: ProxySnapshot,
+  servers: readonly ServerSnapshot[],
+  o: NginxRenderOptions,
+): string {
+  const c = snap.context;
+  const upstreams = servers.flatMap((s) =>
+    s.routes.filter(live).map((r) => upstreamBlock(r, c, true))
+  );
+  const stats = o.statsPort
+    ? `    server {
+        listen 127.0.0.1:${o.statsPort};
+        access_log off;
+        location /aurproxy/status {
+            stub_status;
+            allow 127.0.0.1;
+            deny all;
+        }
+    }
+
+`
+    : "";
+  return `http {
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    server_tokens off;
+    keepalive_timeout ${ctx(c, "keepalive_timeout", 65)};
+    keepalive_requests ${ctx(c, "keepalive_requests", 100000)};
+    client_max_body_size ${ctx(c, "client_max_body_size", "1m")};
+    reset_timedout_connection on;
+    access_log ${ctx(c, "access_log", "off")};
+${o.privatePrefix ? TEMP_PATHS : ""}
+${upstreams.join("\n")}
+${stats}${servers.map(httpServer).join("\n")}}
+`;
+}
+
+function streamBlock(servers: readonly ServerSnapshot[], c: Context): string {
+  const blocks = servers.map((s) => {
+    // All streams of one server form one upstream, as in the original.
+    const merged: Upstream = {
+      slug: s.streams[0]?.slug ?? s.slug,
+      endpoints: s.streams.flatMap((st) => st.endpoints),
+      failOpen: s.streams.some((st) => st.failOpen),
+      notes: s.streams.flatMap((st) => st.notes),
+    };
+    if (!live(merged)) {
+      // A TCP listener with no upstream server cannot answer anything useful: not listening
+      // makes clients fail fast instead of hanging. The port comes back with an endpoint.
+      return `    # ${s.slug}: no live endpoints, ports ${s.ports.join(", ")} not listening\n`;
+    }
+    return `${upstreamBlock(merged, c, false)}
+    server {
+${s.ports.map((p) => `        listen ${p};`).join("\n")}
+        proxy_connect_timeout ${ctx(s.context, "proxy_connect_timeout", "60s")};
+        proxy_timeout ${ctx(s.context, "proxy_timeout", "10m")};
+        proxy_next_upstream on;
+        proxy_pass ${merged.slug};
+    }
+`;
+  });
+  return `stream {
+${blocks.join("\n")}}
+`;
+}
+
+/**
+ * Renders nginx.conf.
+ *
+ * @example
+ * ```ts
+ * const text = renderNginx(snapshot, { pidPath: "/var/run/nginx.pid" });
+ * ```
+ */
+export function renderNginx(snap: ProxySnapshot, o: NginxRenderOptions): string {
+  const c = snap.context;
+  const http = snap.servers.filter((s) => s.routes.length > 0);
+  const tcp = snap.servers.filter((s) => s.streams.length > 0);
+  const loadModule = tcp.length && o.streamModulePath ? `load_module ${o.streamModulePath};\n` : "";
+  const user = c.user ? `user ${ctx(c, "user", "")};\n` : "";
+  const rlimit = c.worker_rlimit_nofile
+    ? `worker_rlimit_nofile ${ctx(c, "worker_rlimit_nofile", "")};\n`
+    : "";
+  return `# Generated by aurproxy. Do not edit: it is rewritten on every endpoint change.
+${loadModule}${user}worker_processes ${ctx(c, "worker_processes", "auto")};
+pid ${o.pidPath};
+error_log ${ctx(c, "error_log", "stderr")} ${ctx(c, "error_log_level", "warn")};
+${rlimit}# Old workers finish in-flight requests for at most this long after a reload, so
+# frequent reloads cannot pile up workers holding long-lived connections.
+worker_shutdown_timeout ${ctx(c, "worker_shutdown_timeout", "30s")};
+
+events {
+    worker_connections ${ctx(c, "worker_connections", 2000)};
+    multi_accept on;
+}
+
+${http.length ? httpBlock(snap, http, o) : ""}${tcp.length ? `\n${streamBlock(tcp, c)}` : ""}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * A real nginx for tests: private prefix in a temp dir, config rendered by aurproxy's own
+ * backend, stopped (and the dir removed) by `stop()`.
+ *
+ * @module
+ */
+
+import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
+import type { NginxOptions } from "../../lib/config/types.ts";
+import { memoryLogger } from "../../lib/log.ts";
+import { MetricsRegistry } from "../../lib/metrics/registry.ts";
+import type { ProxySnapshot } from "../../lib/snapshot.ts";
+import { waitFor, waitForPort } from "./ports.ts";
+
+export interface TestNginx {
+  readonly dir: string;
+  readonly options: NginxOptions;
+  /** The backend aurproxy would use for this nginx. */
+  readonly backend: NginxBackend;
+  readonly metrics: MetricsRegistry;
+  /** The master's pid. */
+  readonly pid: number;
+  /** Everything nginx wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Options for a private nginx in `dir` (created if not given). */
+export function nginxOptions(dir: string): NginxOptions {
+  return {
+    configurationFile: `${dir}/conf/nginx.conf`,
+    pidPath: `${dir}/nginx.pid`,
+    binary: "nginx",
+    prefix: dir,
+  };
+}
+
+/**
+ * Writes the config for `snapshot` (validated with nginx -t), starts nginx on it in the
+ * foreground and waits until every port of `waitPorts` accepts connections.
+ */
+export async function startNginx(
+  snapshot: ProxySnapshot,
+  waitPorts: readonly number[],
+  opts: Partial<NginxOptions> = {},
+): Promise<TestNginx> {
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-nginx-" });
+  const options = { ...nginxOptions(dir), ...opts };
+  const metrics = new MetricsRegistry("aurproxy");
+  const backend = new NginxBackend(options, { logger: memoryLogger(), metrics });
+  const setup = await backend.apply(snapshot, { reload: false });
+  if (setup.kind !== "applied") {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`initial nginx config not applied: ${JSON.stringify(setup)}`);
+  }
+  const child = new Deno.Command(backend.binary.path, {
+    args: ["-p", dir, "-c", options.configurationFile, "-g", "daemon off;"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const drained = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) err += dec.decode(chunk);
+  })();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await drained;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  let exited = false;
+  child.status.then(() => (exited = true));
+  try {
+    await waitFor("nginx pid file", () => {
+      if (exited) throw new Error("nginx exited");
+      return Deno.readTextFile(options.pidPath).then((t) => t.trim()).catch(() => "");
+    });
+    for (const p of waitPorts) await waitForPort(p);
+  } catch (e) {
+    await stop();
+    throw new Error(`nginx did not start: ${(e as Error).message}\n${err}`);
+  }
+  return {
+    dir,
+    options,
+    backend,
+    metrics,
+    pid: child.pid,
+    stderr: () => err,
+    stop,
+  };
+}

@@ -1,0 +1,161 @@
+import { strictEqual } from "node:assert";
+import { renderNginx } from "../../templates/nginx.ts";
+import type { ProxySnapshot } from "../../lib/snapshot.ts";
+import { snapshot } from "../helpers/snapshots.ts";
+
+const opts = { pidPath: "/run/nginx.pid" };
+const has = (text: string, part: string) =>
+  strictEqual(text.includes(part), true, `missing ${JSON.stringify(part)} in:\n${text}`);
+const hasNot = (text: string, part: string) =>
+  strictEqual(text.includes(part), false, `unexpected ${JSON.stringify(part)} in:\n${text}`);
+
+Deno.test("nginx template: upstream with least_conn, weights, audit comment and keepalive", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      routes: [{ locations: ["/"], ports: [9001, 9002], shares: [1, 0.5] }],
+    }]),
+    opts,
+  );
+  has(t, "least_conn;");
+  has(
+    t,
+    "server 127.0.0.1:9001 weight=1000 max_fails=0; # primary | src=test | test=1 (set by test)",
+  );
+  has(t, "server 127.0.0.1:9002 weight=500 max_fails=0;");
+  has(t, "keepalive 64;");
+  has(t, "proxy_pass http://");
+  has(t, "pid /run/nginx.pid;");
+  has(t, "worker_shutdown_timeout 30s;");
+});
+
+Deno.test("nginx template: a zero-weight endpoint is a comment, not a live server", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      routes: [{ locations: ["/"], ports: [9001, 9002], shares: [1, 0] }],
+    }]),
+    opts,
+  );
+  has(t, "# server 127.0.0.1:9002 (weight 0) #");
+  hasNot(t, "server 127.0.0.1:9002 weight=");
+});
+
+Deno.test("nginx template: no live endpoint -> the location returns the configured code, no upstream", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      routes: [{ locations: ["/x"], ports: [], emptyEndpointStatusCode: 599 }],
+    }]),
+    opts,
+  );
+  has(t, "return 599;");
+  hasNot(t, "    upstream ");
+});
+
+Deno.test("nginx template: listen, default_server, server_name, healthcheck, blacklist, timeouts", () => {
+  const t = renderNginx(
+    snapshot([{
+      hosts: ["default", "www.example.com"],
+      ports: [80, 8080],
+      healthcheckRoute: "/hc",
+      context: {
+        default_server: "True",
+        location_blacklist: ["/health", "/quitquitquit"],
+        proxy_read_timeout: 5,
+      },
+      routes: [{ locations: ["/"], ports: [9001] }],
+    }]),
+    opts,
+  );
+  has(t, "listen 80 default_server;");
+  has(t, "listen 8080 default_server;");
+  has(t, "server_name _ www.example.com;");
+  has(t, "location = /hc {\n            access_log off;\n            return 200;");
+  has(t, "location /health {\n            deny all;");
+  has(t, "location /quitquitquit {\n            deny all;");
+  has(t, "proxy_read_timeout 5;");
+  has(t, "proxy_connect_timeout 60;");
+});
+
+Deno.test("nginx template: context knobs at the top level", () => {
+  const t = renderNginx(
+    snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }], {
+      worker_processes: 4,
+      worker_connections: 4096,
+      worker_rlimit_nofile: 100000,
+      keepalive_timeout: 30,
+      client_max_body_size: "10m",
+    }),
+    opts,
+  );
+  has(t, "worker_processes 4;");
+  has(t, "worker_connections 4096;");
+  has(t, "worker_rlimit_nofile 100000;");
+  has(t, "keepalive_timeout 30;");
+  has(t, "client_max_body_size 10m;");
+});
+
+Deno.test("nginx template: stream block, load_module only when TCP servers exist", () => {
+  const tcp = renderNginx(snapshot([{ ports: [6379], stream: [7001, 7002] }]), {
+    ...opts,
+    streamModulePath: "/usr/lib/nginx/modules/ngx_stream_module.so",
+  });
+  has(tcp, "load_module /usr/lib/nginx/modules/ngx_stream_module.so;");
+  has(tcp, "stream {");
+  has(tcp, "listen 6379;");
+  has(tcp, "server 127.0.0.1:7001 weight=1000");
+  hasNot(tcp, "http {");
+  const http = renderNginx(
+    snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [1] }] }]),
+    {
+      ...opts,
+      streamModulePath: "/x.so",
+    },
+  );
+  hasNot(http, "load_module");
+  hasNot(http, "stream {");
+});
+
+Deno.test("nginx template: a stream with no live endpoint does not listen", () => {
+  const t = renderNginx(snapshot([{ ports: [6379], stream: [] }]), opts);
+  hasNot(t, "listen 6379;");
+  has(t, "not listening");
+});
+
+Deno.test("nginx template: stats_port serves stub_status to loopback only", () => {
+  const t = renderNginx(snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [1] }] }]), {
+    ...opts,
+    statsPort: 8090,
+  });
+  has(t, "listen 127.0.0.1:8090;");
+  has(t, "stub_status;");
+  has(t, "allow 127.0.0.1;\n            deny all;");
+});
+
+Deno.test("nginx template: IPv6 endpoints are bracketed; audit comments cannot break lines", () => {
+  const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }]);
+  const route = snap.servers[0].routes[0];
+  const hostile: ProxySnapshot = {
+    ...snap,
+    servers: [{
+      ...snap.servers[0],
+      routes: [{
+        ...route,
+        endpoints: [{
+          ...route.endpoints[0],
+          host: "::1",
+          audit: ["x\n} server { listen 81; #"],
+        }],
+      }],
+    }],
+  };
+  const t = renderNginx(hostile, opts);
+  has(t, "server [::1]:9001 weight=1000 max_fails=0; # x } server { listen 81; #");
+  hasNot(t, "\n} server { listen 81");
+});
+
+Deno.test("nginx template: same snapshot, same text (an unchanged render never reloads)", () => {
+  const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001, 9002] }] }]);
+  strictEqual(renderNginx(snap, opts), renderNginx({ ...snap, builtAt: 12345 }, opts));
+});

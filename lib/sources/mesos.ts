@@ -1,0 +1,32 @@
+/**
+ * `MesosMasterProxySource`: the leading Mesos master, i.e. the `json.info_` member with
+ * the lowest sequence number under `mesos_master_path`. Leadership moves when that member
+ * disappears; the source follows.
+ *
+ * @module
+ */
+
+import type { MesosMasterSourceConfig } from "../config/types.ts";
+import { parseMesosMaster } from "./member.ts";
+import { normalizeZkPath, RegistrySource, type RegistrySourceDeps } from "./registry_source.ts";
+
+const PREFIX = "json.info_";
+
+export class MesosMasterSource extends RegistrySource {
+  constructor(
+    c: Omit<MesosMasterSourceConfig, "kind" | "path" | "shareAdjusters">,
+    deps: RegistrySourceDeps,
+  ) {
+    const zkPath = normalizeZkPath(c.mesosMasterPath);
+    super({
+      name: `mesos:${zkPath}`,
+      zkServers: c.zkServers,
+      zkPath,
+      filter: (child) => child.startsWith(PREFIX),
+      parse: (data, origin) => parseMesosMaster(data, origin),
+      // Members arrive sorted by name, and the sequence suffix sorts numerically: the
+      // first valid one is the leader.
+      select: (members) => members.slice(0, 1),
+    }, deps);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * A source fed by a ZooKeeper children watch: the shared machinery of the serverset,
+ * Aurora and Mesos-master sources. It keeps the last known endpoints through connection
+ * loss and session expiry, falls back to the state file when ZooKeeper is unreachable at
+ * start-up, skips (logs, counts) malformed members, and signals only real changes.
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../clock.ts";
+import type { Endpoint } from "../endpoint.ts";
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { ChangeSignal, type Unsubscribe } from "../signal.ts";
+import { type ChildrenState, ChildrenWatch } from "../zk/children_watch.ts";
+import type { ZkSession } from "../zk/session.ts";
+import type { ZkSessions } from "../zk/sessions.ts";
+import type { MemberResult } from "./member.ts";
+import type { Source, SourceStatus } from "./source.ts";
+import type { EndpointStateStore } from "./state_file.ts";
+
+export interface RegistrySourceDeps {
+  readonly sessions: ZkSessions;
+  readonly state?: EndpointStateStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** How long `start()` waits for ZooKeeper before serving the state file. Default 5 s. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface RegistrySourceSpec {
+  readonly name: string;
+  readonly zkServers: string;
+  readonly zkPath: string;
+  /** Which children are members. */
+  readonly filter: (child: string) => boolean;
+  /** Parses one member's data. */
+  readonly parse: (data: string, path: string) => MemberResult;
+  /** Picks the endpoints from the parsed members (default: all, in znode order). */
+  readonly select?: (members: readonly Endpoint[]) => readonly Endpoint[];
+}
+
+/** `/a//b/` → `/a/b`: ZooKeeper paths have no empty or trailing segments. */
+export function normalizeZkPath(...parts: string[]): string {
+  const segs = parts.join("/").split("/").filter(Boolean);
+  return "/" + segs.join("/");
+}
+
+const INVALID = [
+  "source_member_invalid",
+  "Registry members skipped as malformed or unsafe.",
+] as const;
+
+function fingerprint(eps: readonly Endpoint[]): string {
+  return eps.map((e) => `${e.host}:${e.port}${JSON.stringify(e.ports)}`).join(",");
+}
+
+export class RegistrySource implements Source {
+  readonly name: string;
+  readonly zkPath: string;
+  readonly #spec: RegistrySourceSpec;
+  readonly #deps: RegistrySourceDeps;
+  readonly #session: ZkSession;
+  readonly #changed = new ChangeSignal();
+  readonly #watch: ChildrenWatch;
+  #endpoints: readonly Endpoint[] = [];
+  #fromState?: number;
+  #reads = 0;
+  #reported = new Set<string>();
+  #firstRead?: () => void;
+  #timer?: TimerId;
+  #started = false;
+
+  constructor(spec: RegistrySourceSpec, deps: RegistrySourceDeps) {
+    this.#spec = spec;
+    this.#deps = deps;
+    this.name = spec.name;
+    this.zkPath = spec.zkPath;
+    this.#session = deps.sessions.get(spec.zkServers);
+    deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: spec.name });
+    this.#watch = new ChildrenWatch(this.#session, spec.zkPath, {
+      filter: spec.filter,
+      onUpdate: (s) => this.#update(s),
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const first = new Promise<void>((r) => (this.#firstRead = r));
+    this.#watch.start();
+    const timeoutMs = this.#deps.startTimeoutMs ?? 5000;
+    const timedOut = new Promise<boolean>((r) => {
+      this.#timer = this.#deps.clock.setTimeout(() => r(true), timeoutMs);
+    });
+    const late = await Promise.race([first.then(() => false), timedOut]);
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#firstRead = undefined;
+    if (late && this.#reads === 0) {
+      const saved = this.#deps.state?.get(this.name);
+      if (saved) {
+        this.#endpoints = saved.endpoints;
+        this.#fromState = saved.savedAt;
+        this.#deps.logger.warn(
+          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms; ` +
+            `serving ${saved.endpoints.length} last known endpoint(s) from the state file`,
+        );
+      } else {
+        this.#deps.logger.warn(
+          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms ` +
+            `and no state file entry: no endpoints until it answers`,
+        );
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#watch.stop();
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#firstRead?.();
+    return Promise.resolve();
+  }
+
+  endpoints(): readonly Endpoint[] {
+    return this.#endpoints;
+  }
+
+  onChange(fn: () => void): Unsubscribe {
+    return this.#changed.subscribe(fn);
+  }
+
+  status(): SourceStatus {
+    const n = this.#endpoints.length;
+    const st = this.#session.state;
+    const ageS = (t: number) => Math.round((this.#deps.clock.now() - t) / 1000);
+    if (st === "connected" && this.#reads > 0) {
+      return { healthy: true, detail: `connected, ${n} endpoint(s)` };
+    }
+    if (this.#reads === 0) {
+      return {
+        healthy: false,
+        detail: this.#fromState !== undefined
+          ? `ZooKeeper not reached yet: serving ${n} endpoint(s) from the state file (${
+            ageS(this.#fromState)
+          }s old)`
+          : "ZooKeeper not reached yet: no endpoints",
+      };
+    }
+    return {
+      healthy: false,
+      detail: `${st} for ${ageS(this.#session.stateSince)}s: serving ${n} last known endpoint(s)`,
+    };
+  }
+
+  #update(s: ChildrenState): void {
+    this.#reads++;
+    const { logger, metrics, state } = this.#deps;
+    const members: Endpoint[] = [];
+    const seen = new Set<string>();
+    for (const [child, data] of s.children) {
+      const path = `${this.zkPath}/${child}`;
+      const r = this.#spec.parse(data, path);
+      seen.add(child);
+      if (r.kind === "ok") {
+        members.push(r.endpoint);
+        continue;
+      }
+      // Each bad member is reported once, however many times the list is re-read.
+      if (this.#reported.has(child)) continue;
+      this.#reported.add(child);
+      if (r.kind === "invalid") {
+        metrics.inc(INVALID[0], INVALID[1], { source: this.name });
+        logger.warn(`${this.name}: skipping malformed member ${path}: ${r.reason}`);
+      } else {
+        logger.info(`${this.name}: member ${path} gets no traffic: ${r.reason}`);
+      }
+    }
+    for (const c of this.#reported) if (!seen.has(c)) this.#reported.delete(c);
+    if (!s.exists) logger.info(`${this.name}: ${this.zkPath} does not exist (yet): no members`);
+    const next = this.#spec.select ? this.#spec.select(members) : members;
+    const changed = fingerprint(next) !== fingerprint(this.#endpoints);
+    this.#endpoints = next;
+    this.#fromState = undefined;
+    this.#firstRead?.();
+    if (changed) {
+      state?.put(this.name, next);
+      this.#changed.emit();
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Watches the children of one znode and their data: the primitive under every
+ * ZooKeeper source. Event-driven (a children watch, or an `exists` watch while the path
+ * does not exist yet), coalesced (watch firings during a read cause one more read, not
+ * one per event), and resilient: a failed read keeps the last result and is retried on
+ * the next (re)connection or after a short delay.
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { Unsubscribe } from "../signal.ts";
+import { isNoNode, type ZkSession } from "./session.ts";
+
+/** What a read found. `children` maps child name to its data (UTF-8). */
+export interface ChildrenState {
+  readonly exists: boolean;
+  readonly children: ReadonlyMap<string, string>;
+}
+
+export interface ChildrenWatchOptions {
+  /** Which children to read (e.g. names starting with `member_`). */
+  readonly filter: (name: string) => boolean;
+  readonly onUpdate: (state: ChildrenState) => void;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Parallel data reads; the client pipelines them over one connection. */
+  readonly concurrency?: number;
+  /** Delay before retrying a failed read while connected. */
+  readonly retryMs?: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const w = new ChildrenWatch(session, "/aurora/r/e/j", { filter: (n) => n.startsWith("member_"), onUpdate, clock, logger });
+ * w.start();
+ * ```
+ */
+export class ChildrenWatch {
+  readonly path: string;
+  readonly #session: ZkSession;
+  readonly #o: ChildrenWatchOptions;
+  #data = new Map<string, string>();
+  #reading = false;
+  #again = false;
+  #stopped = false;
+  #retry?: TimerId;
+  #unsubscribe?: Unsubscribe;
+  #reads = 0;
+  readonly #watcher = () => {
+    this.#session.touch();
+    void this.#read();
+  };
+
+  constructor(session: ZkSession, path: string, opts: ChildrenWatchOptions) {
+    this.#session = session;
+    this.path = path;
+    this.#o = opts;
+  }
+
+  /** Number of completed reads (for tests of coalescing). */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#session.onConnect(() => void this.#read());
+    if (this.#session.state === "connected") void this.#read();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    if (this.#retry !== undefined) this.#o.clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  async #read(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    this.#reading = true;
+    try {
+      do {
+        this.#again = false;
+        const state = await this.#readOnce();
+        if (this.#stopped) return;
+        this.#reads++;
+        this.#o.onUpdate(state);
+      } while (this.#again && !this.#stopped);
+    } catch (err) {
+      if (this.#stopped) return;
+      this.#o.logger.warn(`reading ${this.path} failed, keeping last known members`, err);
+      if (this.#session.state === "connected" && this.#retry === undefined) {
+        this.#retry = this.#o.clock.setTimeout(() => {
+          this.#retry = undefined;
+          void this.#read();
+        }, this.#o.retryMs ?? 1000);
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  async #readOnce(): Promise<ChildrenState> {
+    let names: string[];
+    try {
+      names = await this.#session.getChildren(this.path, this.#watcher);
+    } catch (err) {
+      if (!isNoNode(err)) throw err;
+      // Not there (yet, or any more): watch for its creation.
+      if (await this.#session.exists(this.path, this.#watcher)) {
+        this.#again = true;
+      }
+      this.#data = new Map();
+      return { exists: false, children: this.#data };
+    }
+    const wanted = names.filter(this.#o.filter).sort();
+    const next = new Map<string, string>();
+    const missing: string[] = [];
+    for (const n of wanted) {
+      const d = this.#data.get(n);
+      // Members are written once by their announcer: cached data stays valid.
+      if (d !== undefined) next.set(n, d);
+      else missing.push(n);
+    }
+    const limit = this.#o.concurrency ?? 64;
+    for (let i = 0; i < missing.length; i += limit) {
+      await Promise.all(
+        missing.slice(i, i + limit).map(async (n) => {
+          try {
+            next.set(n, await this.#session.getData(`${this.path}/${n}`));
+          } catch (err) {
+            // Gone between the listing and the read: the next children event removes it.
+            if (!isNoNode(err)) throw err;
+          }
+        }),
+      );
+    }
+    this.#data = new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { exists: true, children: this.#data };
+  }
+}

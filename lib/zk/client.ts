@@ -1,0 +1,58 @@
+/**
+ * The typed subset of `node-zookeeper-client` aurproxy uses. The package ships no types;
+ * keeping its surface in one file means the rest of the code is checked.
+ *
+ * @module
+ */
+
+import zookeeper from "node-zookeeper-client";
+import type { Buffer } from "node:buffer";
+
+export interface ZkEvent {
+  getType(): number;
+  getName(): string;
+  getPath(): string;
+}
+
+export interface ZkError {
+  getCode(): number;
+  message: string;
+}
+
+export type Watcher = (event: ZkEvent) => void;
+type Cb<T> = (err: ZkError | null, value: T) => void;
+
+/** One client connection (one session, until it expires). */
+export interface RawClient {
+  connect(): void;
+  close(): void;
+  on(event: "state", fn: (state: { getName(): string; getCode(): number }) => void): void;
+  getState(): { getCode(): number; getName(): string };
+  getSessionId(): Buffer;
+  getChildren(path: string, watcher: Watcher | undefined, cb: Cb<string[]>): void;
+  exists(path: string, watcher: Watcher | undefined, cb: Cb<unknown>): void;
+  getData(path: string, watcher: Watcher | undefined, cb: Cb<Buffer | undefined>): void;
+  create(path: string, data: Buffer | undefined, mode: number, cb: Cb<string>): void;
+  mkdirp(path: string, cb: Cb<string>): void;
+  remove(path: string, version: number, cb: Cb<void>): void;
+}
+
+interface ZkModule {
+  createClient(
+    connectString: string,
+    options: { sessionTimeout: number; spinDelay: number; retries: number },
+  ): RawClient;
+  State: Record<
+    "SYNC_CONNECTED" | "DISCONNECTED" | "EXPIRED" | "AUTH_FAILED",
+    { getCode(): number }
+  >;
+  Exception: Record<"NO_NODE" | "NODE_EXISTS" | "CONNECTION_LOSS", number>;
+  CreateMode: Record<"PERSISTENT" | "EPHEMERAL" | "EPHEMERAL_SEQUENTIAL", number>;
+}
+
+/** The module, typed. */
+export const zk = zookeeper as unknown as ZkModule;
+
+/** Error codes aurproxy distinguishes. */
+export const NO_NODE = zk.Exception.NO_NODE;
+export const NODE_EXISTS = zk.Exception.NODE_EXISTS;

@@ -1,0 +1,98 @@
+/**
+ * The ZooKeeper sessions of one aurproxy: one per distinct `zk_servers` string, created on
+ * first use. An object created in `main.ts` and passed down, so tests can have their own.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { HealthCheckResult } from "../management/health.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { ZkSession } from "./session.ts";
+
+export interface ZkSessionsOptions {
+  readonly sessionTimeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+}
+
+/**
+ * @example
+ * ```ts
+ * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
+ * const s = sessions.get("zk1:2181,zk2:2181");
+ * await sessions.closeAll();
+ * ```
+ */
+export class ZkSessions {
+  readonly #o: ZkSessionsOptions;
+  readonly #sessions = new Map<string, ZkSession>();
+
+  constructor(opts: ZkSessionsOptions) {
+    this.#o = opts;
+  }
+
+  /** The session for this connect string (hosts in any order name the same ensemble). */
+  get(connectString: string): ZkSession {
+    const key = connectString.split(",").map((h) => h.trim()).sort().join(",");
+    let s = this.#sessions.get(key);
+    if (!s) {
+      s = new ZkSession(key, {
+        sessionTimeoutMs: this.#o.sessionTimeoutMs,
+        clock: this.#o.clock,
+        logger: this.#o.logger,
+      });
+      this.#sessions.set(key, s);
+    }
+    return s;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((s) => s.close()));
+    this.#sessions.clear();
+  }
+
+  /** Per-ensemble state for /health: degraded while any ensemble is not connected. */
+  health(): HealthCheckResult {
+    const now = this.#o.clock.now();
+    const lines: string[] = [];
+    let level: HealthCheckResult["level"] = "ok";
+    for (const s of this.#sessions.values()) {
+      const since = Math.round((now - s.stateSince) / 1000);
+      const age = Math.round((now - s.lastEventAt) / 1000);
+      if (s.state !== "connected" && s.state !== "closed") level = "degraded";
+      lines.push(`zk ${s.connectString}: ${s.state} for ${since}s, last event ${age}s ago`);
+    }
+    return { level, lines };
+  }
+
+  /** Sets the per-ensemble gauges (called before each metrics scrape). */
+  refreshMetrics(): void {
+    const { metrics, clock } = this.#o;
+    metrics.clear("zk_connected");
+    metrics.clear("zk_last_event_age_seconds");
+    metrics.clear("zk_session_expirations");
+    for (const s of this.#sessions.values()) {
+      const labels = { ensemble: s.connectString };
+      metrics.set(
+        "zk_connected",
+        "1 while the ensemble's session is connected.",
+        s.state === "connected" ? 1 : 0,
+        labels,
+      );
+      metrics.set(
+        "zk_last_event_age_seconds",
+        "Seconds since the last event from the ensemble.",
+        (clock.now() - s.lastEventAt) / 1000,
+        labels,
+      );
+      metrics.set("zk_session_expirations", "Sessions expired and rebuilt.", s.expirations, labels);
+    }
+  }
+}

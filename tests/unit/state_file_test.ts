@@ -1,0 +1,68 @@
+import { deepStrictEqual, strictEqual } from "node:assert";
+import { memoryLogger } from "../../lib/log.ts";
+import { EndpointStateStore } from "../../lib/sources/state_file.ts";
+import { FakeClock } from "../helpers/fake_clock.ts";
+
+async function tmp() {
+  const dir = await Deno.makeTempDir();
+  return {
+    dir,
+    path: `${dir}/sub/state.json`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("state file: written atomically after a change, read back by the next run", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const a = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
+  a.put("aurora:r/e/j", [{ host: "10.0.0.1", port: 80, ports: { default: 80, http: 81 } }]);
+  await clock.advance(1000);
+  await a.stop();
+  strictEqual(clock.pending, 0);
+  const b = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
+  deepStrictEqual(b.get("aurora:r/e/j")?.endpoints.map((e) => [e.host, e.port, e.ports]), [[
+    "10.0.0.1",
+    80,
+    { default: 80, http: 81 },
+  ]]);
+  strictEqual([...Deno.readDirSync(`${t.dir}/sub`)].length, 1, "no temp file left");
+});
+
+Deno.test("state file: older than the max age is ignored, and the log says why", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const a = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
+  a.put("s", [{ host: "10.0.0.1", port: 80, ports: {} }]);
+  await a.stop();
+  await clock.advance(61_000);
+  const b = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
+  strictEqual(b.get("s"), undefined);
+  strictEqual(logger.lines.some((l) => l.includes("61s old (max 60s)")), true);
+});
+
+Deno.test("state file: corrupt or tampered files cannot inject endpoints", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  await Deno.mkdir(`${t.dir}/sub`);
+  await Deno.writeTextFile(t.path, "{not json");
+  strictEqual(
+    (await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger })).get("s"),
+    undefined,
+  );
+  await Deno.writeTextFile(
+    t.path,
+    JSON.stringify({
+      version: 1,
+      writtenAt: clock.now(),
+      sources: {
+        s: [{ host: "1.2.3.4; } server {", port: 80 }, { host: "10.0.0.2", port: 81, ports: {} }],
+      },
+    }),
+  );
+  const s = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
+  deepStrictEqual(s.get("s")?.endpoints.map((e) => e.host), ["10.0.0.2"]);
+});

@@ -145,17 +145,21 @@ export class ProxyApp {
   }
 
   /**
-   * `--setup`: starts the sources, writes a validated config once with no weight
-   * adjustment and no reload, and stops.
+   * Starts the sources, builds one snapshot with no weight adjustment (adjusters have had
+   * no time to judge anything), and stops them again. For `--setup` and `render`.
    */
-  async setup(): Promise<ApplyResult> {
+  async snapshotOnce(): Promise<ProxySnapshot> {
     try {
       await Promise.all(this.#tracked.map((t) => t.start()));
-      const snap = this.#build(false);
-      return await this.#deps.backend.apply(snap, { reload: false });
+      return this.#build(false);
     } finally {
       await this.#stopSources();
     }
+  }
+
+  /** `--setup`: writes a validated config once from {@linkcode snapshotOnce}, no reload. */
+  async setup(): Promise<ApplyResult> {
+    return await this.#deps.backend.apply(await this.snapshotOnce(), { reload: false });
   }
 
   /** Stops updating and stops every source and adjuster. */

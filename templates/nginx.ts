@@ -60,7 +60,7 @@ function serverLine(e: WeightedEndpoint, indent: string): string {
 }
 
 function upstreamBlock(u: Upstream, c: Context, keepalive: boolean): string {
-  const notes = u.notes.map((n) => `    # ${commentSafe(n)}\n`).join("");
+  const notes = u.notes.map((n) => `        # ${commentSafe(n)}\n`).join("");
   return `    upstream ${u.slug} {
 ${notes}        least_conn;
 ${u.endpoints.map((e) => serverLine(e, "        ")).join("\n")}

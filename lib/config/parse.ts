@@ -26,6 +26,7 @@ import type {
 type Json = Record<string, unknown>;
 
 /** Characters that could end or open an nginx directive, block, comment or variable. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what must be refused
 const UNSAFE = /[;{}"'\\#$`\x00-\x1f\x7f]/;
 const LOCATION = /^(=\s*|\^~\s*)?\/[^\s;{}"'#\\$`]*$/;
 const SERVER_NAME = /^(default|_|(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/;
@@ -330,6 +331,7 @@ function parseSource(w: Walker, raw: unknown, path: string): SourceConfig | unde
   };
   const znode = (key: string, required: boolean, def?: string) => {
     const v = w.string(o, key, path, required) ?? def;
+    // deno-lint-ignore no-control-regex -- control characters are exactly what must be refused
     if (v !== undefined && (/[\s\x00-\x1f\x7f]/.test(v) || v.replace(/\/+/g, "") === "")) {
       w.fail(join(path, key), `expected a ZooKeeper path like "/aurora", got ${JSON.stringify(v)}`);
     }

@@ -80,10 +80,10 @@ Deno.test("management: /metrics is Prometheus text, /metrics.json a flat object"
 });
 
 Deno.test("management: /status.json is 503 before the first snapshot, then the snapshot", async () => {
-  let snap: ProxySnapshot | undefined;
-  const { req } = handler({ snapshot: () => snap });
+  const current: { snap?: ProxySnapshot } = {};
+  const { req } = handler({ snapshot: () => current.snap });
   strictEqual((await req("GET", "/status.json")).status, 503);
-  snap = { context: {}, servers: [], builtAt: 1, adjustmentDelayed: false };
+  current.snap = { context: {}, servers: [], builtAt: 1, adjustmentDelayed: false };
   const res = await req("GET", "/status.json");
   strictEqual(res.status, 200);
   strictEqual((await res.json()).builtAt, 1);

@@ -1,0 +1,93 @@
+/**
+ * The table of commands: name → flags, help and implementation.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { consoleLogger } from "../log.ts";
+import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS } from "./flags.ts";
+import { runRender, runValidate } from "./render.ts";
+import { run, runOptions } from "./run.ts";
+
+export interface Command {
+  readonly summary: string;
+  readonly flags: FlagTable;
+  run(args: readonly string[]): Promise<number>;
+}
+
+const HELP_FLAG = { help: { type: "boolean", default: false, help: "Show this help." } } as const;
+
+/** Flags of `render` and `validate`: the config plus what affects rendering. */
+export const RENDER_FLAGS: FlagTable = {
+  config: RUN_FLAGS.config,
+  "zk-session-timeout-seconds": RUN_FLAGS["zk-session-timeout-seconds"],
+  "state-file": RUN_FLAGS["state-file"],
+  "state-max-age-seconds": RUN_FLAGS["state-max-age-seconds"],
+  "log-level": { ...RUN_FLAGS["log-level"], default: "warn" },
+  ...HELP_FLAG,
+};
+
+function withHelp(
+  name: string,
+  summary: string,
+  flags: FlagTable,
+  body: (v: ReturnType<typeof parseFlags>) => Promise<number>,
+): Command {
+  return {
+    summary,
+    flags,
+    run: (args) => {
+      const v = parseFlags(args, flags);
+      if (v.help) {
+        console.log(`aurproxy ${name}: ${summary}\n\nFlags:\n${flagHelp(flags)}`);
+        return Promise.resolve(0);
+      }
+      return body(v);
+    },
+  };
+}
+
+const notYet = (name: string, summary: string): Command => ({
+  summary: `${summary} (not supported yet)`,
+  flags: {},
+  run: () => Promise.reject(new UsageError(name, "not supported yet")),
+});
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  run: withHelp(
+    "run",
+    "run the proxy manager; with --setup, write the proxy config once and exit",
+    RUN_FLAGS,
+    (v) => run(runOptions(v)),
+  ),
+  render: withHelp(
+    "render",
+    "print the nginx config for --config with the current endpoints (no weight adjustment)",
+    RENDER_FLAGS,
+    (v) => runRender(v, consoleLogger({ level: "warn", component: "aurproxy" })),
+  ),
+  validate: withHelp(
+    "validate",
+    "check --config, and the nginx config it renders with nginx -t",
+    {
+      ...RENDER_FLAGS,
+      "skip-nginx-test": { type: "boolean", default: false, help: "Only check the JSON config." },
+    },
+    (v) => runValidate(v),
+  ),
+  run_replay: notYet("run_replay", "run a gor traffic replay server manager"),
+  "run-replay": notYet("run-replay", "run a gor traffic replay server manager"),
+  synchronize: notYet("synchronize", "add and remove aurproxy instances in ELB or Route53"),
+};
+
+/** Top-level help. */
+export function mainHelp(): string {
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
+  return `aurproxy: keeps nginx pointed at the live instances of Aurora services.
+
+Usage: aurproxy <command> [flags]   (aurproxy <command> --help for its flags)
+
+Commands:
+${rows.join("\n")}`;
+}

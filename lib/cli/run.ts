@@ -1,0 +1,188 @@
+/**
+ * `aurproxy run`: builds the object graph from flags and config, then runs until a
+ * shutdown request. Every shared object (metrics, ZooKeeper sessions, the health-check
+ * scheduler) is created here, once, and passed down.
+ *
+ * @module
+ */
+
+import { ProxyApp } from "../app.ts";
+import { NginxBackend } from "../backends/nginx/backend.ts";
+import { systemClock } from "../clock.ts";
+import { loadConfig } from "../config/load.ts";
+import type { ProxyConfig } from "../config/types.ts";
+import { consoleLogger, type Level, type Logger } from "../log.ts";
+import { startManagementServer } from "../management/server.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
+import { CheckScheduler } from "../share/check_scheduler.ts";
+import { adjusterFactory } from "../share/factories.ts";
+import { sourceFactory } from "../sources/factory.ts";
+import { EndpointStateStore } from "../sources/state_file.ts";
+import { ZkSessions } from "../zk/sessions.ts";
+import { UsageError } from "../errors.ts";
+import { type FlagValues, numberFlag, requireString } from "./flags.ts";
+import { Shutdown } from "./shutdown.ts";
+
+const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
+
+/** Validated `run` options. */
+export interface RunOptions {
+  readonly configArg: string;
+  readonly managementPort: number;
+  readonly managementHost: string;
+  readonly setup: boolean;
+  readonly updatePeriodSeconds: number;
+  readonly minIntervalSeconds: number;
+  readonly weightAdjustmentDelaySeconds: number;
+  readonly stateFile?: string;
+  readonly stateMaxAgeSeconds: number;
+  readonly zkSessionTimeoutSeconds: number;
+  readonly logLevel: Level;
+}
+
+/** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
+export function runOptions(v: FlagValues): RunOptions {
+  const backend = v.backend;
+  if (backend !== "nginx") {
+    throw new UsageError("--backend", `unknown backend ${JSON.stringify(backend)}; known: nginx`);
+  }
+  const logLevel = v["log-level"] as Level;
+  if (!LEVELS.includes(logLevel)) {
+    throw new UsageError("--log-level", `expected one of ${LEVELS.join(", ")}, got ${logLevel}`);
+  }
+  return {
+    configArg: requireString(v, "config"),
+    managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
+    managementHost: String(v["management-host"]),
+    setup: v.setup === true,
+    updatePeriodSeconds: numberFlag(v, "update-period", { min: 0.01, fractional: true }),
+    minIntervalSeconds: numberFlag(v, "max-update-frequency", { min: 0, fractional: true }),
+    weightAdjustmentDelaySeconds: numberFlag(v, "weight-adjustment-delay-seconds", {
+      min: 0,
+      fractional: true,
+    }),
+    stateFile: typeof v["state-file"] === "string" ? v["state-file"] : undefined,
+    stateMaxAgeSeconds: numberFlag(v, "state-max-age-seconds", { min: 0, fractional: true }),
+    zkSessionTimeoutSeconds: numberFlag(v, "zk-session-timeout-seconds", {
+      min: 0.1,
+      fractional: true,
+    }),
+    logLevel,
+  };
+}
+
+/** The object graph shared by `run`, `render` and the benchmarks. */
+export interface Graph {
+  readonly config: ProxyConfig;
+  readonly app: ProxyApp;
+  readonly backend: NginxBackend;
+  readonly metrics: MetricsRegistry;
+  readonly sessions: ZkSessions;
+  /** Closes what the graph shares between sources (state file, ZooKeeper sessions). */
+  close(): Promise<void>;
+}
+
+/** Builds every collaborator once from the config and options. */
+export async function buildGraph(
+  config: ProxyConfig,
+  opts: Omit<RunOptions, "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel">,
+  log: Logger,
+): Promise<Graph> {
+  const clock = systemClock;
+  const metrics = new MetricsRegistry("aurproxy");
+  const sessions = new ZkSessions({
+    sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
+    clock,
+    logger: log.child("zk"),
+    metrics,
+  });
+  const state = opts.stateFile
+    ? await EndpointStateStore.load(opts.stateFile, {
+      maxAgeSeconds: opts.stateMaxAgeSeconds,
+      clock,
+      logger: log.child("state"),
+    })
+    : undefined;
+  const scheduler = new CheckScheduler({ clock });
+  const backend = new NginxBackend(config.nginx, { logger: log.child("nginx"), metrics });
+  const app = new ProxyApp(config, {
+    clock,
+    logger: log,
+    metrics,
+    backend,
+    createSource: sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics }),
+    createAdjuster: (a) =>
+      adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
+  }, opts);
+  return {
+    config,
+    app,
+    backend,
+    metrics,
+    sessions,
+    close: async () => {
+      await state?.stop();
+      await sessions.closeAll();
+    },
+  };
+}
+
+/**
+ * Runs aurproxy. Resolves with the process exit code once shut down (or, with
+ * `--setup`, once the config is written).
+ */
+export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
+  const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
+  const config = await loadConfig(opts.configArg);
+  const { app, metrics, sessions, close: closeShared } = await buildGraph(config, opts, log);
+
+  if (opts.setup) {
+    try {
+      const result = await app.setup();
+      if (result.kind === "invalid" || result.kind === "reload_failed") {
+        log.error(`setup failed: ${result.error}`);
+        return 1;
+      }
+      log.info(`setup: wrote ${config.nginx.configurationFile} (${result.kind})`);
+      return 0;
+    } finally {
+      await closeShared();
+    }
+  }
+
+  const shutdown = new Shutdown(log);
+  let exited!: () => void;
+  const done = new Promise<void>((r) => (exited = r));
+  shutdown.add("shared", closeShared);
+  shutdown.add("sources", () => app.stop());
+  await app.start();
+  const server = await startManagementServer({
+    hostname: opts.managementHost,
+    port: opts.managementPort,
+    logger: log.child("management"),
+    metrics,
+    health: [
+      () =>
+        shutdown.started
+          ? { level: "failed", lines: ["shutting down"] }
+          : { level: "ok", lines: [] },
+      app.healthProbe(),
+      () => sessions.health(),
+    ],
+    snapshot: () => app.snapshot(),
+    shutdown: (reason) => shutdown.run(reason).then(exited),
+    refreshMetrics: () => sessions.refreshMetrics(),
+  });
+  shutdown.add("management", () => server.close());
+  const onSignal = (sig: Deno.Signal) => () => shutdown.run(sig).then(exited);
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGINT", onSignal("SIGINT")],
+  ];
+  for (const [s, fn] of signals) Deno.addSignalListener(s, fn);
+  shutdown.add("signals", () => {
+    for (const [s, fn] of signals) Deno.removeSignalListener(s, fn);
+  });
+  await done;
+  return 0;
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything aurproxy's demo, tests and benchmarks need, idempotently:
-# Deno (from the npm registry, pinned in package.json), and from Debian nginx with
+# Deno (from the npm registry, pinned below), and from Debian nginx with
 # the stream module, ZooKeeper and wrk. Safe to run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x node_modules/.bin/deno ]; then
-  echo "install-deps: npm install (deno)" >&2
-  npm install --no-audit --no-fund --loglevel=error
+# Pinned here rather than in a package.json: a package.json at the top makes Deno treat
+# the project as an npm package and resolve `deno` in tasks to the npm wrapper.
+DENO_VERSION=2.9.6
+if [ ! -x node_modules/.bin/deno ] || ! node_modules/.bin/deno --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
+  echo "install-deps: npm install deno@$DENO_VERSION" >&2
+  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION"
 fi
+# Fetch the npm dependencies of deno.json into Deno's cache (locked by deno.lock).
+node_modules/.bin/deno install --entrypoint main.ts >/dev/null

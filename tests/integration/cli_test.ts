@@ -1,0 +1,277 @@
+/**
+ * The command line as an operator uses it, through the single-file bundle (so packaging
+ * is tested too): exit codes, --setup, run beside a real nginx, lifecycle endpoints.
+ */
+import { strictEqual } from "node:assert";
+import { startBackend } from "../helpers/backend.ts";
+import { httpGet } from "../helpers/http.ts";
+import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+let bundlePath: string | undefined;
+
+/** Bundles main.ts once per run into a temp file, as `deno task bundle` does. */
+async function bundle(): Promise<string> {
+  if (bundlePath) return bundlePath;
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-bundle-" });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--output", `${dir}/aurproxy.js`, `${root}main.ts`],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
+  return bundlePath = `${dir}/aurproxy.js`;
+}
+
+async function aurproxy(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", await bundle(), ...args],
+    cwd: "/tmp",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function spawnAurproxy(...args: string[]) {
+  return (async () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", await bundle(), ...args],
+      cwd: "/tmp",
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn())();
+}
+
+interface Setup {
+  dir: string;
+  configJson: string;
+  proxyPort: number;
+  conf: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function setupDir(backendPort: number): Promise<Setup> {
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-cli-" });
+  const proxyPort = freePort();
+  const conf = `${dir}/conf/nginx.conf`;
+  const configJson = JSON.stringify({
+    backend: "nginx",
+    configuration_file: conf,
+    nginx_pid_path: `${dir}/nginx.pid`,
+    nginx_prefix: dir,
+    servers: [{
+      hosts: ["default"],
+      ports: [proxyPort],
+      healthcheck_route: "/healthcheck",
+      context: { default_server: "True", location_blacklist: ["/health", "/quitquitquit"] },
+      routes: [{
+        locations: ["/"],
+        sources: [{
+          source_class: "tellapart.aurproxy.source.StaticProxySource",
+          name: "web",
+          host: "127.0.0.1",
+          port: backendPort,
+        }],
+      }],
+    }],
+  });
+  return {
+    dir,
+    configJson,
+    proxyPort,
+    conf,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the problem", async () => {
+  const help = await aurproxy("--help");
+  strictEqual(help.code, 0);
+  strictEqual(help.stdout.includes("run "), true);
+  strictEqual((await aurproxy()).code, 2);
+  const unknown = await aurproxy("frobnicate");
+  strictEqual(unknown.code, 2);
+  const flag = await aurproxy("run", "--managment-port=1", "--config={}");
+  strictEqual(flag.code, 2);
+  strictEqual(
+    flag.stderr.trim(),
+    "aurproxy run: --managment-port: unknown flag (did you mean --management-port?)",
+  );
+  const bad = await aurproxy(
+    "run",
+    "--management-port=1",
+    '--config={"backend":"nginx","servers":[{"ports":[80]}]}',
+  );
+  strictEqual(bad.code, 2);
+  strictEqual(
+    bad.stderr.trim(),
+    "aurproxy run: servers[0]: needs routes (HTTP) or streams (TCP), a non-empty list",
+  );
+  const json = await aurproxy("run", "--management-port=1", "--config={nope");
+  strictEqual(json.code, 2);
+  strictEqual(
+    json.stderr.startsWith("aurproxy run: --config: invalid JSON at line 1, column 2"),
+    true,
+    json.stderr,
+  );
+  const notYet = await aurproxy(
+    "run",
+    "--management-port=1",
+    "--config={}",
+    "--registration-arg=region=us-east-1",
+  );
+  strictEqual(notYet.code, 2);
+  strictEqual(notYet.stderr.trim(), "aurproxy run: --registration-arg: not supported yet");
+  const missing = await aurproxy("validate", "--config", "/nonexistent/config.json");
+  strictEqual(missing.code, 2);
+  strictEqual(
+    missing.stderr.trim(),
+    "aurproxy validate: --config: cannot read /nonexistent/config.json: no such file",
+  );
+});
+
+Deno.test("cli: run --setup writes a config nginx -t accepts; render and validate print it", async () => {
+  const backend = await startBackend({ name: "web" });
+  await using s = await setupDir(backend.port);
+  try {
+    const setup = await aurproxy(
+      "run",
+      "--setup",
+      "--management-port=31325",
+      `--config=${s.configJson}`,
+    );
+    strictEqual(setup.code, 0, setup.stderr);
+    const text = await Deno.readTextFile(s.conf);
+    strictEqual(text.includes(`server 127.0.0.1:${backend.port} weight=1000`), true);
+    const t = await new Deno.Command("nginx", { args: ["-t", "-q", "-p", s.dir, "-c", s.conf] })
+      .output();
+    strictEqual(t.success, true);
+    // A second --setup with the same endpoints changes nothing.
+    strictEqual(
+      (await aurproxy("run", "--setup", "--management-port", "1", "--config", s.configJson)).code,
+      0,
+    );
+    const render = await aurproxy("render", `--config=${s.configJson}`);
+    strictEqual(render.code, 0);
+    strictEqual(render.stdout.trim(), text.trim());
+    const configFile = `${s.dir}/aurproxy.json`;
+    await Deno.writeTextFile(configFile, s.configJson);
+    const validate = await aurproxy("validate", "--config", `file://${configFile}`);
+    strictEqual(validate.code, 0, validate.stderr);
+    strictEqual(
+      validate.stdout,
+      "config OK: 1 server(s), 1 route(s), 0 stream(s)\nnginx -t: rendered config OK\n",
+    );
+  } finally {
+    await backend.close();
+  }
+});
+
+Deno.test("cli: run beside nginx serves traffic and the management port; /quitquitquit exits 0", async () => {
+  const backend = await startBackend({ name: "web" });
+  await using s = await setupDir(backend.port);
+  const mgmt = freePort();
+  strictEqual(
+    (await aurproxy("run", "--setup", "--management-port=1", `--config=${s.configJson}`)).code,
+    0,
+  );
+  const nginx = new Deno.Command("nginx", {
+    args: ["-p", s.dir, "-c", s.conf, "-g", "daemon off;"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const proc = await spawnAurproxy(
+    "run",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    "--max-update-frequency=0",
+    `--config=${s.configJson}`,
+  );
+  const stderr = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await stderr.read();
+      if (done) return;
+      log += value;
+    }
+  })();
+  try {
+    await waitForPort(s.proxyPort);
+    await waitForPort(mgmt);
+    strictEqual((await httpGet(s.proxyPort, "/robots.txt")).body, "web");
+    strictEqual((await httpGet(s.proxyPort, "/healthcheck")).status, 200);
+    strictEqual(
+      (await httpGet(s.proxyPort, "/quitquitquit")).status,
+      403,
+      "blacklisted on the proxy port",
+    );
+    const health = await httpGet(mgmt, "/health");
+    strictEqual(health.body, "OK");
+    await waitFor(
+      "first update",
+      async () =>
+        (await httpGet(mgmt, "/metrics")).body.includes("aurproxy_update_attempts_total 1"),
+    );
+    const metrics = (await httpGet(mgmt, "/metrics")).body;
+    strictEqual(metrics.includes("# TYPE aurproxy_reloads_total counter"), true);
+    strictEqual(
+      metrics.includes('aurproxy_endpoints_live{pool="primary",upstream="s_default_'),
+      true,
+    );
+    const status = JSON.parse((await httpGet(mgmt, "/status.json")).body);
+    strictEqual(status.servers[0].routes[0].endpoints[0].port, backend.port);
+    strictEqual((await httpGet(mgmt, "/status")).body.includes(`127.0.0.1:${backend.port}`), true);
+    strictEqual((await httpGet(mgmt, "/quitquitquit", { method: "POST" })).body, "OK");
+    const exit = await Promise.race([
+      proc.status,
+      new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+    ]);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
+    await drained;
+    strictEqual(log.includes("shutdown complete"), true, log);
+    // nginx keeps serving: aurproxy going away does not take traffic down.
+    strictEqual((await httpGet(s.proxyPort, "/")).body, "web");
+  } finally {
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await proc.status;
+    await drained.catch(() => {});
+    nginx.kill("SIGTERM");
+    await nginx.status;
+    await backend.close();
+  }
+});
+
+Deno.test("cli: SIGTERM shuts down like /quitquitquit", async () => {
+  const backend = await startBackend({ name: "web" });
+  await using s = await setupDir(backend.port);
+  const mgmt = freePort();
+  const proc = await spawnAurproxy(
+    "run",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    `--config=${s.configJson}`,
+  );
+  try {
+    await waitForPort(mgmt);
+    proc.kill("SIGTERM");
+    const st = await proc.status;
+    strictEqual(st.code, 0);
+  } finally {
+    await proc.stdout.cancel();
+    await proc.stderr.cancel();
+    await backend.close();
+  }
+});

@@ -49,6 +49,7 @@ export class TrackedSource {
   }
 
   async start(): Promise<void> {
+    this.#stopped = false;
     this.#unsubscribe = this.source.onChange(() => {
       this.#sync();
       this.#deps.onChange();

@@ -70,7 +70,7 @@ export class RegistrySource implements Source {
   #reported = new Set<string>();
   #firstRead?: () => void;
   #timer?: TimerId;
-  #started = false;
+  #running = false;
 
   constructor(spec: RegistrySourceSpec, deps: RegistrySourceDeps) {
     this.#spec = spec;
@@ -88,8 +88,8 @@ export class RegistrySource implements Source {
   }
 
   async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
+    if (this.#running) return;
+    this.#running = true;
     const first = new Promise<void>((r) => (this.#firstRead = r));
     this.#watch.start();
     const timeoutMs = this.#deps.startTimeoutMs ?? 5000;
@@ -119,6 +119,7 @@ export class RegistrySource implements Source {
   }
 
   stop(): Promise<void> {
+    this.#running = false;
     this.#watch.stop();
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -66,6 +66,7 @@ export class ChildrenWatch {
   }
 
   start(): void {
+    this.#stopped = false;
     this.#unsubscribe = this.#session.onConnect(() => void this.#read());
     if (this.#session.state === "connected") void this.#read();
   }

@@ -6,6 +6,7 @@
  */
 
 import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
+import { resolveNginx } from "../../lib/backends/nginx/binary.ts";
 import type { NginxOptions } from "../../lib/config/types.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
@@ -53,8 +54,48 @@ export async function startNginx(
     await Deno.remove(dir, { recursive: true });
     throw new Error(`initial nginx config not applied: ${JSON.stringify(setup)}`);
   }
-  const child = new Deno.Command(backend.binary.path, {
-    args: ["-p", dir, "-c", options.configurationFile, "-g", "daemon off;"],
+  let proc: RunningNginx;
+  try {
+    proc = await runNginx(options, waitPorts);
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const stop = async () => {
+    await proc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  return {
+    dir,
+    options,
+    backend,
+    metrics,
+    pid: proc.pid,
+    stderr: proc.stderr,
+    stop,
+  };
+}
+
+/** An nginx process started on an existing config. */
+export interface RunningNginx {
+  readonly pid: number;
+  stderr(): string;
+  /** Stops nginx (SIGTERM) and waits for it; leaves its directory alone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx in the foreground on `options.configurationFile` (which must exist) and
+ * waits for its pid file and for `waitPorts`.
+ */
+export async function runNginx(
+  options: NginxOptions,
+  waitPorts: readonly number[],
+): Promise<RunningNginx> {
+  const args = ["-c", options.configurationFile, "-g", "daemon off;"];
+  if (options.prefix) args.unshift("-p", options.prefix);
+  const child = new Deno.Command(resolveNginx(options.binary).path, {
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -72,7 +113,6 @@ export async function startNginx(
     }
     await child.status;
     await drained;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   let exited = false;
   child.status.then(() => (exited = true));
@@ -86,13 +126,5 @@ export async function startNginx(
     await stop();
     throw new Error(`nginx did not start: ${(e as Error).message}\n${err}`);
   }
-  return {
-    dir,
-    options,
-    backend,
-    metrics,
-    pid: child.pid,
-    stderr: () => err,
-    stop,
-  };
+  return { pid: child.pid, stderr: () => err, stop };
 }

@@ -72,6 +72,7 @@ export class ProxyApp {
   #startedAt = 0;
   #delayTimer?: TimerId;
   #snapshot?: ProxySnapshot;
+  #applied?: ProxySnapshot;
   #lastResult?: ApplyResult;
   #failingSince?: number;
 
@@ -120,6 +121,11 @@ export class ProxyApp {
   /** The last snapshot built, or undefined before the first update. */
   snapshot(): ProxySnapshot | undefined {
     return this.#snapshot;
+  }
+
+  /** The last snapshot the proxy confirmed running (applied and reloaded, or unchanged). */
+  appliedSnapshot(): ProxySnapshot | undefined {
+    return this.#applied;
   }
 
   /** The result of the last apply. */
@@ -209,10 +215,12 @@ export class ProxyApp {
         inc(M.unchanged);
         inc(M.successes);
         this.#failingSince = undefined;
+        this.#applied = snap;
         return "done";
       case "applied":
         inc(M.successes);
         this.#failingSince = undefined;
+        this.#applied = snap;
         logger.info(`proxy config applied in ${Math.round(result.durationMs)} ms`);
         return "done";
       case "invalid":

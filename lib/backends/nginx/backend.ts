@@ -16,6 +16,20 @@ import type { ApplyResult, ProxyBackend } from "../backend.ts";
 import { type NginxBinary, resolveNginx, testConfig, type TestResult } from "./binary.ts";
 import { readMasterPid, reloadAndConfirm } from "./process.ts";
 
+/** Workers nginx runs for a `worker_processes` value ("auto": one per CPU). */
+function workersFor(value: string): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : navigator.hardwareConcurrency || 1;
+}
+
+function workerCount(snapshot: ProxySnapshot): number {
+  return workersFor(String(snapshot.context.worker_processes ?? "auto"));
+}
+
+function workerCountOf(configText: string): number {
+  return workersFor(/^worker_processes\s+([^;]+);/m.exec(configText)?.[1] ?? "1");
+}
+
 export interface NginxBackendDeps {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
@@ -44,6 +58,8 @@ export class NginxBackend implements ProxyBackend {
   #binary?: NginxBinary;
   /** Set when the live file was written but nginx has not confirmed loading it. */
   #reloadPending = false;
+  /** Workers the running config asks for (from the last file we wrote or found live). */
+  #liveWorkerCount?: number;
 
   constructor(options: NginxOptions, deps: NginxBackendDeps) {
     this.options = options;
@@ -82,6 +98,7 @@ export class NginxBackend implements ProxyBackend {
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
     const live = await Deno.readTextFile(file).catch(() => undefined);
+    this.#liveWorkerCount ??= live === undefined ? undefined : workerCountOf(live);
     if (live === text && !(opts.reload && this.#reloadPending)) return { kind: "unchanged" };
 
     if (live !== text) {
@@ -112,7 +129,11 @@ export class NginxBackend implements ProxyBackend {
           `${file}; start nginx with it`,
       };
     }
-    const ok = await reloadAndConfirm(pid, this.#deps.reloadTimeoutMs ?? 5000);
+    const ok = await reloadAndConfirm(
+      pid,
+      this.#deps.reloadTimeoutMs ?? 5000,
+      this.#liveWorkerCount ?? 1,
+    );
     if (!ok) {
       inc(M.reloadFailures);
       return {
@@ -122,6 +143,7 @@ export class NginxBackend implements ProxyBackend {
       };
     }
     this.#reloadPending = false;
+    this.#liveWorkerCount = workerCount(snapshot);
     inc(M.reloads);
     const durationMs = performance.now() - started;
     metrics.set(

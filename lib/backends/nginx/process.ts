@@ -59,11 +59,26 @@ function cmdline(pid: number): string {
   }
 }
 
-/** An old worker no longer accepts connections once it has exited or says it is shutting down. */
+/**
+ * An old worker no longer accepts connections once it has exited or says it is shutting
+ * down. A child just forked still carries the master's title and will accept: not retired.
+ * Cache manager and loader processes never accept connections.
+ */
 function retired(pid: number): boolean {
   if (!isAlive(pid)) return true;
   const cmd = cmdline(pid);
-  return !cmd.includes("worker process") || cmd.includes("shutting down");
+  return cmd.includes("shutting down") || cmd.includes("cache manager") ||
+    cmd.includes("cache loader");
+}
+
+/** Worker processes of the master `pid` that are up and accepting. */
+export function activeWorkers(pid: number): Set<number> {
+  return new Set(
+    [...childPids(pid)].filter((c) => {
+      const cmd = cmdline(c);
+      return cmd.includes("worker process") && !cmd.includes("shutting down");
+    }),
+  );
 }
 
 /**
@@ -71,11 +86,23 @@ function retired(pid: number): boolean {
  * was not there before runs, and every previous worker has exited or is shutting down
  * (nginx retitles it "worker process is shutting down" once it stopped accepting). From
  * then on every new connection gets the new config.
+ *
+ * A master that has just started may still be forking its first workers; one forked after
+ * we looked would be missed as "previous". So first wait (briefly) until
+ * `expectedWorkers` are running.
  */
-export async function reloadAndConfirm(pid: number, timeoutMs: number): Promise<boolean> {
+export async function reloadAndConfirm(
+  pid: number,
+  timeoutMs: number,
+  expectedWorkers = 1,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const settleBy = Math.min(deadline, Date.now() + 2000);
+  while (activeWorkers(pid).size < expectedWorkers && Date.now() < settleBy) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const before = childPids(pid);
   Deno.kill(pid, "SIGHUP");
-  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
     if (!isAlive(pid)) return false;

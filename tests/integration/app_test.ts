@@ -84,3 +84,38 @@ Deno.test("app: wrk through nginx while endpoints change 20 times loses no reque
     await b.close();
   }
 });
+
+Deno.test("app: --weight-adjustment-delay-seconds holds adjusters back, then one update applies them", async () => {
+  const a = await startBackend({ name: "a" });
+  const b = await startBackend({ name: "b" });
+  const port = freePort();
+  const nginx = await startNginx(
+    snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a.port] }] }]),
+    [port],
+  );
+  const config = routeConfig(port, { a: a.port, b: b.port });
+  // b would get nothing for an hour once adjustments apply.
+  (config.servers[0].routes[0].sources[1] as Record<string, unknown>).share_adjusters = [
+    {
+      share_adjuster_class: "tellapart.aurproxy.share.adjusters.DelayStartShareAdjuster",
+      seconds: 3600,
+    },
+  ];
+  const { app } = testApp(nginx, config, { weightAdjustmentDelaySeconds: 1 });
+  const weights = () =>
+    app.appliedSnapshot()?.servers[0].routes[0].endpoints.map((e) => e.weight).join() ?? "";
+  try {
+    await app.start();
+    await waitFor("equal weights during the delay", () => weights() === "1000,1000");
+    strictEqual(app.appliedSnapshot()!.adjustmentDelayed, true);
+    const updates = app.updater.updates;
+    await waitFor("adjusters applied after the delay", () => weights() === "1000,0", 5000);
+    strictEqual(app.appliedSnapshot()!.adjustmentDelayed, false);
+    strictEqual(app.updater.updates, updates + 1, "exactly one update when the delay ends");
+  } finally {
+    await app.stop();
+    await nginx.stop();
+    await a.close();
+    await b.close();
+  }
+});

@@ -1,36 +1,61 @@
 /**
- * `DelayStartShareAdjuster`: no traffic for `seconds` after the endpoint appeared, then
- * its full share; one update is requested when the delay ends.
+ * `DelayStartShareAdjuster` (`delay_start`): no traffic for `seconds` after the endpoint
+ * appeared (the adjuster's creation on its clock), then its full share. Exactly one
+ * update is requested, when the delay ends; after that no timer is kept.
  *
  * @module
  */
 
-import type { DelayStartConfig } from "../config/types.ts";
 import type { TimerId } from "../clock.ts";
+import type { DelayStartConfig } from "../config/types.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
 
+/**
+ * Builds the adjuster for one endpoint; the delay counts from now (creation time).
+ *
+ * @example
+ * ```ts
+ * const a = delayStartAdjuster({ kind: "delay_start", path: "", seconds: 30 }, ctx);
+ * a.start();
+ * a.current(); // { name: "delay", share: 0, detail: "waiting 0/30s" }
+ * ```
+ */
 export function delayStartAdjuster(cfg: DelayStartConfig, ctx: AdjusterContext): ShareAdjuster {
   const { clock } = ctx;
-  const until = clock.now() + cfg.seconds * 1000;
+  const bornAt = clock.now();
+  const until = bornAt + Math.round(cfg.seconds * 1000);
   let timer: TimerId | undefined;
+  let stopped = false;
+  // Whether the share the updater last heard of is 0: it starts so unless seconds is 0.
+  let waiting = until > bornAt;
+
+  const flip = () => {
+    timer = undefined;
+    if (stopped || !waiting) return;
+    waiting = false;
+    ctx.signal();
+  };
+
   return {
     start() {
-      if (cfg.seconds > 0) {
-        timer = clock.setTimeout(() => {
-          timer = undefined;
-          ctx.signal();
-        }, cfg.seconds * 1000);
-      }
+      if (stopped || timer !== undefined || !waiting) return;
+      const left = until - clock.now();
+      if (left <= 0) flip(); // started after the delay had already passed
+      else timer = clock.setTimeout(flip, left);
     },
     stop() {
+      stopped = true;
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
     },
     current(): ShareFactor {
-      const left = until - clock.now();
-      return left > 0
-        ? { name: "delay", share: 0, detail: `starting in ${Math.ceil(left / 1000)}s` }
-        : { name: "delay", share: 1, detail: "started" };
+      const now = clock.now();
+      if (now >= until) return { name: "delay", share: 1, detail: "started" };
+      return {
+        name: "delay",
+        share: 0,
+        detail: `waiting ${Math.floor((now - bornAt) / 1000)}/${cfg.seconds}s`,
+      };
     },
   };
 }

@@ -1,18 +1,27 @@
 /**
- * `HttpHealthCheckShareAdjuster`: actively checks an endpoint over HTTP and gives it a
- * share of 1 while healthy, 0 otherwise (see `health_state.ts` for the rules).
+ * `HttpHealthCheckShareAdjuster` (`http_health`): checks an endpoint over HTTP every
+ * `interval` seconds and gives it a share of 1 while healthy, 0 otherwise. The rules of
+ * the status live in `health_state.ts`; timing and concurrency in `check_scheduler.ts`.
  *
- * Only a 200 is a success, as in the original. A refused or reset connection, a timeout
- * or any other status is a failure. A failure to resolve the endpoint's name is ours,
- * not the endpoint's: it leaves the status unchanged. Connections are kept alive between
- * checks (the runtime pools them per host), which at 2,000 endpoints a second avoids
- * thousands of TIME_WAIT sockets; a dead endpoint still fails, on a reset or timeout.
+ * What a check result means:
+ * - success: status 200 exactly, as in the original (redirects are not followed: a 301
+ *   says nothing about whether this instance can serve).
+ * - failure: any other status, a timeout, a refused or reset connection, anything else.
+ * - inconclusive: the endpoint's host name does not resolve. That is the checker's (DNS)
+ *   problem, not the endpoint's, so the status stays as it was. A lookup slower than
+ *   `timeout` cannot be told apart from a slow endpoint and counts as a timeout.
+ *
+ * `port_name`: the check goes to `endpoint.ports[port_name]` instead of the traffic port.
+ * An endpoint without that port is never checked: it stays initializing with share 0 and
+ * its detail names the missing port (the original crashed its checker on this), because
+ * sending traffic to an instance whose health nobody can see would be worse.
  *
  * @module
  */
 
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerId } from "../clock.ts";
 import type { HealthCheckConfig } from "../config/types.ts";
+import { type Endpoint, endpointKey } from "../endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
@@ -22,60 +31,166 @@ import {
   describeHealth,
   healthShare,
   type HealthState,
+  type HealthStatus,
   INITIAL_HEALTH,
   nextHealth,
+  type Thresholds,
 } from "./health_state.ts";
 
 export interface HealthDeps {
+  /** Shared by every health adjuster of the process: spreads and bounds the checks. */
   readonly scheduler: CheckScheduler;
+  /** Defaults to the global `fetch`; unit tests inject one driven by a fake clock. */
   readonly fetch?: typeof fetch;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
 }
 
-const CHECKS = ["health_checks_total", "Health checks run, by result."] as const;
+/** Counter `health_checks_total{result="success|failure|inconclusive"}`. */
+export const CHECKS_METRIC = ["health_checks_total", "Health checks run, by result."] as const;
+/** Gauge `health_endpoints{status="initializing|healthy|unhealthy|unchecked"}`. */
+export const STATUS_METRIC = [
+  "health_endpoints",
+  "Health-checked endpoints, by status (unchecked: no port named port_name).",
+] as const;
 
-/** One HTTP check of `url`; never throws. */
-export async function checkOnce(
-  doFetch: typeof fetch,
-  url: string,
-  method: "GET" | "HEAD",
-  timeoutMs: number,
-  clock: Clock,
-  signal: AbortSignal,
-): Promise<CheckResult> {
+/** What {@linkcode httpCheck} needs. */
+export interface HttpCheckOptions {
+  readonly fetch: typeof fetch;
+  readonly url: string;
+  readonly method: "GET" | "HEAD";
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+  /** Aborting it (the adjuster stopped) ends the check at once. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One HTTP check; never throws. The timeout runs on `clock` so fake clocks drive it too.
+ *
+ * Each check opens its own connection (`Connection: close`) rather than reusing a pooled
+ * keep-alive one, on purpose:
+ * - it sees what nginx sees when it opens a new connection: a pooled connection can keep
+ *   answering after the instance stopped listening or its accept loop hung;
+ * - reusing an idle connection races with the server's keep-alive timeout (5 s in Node,
+ *   often at or below a check interval) and yields false failures when the server closes
+ *   it just as the check is sent;
+ * - 2,000 endpoints would otherwise hold 2,000 idle sockets, near common fd limits.
+ * The price, one TCP handshake per check (~700/s for 2,000 endpoints every 3 s), is small,
+ * and since the server closes first the TIME_WAIT sockets land on its side, not ours.
+ *
+ * @example
+ * ```ts
+ * const r = await httpCheck({
+ *   fetch, url: "http://10.0.0.1:8080/health", method: "GET", timeoutMs: 2000,
+ *   clock: systemClock, signal: new AbortController().signal,
+ * });
+ * r.kind; // "success" | "failure" | "inconclusive"
+ * ```
+ */
+export async function httpCheck(o: HttpCheckOptions): Promise<CheckResult> {
   const ac = new AbortController();
-  const onAbort = () => ac.abort();
-  signal.addEventListener("abort", onAbort);
   let timedOut = false;
-  const timer = clock.setTimeout(() => {
+  let timer: TimerId | undefined = o.clock.setTimeout(() => {
+    timer = undefined;
     timedOut = true;
     ac.abort();
-  }, timeoutMs);
+  }, o.timeoutMs);
+  const clearTimer = () => {
+    if (timer !== undefined) o.clock.clearTimeout(timer);
+    timer = undefined;
+  };
+  // Cleared synchronously on stop, so a stopped adjuster leaves no timer behind.
+  const onAbort = () => {
+    clearTimer();
+    ac.abort();
+  };
+  if (o.signal.aborted) onAbort();
+  o.signal.addEventListener("abort", onAbort);
   try {
-    const res = await doFetch(url, { method, signal: ac.signal, redirect: "manual" });
-    await res.body?.cancel();
+    const res = await o.fetch(o.url, {
+      method: o.method,
+      signal: ac.signal,
+      redirect: "manual",
+      headers: { "connection": "close", "user-agent": "aurproxy-health-check" },
+    });
+    // Never read, always released: an unread body would pin the connection.
+    await res.body?.cancel().catch(() => {});
     return res.status === 200
       ? { kind: "success" }
       : { kind: "failure", reason: `status ${res.status}` };
   } catch (err) {
-    if (timedOut) return { kind: "failure", reason: `timeout after ${timeoutMs} ms` };
-    const text = String(err instanceof Error ? `${err.message} ${err.cause ?? ""}` : err);
-    if (/dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(text)) {
-      return { kind: "inconclusive", reason: "cannot resolve host" };
-    }
-    if (/refused/i.test(text)) return { kind: "failure", reason: "connection refused" };
-    return { kind: "failure", reason: text.slice(0, 200) };
+    if (timedOut) return { kind: "failure", reason: `timeout after ${o.timeoutMs} ms` };
+    if (o.signal.aborted) return { kind: "inconclusive", reason: "check cancelled" };
+    return classifyFetchError(err);
   } finally {
-    clock.clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
+    clearTimer();
+    o.signal.removeEventListener("abort", onAbort);
   }
 }
 
+const DNS_FAILURE =
+  /dns error|failed to lookup address|name or service not known|nodename nor servname|no address associated|temporary failure in name resolution|ENOTFOUND|EAI_AGAIN/i;
+
 /**
+ * Turns a rejected `fetch` into a result: a name that does not resolve is inconclusive,
+ * everything else a failure with a short reason.
+ *
  * @example
  * ```ts
- * const make = (ctx) => healthAdjuster(config, ctx, { scheduler, logger });
+ * classifyFetchError(new TypeError("fetch failed", { cause: new Error("Connection refused") }));
+ * // { kind: "failure", reason: "connection refused" }
+ * ```
+ */
+export function classifyFetchError(err: unknown): CheckResult {
+  const text = errorText(err);
+  if (DNS_FAILURE.test(text)) return { kind: "inconclusive", reason: "cannot resolve host" };
+  if (/refused/i.test(text)) return { kind: "failure", reason: "connection refused" };
+  if (/reset|closed before message completed|broken pipe|unexpected eof/i.test(text)) {
+    return { kind: "failure", reason: "connection reset" };
+  }
+  return { kind: "failure", reason: text.replace(/\s+/g, " ").trim().slice(0, 200) };
+}
+
+/** The message and the messages of its causes: Deno puts the useful part in `cause`. */
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+/**
+ * The URL checked for `endpoint`, or `undefined` when it has no port named `port_name`.
+ *
+ * @example
+ * ```ts
+ * healthCheckUrl({ host: "::1", port: 80, ports: { health: 81 } }, "/health", "health");
+ * // "http://[::1]:81/health"
+ * ```
+ */
+export function healthCheckUrl(
+  endpoint: Endpoint,
+  route: string,
+  portName?: string,
+): string | undefined {
+  const port = portName === undefined ? endpoint.port : endpoint.ports[portName];
+  if (port === undefined) return undefined;
+  return `http://${endpointKey({ host: endpoint.host, port })}${route}`;
+}
+
+/**
+ * Builds the adjuster for one endpoint; checks begin at `start()`.
+ *
+ * @example
+ * ```ts
+ * const a = healthAdjuster(config, { endpoint, clock, signal: () => updater.markDirty() }, {
+ *   scheduler, logger,
+ * });
+ * a.start();
+ * a.current(); // { name: "health", share: 0, detail: "initializing 0/2" }
  * ```
  */
 export function healthAdjuster(
@@ -83,23 +198,49 @@ export function healthAdjuster(
   ctx: AdjusterContext,
   deps: HealthDeps,
 ): ShareAdjuster {
-  const t = { healthyThreshold: cfg.healthyThreshold, unhealthyThreshold: cfg.unhealthyThreshold };
+  const t: Thresholds = {
+    healthyThreshold: cfg.healthyThreshold,
+    unhealthyThreshold: cfg.unhealthyThreshold,
+  };
   const { endpoint, clock } = ctx;
-  const port = cfg.portName ? endpoint.ports[cfg.portName] : endpoint.port;
-  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
-  const url = `http://${host}:${port}${cfg.route}`;
+  const url = healthCheckUrl(endpoint, cfg.route, cfg.portName);
   const doFetch = deps.fetch ?? fetch;
+  const metrics = deps.metrics;
   let state: HealthState = INITIAL_HEALTH;
   let remove: (() => void) | undefined;
-  let stopped = false;
+  let phase: "new" | "started" | "stopped" = "new";
+
+  const counted = (): HealthStatus | "unchecked" => url === undefined ? "unchecked" : state.status;
+  const addToGauge = (status: string, delta: number) => {
+    if (!metrics) return;
+    const labels = { status };
+    metrics.set(
+      STATUS_METRIC[0],
+      STATUS_METRIC[1],
+      metrics.get(STATUS_METRIC[0], labels) + delta,
+      labels,
+    );
+  };
 
   const run = async (signal: AbortSignal) => {
-    const r = await checkOnce(doFetch, url, cfg.httpMethod, cfg.timeout * 1000, clock, signal);
-    if (stopped) return;
-    deps.metrics?.inc(CHECKS[0], CHECKS[1], { result: r.kind });
+    const r = await httpCheck({
+      fetch: doFetch,
+      url: url!,
+      method: cfg.httpMethod,
+      timeoutMs: cfg.timeout * 1000,
+      clock,
+      signal,
+    });
+    if (phase === "stopped" || signal.aborted) return;
+    metrics?.inc(CHECKS_METRIC[0], CHECKS_METRIC[1], { result: r.kind });
     const before = state.status;
     state = nextHealth(state, r, t);
+    if (r.kind === "inconclusive" && state.inconclusive === 1) {
+      deps.logger.warn(`${url}: cannot check (${r.reason}); status stays ${state.status}`);
+    }
     if (state.status !== before) {
+      addToGauge(before, -1);
+      addToGauge(state.status, 1);
       deps.logger.info(`${url}: ${before} -> ${describeHealth(state, t)}`);
       ctx.signal();
     }
@@ -107,22 +248,32 @@ export function healthAdjuster(
 
   return {
     start() {
-      if (port === undefined) {
+      if (phase !== "new") return;
+      phase = "started";
+      addToGauge(counted(), 1);
+      if (url === undefined) {
         deps.logger.warn(
-          `${endpoint.host}:${endpoint.port} has no port named ${cfg.portName}: not checked`,
+          `${endpointKey(endpoint)} has no port named "${cfg.portName}": not health-checked, ` +
+            `share stays 0`,
         );
         return;
       }
       remove = deps.scheduler.add({ intervalMs: cfg.interval * 1000, run });
     },
     stop() {
-      stopped = true;
+      if (phase === "stopped") return;
+      if (phase === "started") addToGauge(counted(), -1);
+      phase = "stopped";
       remove?.();
       remove = undefined;
     },
     current(): ShareFactor {
-      if (port === undefined) {
-        return { name: "health", share: 0, detail: `no port named ${cfg.portName} to check` };
+      if (url === undefined) {
+        return {
+          name: "health",
+          share: 0,
+          detail: `initializing: endpoint has no port named "${cfg.portName}"`,
+        };
       }
       return { name: "health", share: healthShare(state), detail: describeHealth(state, t) };
     },

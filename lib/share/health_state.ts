@@ -1,11 +1,13 @@
 /**
- * The health-check state machine, pure: results in, status out.
+ * The health-check state machine, pure: check results in, status and share out.
  *
  * - A new endpoint is `initializing` (share 0) until `healthyThreshold` consecutive successes.
- * - `unhealthyThreshold` consecutive failures make it `unhealthy` (share 0).
- * - `healthyThreshold` consecutive successes make it `healthy` again.
- * - An inconclusive result (our own DNS failure) changes nothing: it says nothing about
- *   the endpoint.
+ * - `unhealthyThreshold` consecutive failures make it `unhealthy` (share 0), also straight
+ *   from `initializing`: an instance that never came up is reported as down, not as booting.
+ * - `healthyThreshold` consecutive successes make it `healthy` (share 1) again.
+ * - An inconclusive result (the checker could not resolve the endpoint's name: our problem,
+ *   not the endpoint's) neither counts nor breaks a streak, as in the original; it is only
+ *   remembered so the audit text can say the checks are not getting through.
  *
  * @module
  */
@@ -19,10 +21,16 @@ export type CheckResult =
 
 export interface HealthState {
   readonly status: HealthStatus;
+  /** Consecutive successes (inconclusive results skipped). */
   readonly successes: number;
+  /** Consecutive failures (inconclusive results skipped). */
   readonly failures: number;
-  /** The reason of the last failure or inconclusive result. */
-  readonly lastReason?: string;
+  /** Reason of the latest failure, for the audit text. */
+  readonly lastFailure?: string;
+  /** Consecutive inconclusive results since the last conclusive one. */
+  readonly inconclusive: number;
+  /** Reason of the latest inconclusive result. */
+  readonly lastInconclusive?: string;
 }
 
 export interface Thresholds {
@@ -30,54 +38,96 @@ export interface Thresholds {
   readonly unhealthyThreshold: number;
 }
 
-export const INITIAL_HEALTH: HealthState = { status: "initializing", successes: 0, failures: 0 };
+/** Where every endpoint starts. */
+export const INITIAL_HEALTH: HealthState = {
+  status: "initializing",
+  successes: 0,
+  failures: 0,
+  inconclusive: 0,
+};
 
 /**
+ * The state after one more check result.
+ *
  * @example
  * ```ts
- * let s = INITIAL_HEALTH;
- * s = nextHealth(s, { kind: "success" }, { healthyThreshold: 1, unhealthyThreshold: 2 });
- * s.status; // "healthy"
+ * const t = { healthyThreshold: 1, unhealthyThreshold: 2 };
+ * nextHealth(INITIAL_HEALTH, { kind: "success" }, t).status; // "healthy"
  * ```
  */
 export function nextHealth(s: HealthState, r: CheckResult, t: Thresholds): HealthState {
   switch (r.kind) {
     case "inconclusive":
-      return { ...s, lastReason: r.reason };
+      return { ...s, inconclusive: s.inconclusive + 1, lastInconclusive: r.reason };
     case "success": {
       const successes = s.successes + 1;
-      const status = s.status !== "healthy" && successes >= t.healthyThreshold
-        ? "healthy"
-        : s.status;
-      return { status, successes, failures: 0, lastReason: s.lastReason };
+      const status = successes >= t.healthyThreshold ? "healthy" : s.status;
+      return { status, successes, failures: 0, lastFailure: s.lastFailure, inconclusive: 0 };
     }
     case "failure": {
       const failures = s.failures + 1;
-      const status = s.status !== "unhealthy" && failures >= t.unhealthyThreshold
-        ? "unhealthy"
-        : s.status;
-      return { status, successes: 0, failures, lastReason: r.reason };
+      const status = failures >= t.unhealthyThreshold ? "unhealthy" : s.status;
+      return { status, successes: 0, failures, lastFailure: r.reason, inconclusive: 0 };
     }
   }
 }
 
-/** 1 when healthy, else 0. */
+/**
+ * Folds a sequence of results from {@linkcode INITIAL_HEALTH} (or `from`).
+ *
+ * @example
+ * ```ts
+ * const ok = { kind: "success" } as const;
+ * healthAfter([ok, ok], { healthyThreshold: 2, unhealthyThreshold: 2 }).status; // "healthy"
+ * ```
+ */
+export function healthAfter(
+  results: readonly CheckResult[],
+  t: Thresholds,
+  from: HealthState = INITIAL_HEALTH,
+): HealthState {
+  return results.reduce((s, r) => nextHealth(s, r, t), from);
+}
+
+/**
+ * 1 when healthy, else 0.
+ *
+ * @example
+ * ```ts
+ * healthShare(INITIAL_HEALTH); // 0
+ * ```
+ */
 export function healthShare(s: HealthState): number {
   return s.status === "healthy" ? 1 : 0;
 }
 
-/** Audit text, e.g. "healthy", "unhealthy (3 failures: status 500)", "initializing 1/2". */
+/**
+ * Audit text for the nginx comment and the status page, e.g. "healthy",
+ * "unhealthy (3 failures: status 500)", "initializing 1/2",
+ * "unhealthy, recovering 1/2", "healthy; last check inconclusive: cannot resolve host".
+ *
+ * @example
+ * ```ts
+ * describeHealth(INITIAL_HEALTH, { healthyThreshold: 2, unhealthyThreshold: 3 }); // "initializing 0/2"
+ * ```
+ */
 export function describeHealth(s: HealthState, t: Thresholds): string {
+  return baseDescription(s, t) +
+    (s.inconclusive ? `; last check inconclusive: ${s.lastInconclusive}` : "");
+}
+
+function baseDescription(s: HealthState, t: Thresholds): string {
+  const failing = `${s.failures} ${s.failures === 1 ? "failure" : "failures"}: ${s.lastFailure}`;
   switch (s.status) {
     case "healthy":
-      return s.failures ? `healthy (${s.failures} failure(s): ${s.lastReason})` : "healthy";
+      return s.failures ? `healthy (${failing})` : "healthy";
     case "unhealthy":
       return s.successes
         ? `unhealthy, recovering ${s.successes}/${t.healthyThreshold}`
-        : `unhealthy (${s.failures} failure(s): ${s.lastReason})`;
+        : `unhealthy (${failing})`;
     case "initializing":
       return s.failures
-        ? `initializing (${s.failures} failure(s): ${s.lastReason})`
+        ? `initializing (${failing})`
         : `initializing ${s.successes}/${t.healthyThreshold}`;
   }
 }

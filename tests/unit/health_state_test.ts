@@ -1,19 +1,23 @@
-import { strictEqual } from "node:assert";
+import { deepStrictEqual, strictEqual } from "node:assert";
 import {
   type CheckResult,
   describeHealth,
+  healthAfter,
   healthShare,
   type HealthState,
   INITIAL_HEALTH,
   nextHealth,
+  type Thresholds,
 } from "../../lib/share/health_state.ts";
 
-const t = { healthyThreshold: 2, unhealthyThreshold: 3 };
+const t: Thresholds = { healthyThreshold: 2, unhealthyThreshold: 3 };
 const ok: CheckResult = { kind: "success" };
 const fail: CheckResult = { kind: "failure", reason: "status 500" };
+const refused: CheckResult = { kind: "failure", reason: "connection refused" };
 const dns: CheckResult = { kind: "inconclusive", reason: "cannot resolve host" };
 
-function run(results: CheckResult[], from: HealthState = INITIAL_HEALTH): HealthState[] {
+/** Every intermediate state of a sequence, from `from`. */
+function trace(results: CheckResult[], from: HealthState = INITIAL_HEALTH): HealthState[] {
   const out: HealthState[] = [];
   let s = from;
   for (const r of results) out.push(s = nextHealth(s, r, t));
@@ -21,42 +25,80 @@ function run(results: CheckResult[], from: HealthState = INITIAL_HEALTH): Health
 }
 
 const statuses = (xs: HealthState[]) => xs.map((s) => s.status).join(",");
+const shares = (xs: HealthState[]) => xs.map(healthShare).join(",");
 
-Deno.test("health: initializing with share 0 until healthy_threshold consecutive successes", () => {
-  const s = run([ok, ok]);
-  strictEqual(statuses(s), "initializing,healthy");
-  strictEqual(healthShare(s[0]), 0);
-  strictEqual(healthShare(s[1]), 1);
+Deno.test("health state: a new endpoint is initializing with share 0", () => {
+  strictEqual(INITIAL_HEALTH.status, "initializing");
+  strictEqual(healthShare(INITIAL_HEALTH), 0);
+  strictEqual(describeHealth(INITIAL_HEALTH, t), "initializing 0/2");
 });
 
-Deno.test("health: a failure resets the success count", () => {
-  strictEqual(statuses(run([ok, fail, ok, ok])), "initializing,initializing,initializing,healthy");
+Deno.test("health state: healthy (share 1) after healthy_threshold consecutive successes", () => {
+  const s = trace([ok, ok, ok]);
+  strictEqual(statuses(s), "initializing,healthy,healthy");
+  strictEqual(shares(s), "0,1,1");
+  strictEqual(describeHealth(s[0], t), "initializing 1/2");
+  strictEqual(describeHealth(s[1], t), "healthy");
 });
 
-Deno.test("health: unhealthy after unhealthy_threshold consecutive failures, not before", () => {
-  const healthy = run([ok, ok]).at(-1)!;
-  const s = run([fail, fail, ok, fail, fail, fail], healthy);
+Deno.test("health state: a failure resets the success streak while initializing", () => {
+  const s = trace([ok, fail, ok, ok]);
+  strictEqual(statuses(s), "initializing,initializing,initializing,healthy");
+  strictEqual(describeHealth(s[1], t), "initializing (1 failure: status 500)");
+});
+
+Deno.test("health state: unhealthy after unhealthy_threshold consecutive failures, not before", () => {
+  const healthy = healthAfter([ok, ok], t);
+  const s = trace([fail, fail, ok, fail, fail, fail], healthy);
   strictEqual(statuses(s), "healthy,healthy,healthy,healthy,healthy,unhealthy");
-  strictEqual(healthShare(s.at(-1)!), 0);
-  strictEqual(describeHealth(s.at(-1)!, t), "unhealthy (3 failure(s): status 500)");
+  strictEqual(shares(s), "1,1,1,1,1,0");
+  strictEqual(describeHealth(s[1], t), "healthy (2 failures: status 500)");
+  strictEqual(describeHealth(s[5], t), "unhealthy (3 failures: status 500)");
 });
 
-Deno.test("health: back to healthy after healthy_threshold successes", () => {
-  const down = run([ok, ok, fail, fail, fail]).at(-1)!;
-  const s = run([ok, ok], down);
-  strictEqual(statuses(s), "unhealthy,healthy");
+Deno.test("health state: the latest failure's reason is the one reported", () => {
+  const s = healthAfter([ok, ok, fail, fail, refused], t);
+  strictEqual(s.status, "unhealthy");
+  strictEqual(describeHealth(s, t), "unhealthy (3 failures: connection refused)");
+});
+
+Deno.test("health state: back to healthy after healthy_threshold successes, one is not enough", () => {
+  const down = healthAfter([ok, ok, fail, fail, fail], t);
+  const s = trace([ok, fail, ok, ok], down);
+  strictEqual(statuses(s), "unhealthy,unhealthy,unhealthy,healthy");
   strictEqual(describeHealth(s[0], t), "unhealthy, recovering 1/2");
+  strictEqual(describeHealth(s[1], t), "unhealthy (1 failure: status 500)");
 });
 
-Deno.test("health: an inconclusive result (our DNS failure) changes nothing", () => {
-  const healthy = run([ok, ok]).at(-1)!;
-  const s = run([fail, dns, dns, dns, fail], healthy);
-  strictEqual(statuses(s), "healthy,healthy,healthy,healthy,healthy");
-  strictEqual(s[3].failures, 1, "inconclusive results neither count nor reset failures");
-  const init = run([dns, dns, dns, dns]);
-  strictEqual(statuses(init), "initializing,initializing,initializing,initializing");
+Deno.test("health state: an endpoint that never comes up is reported unhealthy", () => {
+  strictEqual(statuses(trace([fail, fail, fail])), "initializing,initializing,unhealthy");
 });
 
-Deno.test("health: a never-healthy endpoint that keeps failing is reported unhealthy", () => {
-  strictEqual(statuses(run([fail, fail, fail])), "initializing,initializing,unhealthy");
+Deno.test("health state: inconclusive results (our DNS failure) neither count nor break a streak", () => {
+  const healthy = healthAfter([ok, ok], t);
+  const s = trace([fail, dns, dns, dns, fail, dns, fail], healthy);
+  strictEqual(statuses(s), "healthy,healthy,healthy,healthy,healthy,healthy,unhealthy");
+  strictEqual(s[3].failures, 1);
+  strictEqual(
+    describeHealth(s[3], t),
+    "healthy (1 failure: status 500); last check inconclusive: cannot resolve host",
+  );
+  strictEqual(
+    describeHealth(s[4], t),
+    "healthy (2 failures: status 500)",
+    "a real result clears it",
+  );
+
+  strictEqual(statuses(trace([dns, dns, dns, dns, dns])), Array(5).fill("initializing").join(","));
+  strictEqual(healthAfter([ok, dns, ok], t).status, "healthy", "successes around it still add up");
+  strictEqual(healthAfter([ok, ok, fail, fail, fail, dns, dns], t).status, "unhealthy");
+});
+
+Deno.test("health state: thresholds of 1 flip on every conclusive result", () => {
+  const one = { healthyThreshold: 1, unhealthyThreshold: 1 };
+  const s = [ok, fail, dns, ok].reduce<HealthState[]>(
+    (acc, r) => [...acc, nextHealth(acc.at(-1) ?? INITIAL_HEALTH, r, one)],
+    [],
+  );
+  deepStrictEqual(s.map((x) => x.status), ["healthy", "unhealthy", "unhealthy", "healthy"]);
 });

@@ -171,7 +171,12 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),
-    refreshMetrics: () => sessions.refreshMetrics(),
+    refreshMetrics: () => {
+      sessions.refreshMetrics();
+      const mem = Deno.memoryUsage();
+      metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
+      metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
+    },
   });
   shutdown.add("management", () => server.close());
   const onSignal = (sig: Deno.Signal) => () => shutdown.run(sig).then(exited);

@@ -47,7 +47,10 @@ interface ZkModule {
     { getCode(): number }
   >;
   Exception: Record<"NO_NODE" | "NODE_EXISTS" | "CONNECTION_LOSS", number>;
-  CreateMode: Record<"PERSISTENT" | "EPHEMERAL" | "EPHEMERAL_SEQUENTIAL", number>;
+  CreateMode: Record<
+    "PERSISTENT" | "PERSISTENT_SEQUENTIAL" | "EPHEMERAL" | "EPHEMERAL_SEQUENTIAL",
+    number
+  >;
 }
 
 /** The module, typed. */

@@ -19,6 +19,11 @@ export type ZkState = "connecting" | "connected" | "disconnected" | "expired" | 
 
 export interface ZkSessionOptions {
   readonly sessionTimeoutMs: number;
+  /**
+   * Operations sent at once on this session (default 128). Starting 50 watches of 40
+   * members each would otherwise put 2,000 reads and their buffers in flight together.
+   */
+  readonly maxInFlight?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** For tests: how hosts are shuffled. */
@@ -68,6 +73,9 @@ export class ZkSession {
   #lastEventAt: number;
   #expirations = 0;
   #readyWaiters: (() => void)[] = [];
+  /** Operations in flight, and callers waiting for a slot (see `maxInFlight`). */
+  #inFlight = 0;
+  #slotWaiters: (() => void)[] = [];
 
   constructor(connectString: string, opts: ZkSessionOptions) {
     this.connectString = connectString;
@@ -165,8 +173,30 @@ export class ZkSession {
     client.connect();
   }
 
-  /** Runs one client call with a bound on its duration. */
-  #call<T>(
+  async #slot(): Promise<() => void> {
+    const max = this.#o.maxInFlight ?? 128;
+    while (this.#inFlight >= max) await new Promise<void>((r) => this.#slotWaiters.push(r));
+    this.#inFlight++;
+    return () => {
+      this.#inFlight--;
+      this.#slotWaiters.shift()?.();
+    };
+  }
+
+  /** Runs one client call with a bound on its duration and on the calls in flight. */
+  async #call<T>(
+    what: string,
+    fn: (c: RawClient, cb: (err: ZkError | null, v: T) => void) => void,
+  ): Promise<T> {
+    const release = await this.#slot();
+    try {
+      return await this.#callNow(what, fn);
+    } finally {
+      release();
+    }
+  }
+
+  #callNow<T>(
     what: string,
     fn: (c: RawClient, cb: (err: ZkError | null, v: T) => void) => void,
   ): Promise<T> {

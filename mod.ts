@@ -1,0 +1,48 @@
+/**
+ * aurproxy's public API, for embedding it or building on its parts: the validated
+ * config model, sources, share adjusters, the weight calculation, the snapshot, the
+ * nginx backend and renderer, and the application that ties them together.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, buildGraph } from "./mod.ts";
+ * const config = await loadConfig("/etc/aurproxy/config.json");
+ * const graph = await buildGraph(config, { updatePeriodSeconds: 2, minIntervalSeconds: 10,
+ *   weightAdjustmentDelaySeconds: 180, stateMaxAgeSeconds: 86400, zkSessionTimeoutSeconds: 30 }, logger);
+ * await graph.app.start();
+ * ```
+ *
+ * @module
+ */
+
+export { ProxyApp, type ProxyAppDeps, type ProxyAppOptions } from "./lib/app.ts";
+export { buildGraph, type Graph, run, type RunOptions, runOptions } from "./lib/cli/run.ts";
+export { main } from "./main.ts";
+export { loadConfig, loadConfigText } from "./lib/config/load.ts";
+export { parseConfig } from "./lib/config/parse.ts";
+export type * from "./lib/config/types.ts";
+export { type Clock, systemClock } from "./lib/clock.ts";
+export { type Endpoint, endpointKey, isValidHost, validateEndpointFields } from "./lib/endpoint.ts";
+export { UsageError, UsageErrors } from "./lib/errors.ts";
+export { consoleLogger, type Logger, memoryLogger } from "./lib/log.ts";
+export { MetricsRegistry } from "./lib/metrics/registry.ts";
+export type { Source, SourceStatus } from "./lib/sources/source.ts";
+export { StaticSource } from "./lib/sources/static.ts";
+export { ServerSetSource } from "./lib/sources/serverset.ts";
+export { auroraJobPath, AuroraSource } from "./lib/sources/aurora.ts";
+export { MesosMasterSource } from "./lib/sources/mesos.ts";
+export { EndpointStateStore } from "./lib/sources/state_file.ts";
+export { sourceFactory } from "./lib/sources/factory.ts";
+export type { AdjusterFactory, ShareAdjuster, ShareFactor } from "./lib/share/adjuster.ts";
+export { adjusterFactory } from "./lib/share/factories.ts";
+export { CheckScheduler } from "./lib/share/check_scheduler.ts";
+export { computeWeights, type PoolMember } from "./lib/balance/weights.ts";
+export { buildSnapshot } from "./lib/balance/snapshot_builder.ts";
+export type * from "./lib/snapshot.ts";
+export type { ApplyResult, ProxyBackend } from "./lib/backends/backend.ts";
+export { NginxBackend } from "./lib/backends/nginx/backend.ts";
+export { renderNginx } from "./templates/nginx.ts";
+export { ZkSession } from "./lib/zk/session.ts";
+export { ZkSessions } from "./lib/zk/sessions.ts";
+export { announce, serverSetMemberJson } from "./lib/zk/announcer.ts";
+export { startManagementServer } from "./lib/management/server.ts";

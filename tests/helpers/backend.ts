@@ -53,7 +53,13 @@ export function startBackend(opts: TestBackendOptions): Promise<TestBackend> {
     total: () => [...hits.values()].reduce((a, b) => a + b, 0),
     close: async () => {
       ac.abort();
-      await server.finished;
+      // Graceful shutdown waits for open connections; never let a test hang on one.
+      let timer: number | undefined;
+      await Promise.race([
+        server.finished,
+        new Promise((r) => (timer = setTimeout(r, 3000))),
+      ]);
+      clearTimeout(timer);
     },
   };
   const server = Deno.serve(

@@ -54,7 +54,7 @@ export function startBackend(opts: TestBackendOptions): Promise<TestBackend> {
     close: async () => {
       ac.abort();
       // Graceful shutdown waits for open connections; never let a test hang on one.
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         server.finished,
         new Promise((r) => (timer = setTimeout(r, 3000))),

@@ -25,7 +25,11 @@ import { type Endpoint, endpointKey } from "../endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
+import { classifyFetchError } from "./check_error.ts";
+import { HttpProbe } from "./http_probe.ts";
 import type { CheckScheduler } from "./check_scheduler.ts";
+
+export { classifyFetchError };
 import {
   type CheckResult,
   describeHealth,
@@ -40,7 +44,10 @@ import {
 export interface HealthDeps {
   /** Shared by every health adjuster of the process: spreads and bounds the checks. */
   readonly scheduler: CheckScheduler;
-  /** Defaults to the global `fetch`; unit tests inject one driven by a fake clock. */
+  /**
+   * Unit tests inject a fetch driven by a fake clock; without one, checks use the raw
+   * HTTP probe of `http_probe.ts`.
+   */
   readonly fetch?: typeof fetch;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
@@ -129,39 +136,6 @@ export async function httpCheck(o: HttpCheckOptions): Promise<CheckResult> {
   }
 }
 
-const DNS_FAILURE =
-  /dns error|failed to lookup address|name or service not known|nodename nor servname|no address associated|temporary failure in name resolution|ENOTFOUND|EAI_AGAIN/i;
-
-/**
- * Turns a rejected `fetch` into a result: a name that does not resolve is inconclusive,
- * everything else a failure with a short reason.
- *
- * @example
- * ```ts
- * classifyFetchError(new TypeError("fetch failed", { cause: new Error("Connection refused") }));
- * // { kind: "failure", reason: "connection refused" }
- * ```
- */
-export function classifyFetchError(err: unknown): CheckResult {
-  const text = errorText(err);
-  if (DNS_FAILURE.test(text)) return { kind: "inconclusive", reason: "cannot resolve host" };
-  if (/refused/i.test(text)) return { kind: "failure", reason: "connection refused" };
-  if (/reset|closed before message completed|broken pipe|unexpected eof/i.test(text)) {
-    return { kind: "failure", reason: "connection reset" };
-  }
-  return { kind: "failure", reason: text.replace(/\s+/g, " ").trim().slice(0, 200) };
-}
-
-/** The message and the messages of its causes: Deno puts the useful part in `cause`. */
-function errorText(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; depth++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(": ");
-}
-
 /**
  * The URL checked for `endpoint`, or `undefined` when it has no port named `port_name`.
  *
@@ -204,7 +178,11 @@ export function healthAdjuster(
   };
   const { endpoint, clock } = ctx;
   const url = healthCheckUrl(endpoint, cfg.route, cfg.portName);
-  const doFetch = deps.fetch ?? fetch;
+  // An injected fetch (unit tests with a fake clock) goes through httpCheck; production
+  // uses the raw probe, several times cheaper per check.
+  const probe = url === undefined || deps.fetch ? undefined : new HttpProbe(url, cfg.httpMethod);
+  const check = (o: Omit<HttpCheckOptions, "fetch">) =>
+    deps.fetch ? httpCheck({ ...o, fetch: deps.fetch }) : probe!.check(o);
   const metrics = deps.metrics;
   let state: HealthState = INITIAL_HEALTH;
   let remove: (() => void) | undefined;
@@ -223,8 +201,7 @@ export function healthAdjuster(
   };
 
   const run = async (signal: AbortSignal) => {
-    const r = await httpCheck({
-      fetch: doFetch,
+    const r = await check({
       url: url!,
       method: cfg.httpMethod,
       timeoutMs: cfg.timeout * 1000,
@@ -266,6 +243,7 @@ export function healthAdjuster(
       phase = "stopped";
       remove?.();
       remove = undefined;
+      probe?.close();
     },
     current(): ShareFactor {
       if (url === undefined) {

@@ -28,6 +28,7 @@ export { consoleLogger, type Logger, memoryLogger } from "./lib/log.ts";
 export { MetricsRegistry } from "./lib/metrics/registry.ts";
 export type { Source, SourceStatus } from "./lib/sources/source.ts";
 export { StaticSource } from "./lib/sources/static.ts";
+export { ListSource } from "./lib/sources/list_source.ts";
 export { ServerSetSource } from "./lib/sources/serverset.ts";
 export { auroraJobPath, AuroraSource } from "./lib/sources/aurora.ts";
 export { MesosMasterSource } from "./lib/sources/mesos.ts";

@@ -11,7 +11,7 @@
 
 import { startZooKeeper } from "../tests/helpers/zookeeper.ts";
 import { freePort, waitFor, waitForPort } from "../tests/helpers/ports.ts";
-import { runNginx } from "../tests/helpers/nginx.ts";
+import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
 
 const once = Deno.args.includes("--once");
 const root = new URL("../", import.meta.url).pathname;
@@ -86,12 +86,9 @@ async function main(): Promise<void> {
   for (const s of [0, 1, 2]) await startBackend(s);
 
   const proxyPort = freePort();
-  const mgmtPort = freePort();
   const config = {
     backend: "nginx",
-    configuration_file: `${dir}/nginx/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
+    ...nginxKeys(dir),
     servers: [{
       hosts: ["default"],
       ports: [proxyPort],
@@ -122,39 +119,17 @@ async function main(): Promise<void> {
       }],
     }],
   };
-  const configPath = `${dir}/aurproxy.json`;
-  await Deno.writeTextFile(configPath, JSON.stringify(config, null, 2));
-  const common = [
-    `--management-port=${mgmtPort}`,
-    "--management-host=127.0.0.1",
-    `--config=${configPath}`,
-  ];
 
-  say("aurproxy run --setup: render the nginx config once");
-  const setup = await spawn(["main.ts", "run", "--setup", ...common]).status;
-  if (!setup.success) throw new Error("aurproxy run --setup failed");
-
-  say("Starting nginx on the generated config");
-  const nginx = await runNginx(
-    {
-      configurationFile: config.configuration_file,
-      pidPath: config.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    },
-    [proxyPort],
-  );
-  cleanups.push(() => nginx.stop());
-
-  say("Starting aurproxy beside it");
-  const aurproxy = spawn([
-    "main.ts",
-    "run",
-    ...common,
-    "--max-update-frequency=1",
-    "--weight-adjustment-delay-seconds=2",
-  ]);
-  await waitForPort(mgmtPort);
+  say("aurproxy run --setup renders nginx.conf, nginx starts on it, aurproxy runs beside it");
+  const stack = await startStack({
+    dir,
+    config,
+    proxyPorts: [proxyPort],
+    flags: ["--max-update-frequency=1", "--weight-adjustment-delay-seconds=2"],
+    verbose: true,
+  });
+  cleanups.push(() => stack.stop());
+  const mgmtPort = stack.mgmtPort;
   await waitFor(
     "all three backends behind nginx",
     async () => (await shards(proxyPort, 12)).size === 3,
@@ -194,10 +169,6 @@ async function main(): Promise<void> {
       Deno.addSignalListener("SIGTERM", () => resolve());
     });
   }
-  await fetch(`http://127.0.0.1:${mgmtPort}/quitquitquit`, { method: "POST" }).then((r) =>
-    r.body?.cancel()
-  );
-  await aurproxy.status;
 }
 
 let code = 0;

@@ -1,0 +1,119 @@
+/**
+ * aurproxy as an operator runs it, as separate processes: `run --setup` writes the nginx
+ * config, nginx starts on it, then `aurproxy run` manages it. Used by the demo, the
+ * benchmarks and tests that need a real process (CPU, RSS, signals).
+ *
+ * @module
+ */
+
+import { runNginx, type RunningNginx } from "./nginx.ts";
+import { freePort, waitForPort } from "./ports.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** The config keys that keep nginx's files inside `dir`. */
+export function nginxKeys(dir: string) {
+  return {
+    configuration_file: `${dir}/conf/nginx.conf`,
+    nginx_pid_path: `${dir}/nginx.pid`,
+    nginx_prefix: dir,
+  };
+}
+
+export interface StackOptions {
+  /** Working directory; the config is written to `<dir>/config.json`. */
+  readonly dir: string;
+  /** The aurproxy config; should include {@linkcode nginxKeys}(dir). */
+  readonly config: Record<string, unknown>;
+  /** Ports nginx listens on, waited for after it starts. */
+  readonly proxyPorts: readonly number[];
+  /** Extra `aurproxy run` flags. */
+  readonly flags?: readonly string[];
+  /** Show aurproxy's and nginx's output (the demo) instead of discarding it. */
+  readonly verbose?: boolean;
+  /** Deno flags for the aurproxy process (e.g. `--v8-flags=...`). */
+  readonly denoFlags?: readonly string[];
+}
+
+export interface Stack {
+  readonly configPath: string;
+  readonly mgmtPort: number;
+  readonly pid: number;
+  readonly nginx: RunningNginx;
+  /** When `aurproxy run` was spawned (performance.now()). */
+  readonly startedAt: number;
+  /** aurproxy's /metrics.json. */
+  metrics(): Promise<Record<string, number>>;
+  /** Asks aurproxy to quit (/quitquitquit), waits for it, then stops nginx. */
+  stop(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * const stack = await startStack({ dir, config: { backend: "nginx", ...nginxKeys(dir), servers }, proxyPorts: [8080] });
+ * await stack.stop();
+ * ```
+ */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const configPath = `${o.dir}/config.json`;
+  await Deno.writeTextFile(configPath, JSON.stringify(o.config, null, 2));
+  const mgmtPort = freePort();
+  const io = o.verbose ? "inherit" : "null";
+  const aurproxy = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", ...(o.denoFlags ?? []), MAIN, ...args],
+      stdin: "null",
+      stdout: io,
+      stderr: io,
+    });
+  const common = [
+    `--management-port=${mgmtPort}`,
+    "--management-host=127.0.0.1",
+    `--config=${configPath}`,
+  ];
+  const setup = await aurproxy(["run", "--setup", ...common]).output();
+  if (!setup.success) throw new Error(`aurproxy run --setup failed (exit ${setup.code})`);
+  const keys = nginxKeys(o.dir);
+  const nginx = await runNginx({
+    configurationFile: String(o.config.configuration_file ?? keys.configuration_file),
+    pidPath: String(o.config.nginx_pid_path ?? keys.nginx_pid_path),
+    binary: "nginx",
+    prefix: String(o.config.nginx_prefix ?? o.dir),
+  }, o.proxyPorts);
+  const startedAt = performance.now();
+  const proc = aurproxy(["run", ...common, ...(o.flags ?? [])]).spawn();
+  try {
+    await waitForPort(mgmtPort, 20_000);
+  } catch (e) {
+    proc.kill("SIGKILL");
+    await proc.status;
+    await nginx.stop();
+    throw e;
+  }
+  const metricsJson = async () => {
+    const res = await fetch(`http://127.0.0.1:${mgmtPort}/metrics.json`);
+    return await res.json() as Record<string, number>;
+  };
+  return {
+    configPath,
+    mgmtPort,
+    pid: proc.pid,
+    nginx,
+    startedAt,
+    metrics: metricsJson,
+    stop: async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${mgmtPort}/quitquitquit`, { method: "POST" });
+        await res.body?.cancel();
+      } catch {
+        proc.kill("SIGTERM");
+      }
+      await proc.status;
+      await nginx.stop();
+    },
+  };
+}
+
+/** A free port for the proxy, re-exported for callers building configs. */
+export { freePort };

@@ -279,6 +279,33 @@ Deno.test({
     }),
 });
 
+Deno.test("zk: a burst of 500 members (a large deploy) is read in a few passes, not one per member", async () => {
+  await withZk(async (c) => {
+    const path = uniquePath();
+    const src = new ServerSetSource({
+      zkServers: c.connectString,
+      zkPath: path,
+      zkMemberPrefix: "member_",
+    }, {
+      ...c,
+      clock: systemClock,
+    });
+    let changes = 0;
+    src.onChange(() => changes++);
+    await src.start();
+    await c.announcer.mkdirp(path);
+    await Promise.all(
+      Array.from(
+        { length: 500 },
+        (_, i) => announce(c.announcer, path, { host: "127.0.0.1", port: 10_000 + i }),
+      ),
+    );
+    await waitFor("all 500 members", () => src.endpoints().length === 500, 20_000);
+    strictEqual(changes < 50, true, `${changes} change events for 500 joins`);
+    await src.stop();
+  });
+});
+
 Deno.test({
   name: "zk: (cleanup) stop the shared ZooKeeper",
   fn: async () => {

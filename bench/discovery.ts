@@ -321,6 +321,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     out.reloads = m1["aurproxy_reloads_total"] - reloads0;
     out.cpuPct = ((cpuSeconds(ap.pid) - cpu0) / wall) * 100;
     out.rssAfterMb = rssMb(ap.pid);
+    out.heapAfterMb = m1["aurproxy_process_heap_used_bytes"] / 1e6;
     out.requests = load.requests;
     out.rps = load.rps;
     out.failed = load.errors + load.non2xx;

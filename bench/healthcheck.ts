@@ -12,8 +12,8 @@
 
 import { parseArgs } from "node:util";
 import { httpGet } from "../tests/helpers/http.ts";
-import { runNginx } from "../tests/helpers/nginx.ts";
-import { freePort, waitFor, waitForPort } from "../tests/helpers/ports.ts";
+import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
+import { freePort, waitFor } from "../tests/helpers/ports.ts";
 import { cpuSeconds, report, rssMb } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -27,7 +27,6 @@ const N = Number(values.endpoints);
 const SECONDS = Number(values.seconds);
 const INTERVAL = 1;
 const UNHEALTHY = 2;
-const root = new URL("../", import.meta.url).pathname;
 
 // The endpoints: one listener each, recording when health checks arrive.
 const arrivals: number[] = [];
@@ -56,7 +55,6 @@ interface Running {
 async function startAurproxy(withHealth: boolean): Promise<Running> {
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-hc-" });
   const proxyPort = freePort();
-  const mgmt = freePort();
   const health = [{
     share_adjuster_class: "tellapart.aurproxy.share.adjusters.HttpHealthCheckShareAdjuster",
     route: "/health",
@@ -65,71 +63,34 @@ async function startAurproxy(withHealth: boolean): Promise<Running> {
     unhealthy_threshold: UNHEALTHY,
     healthy_threshold: 1,
   }];
-  const config = {
-    backend: "nginx",
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
-    servers: [{
-      ports: [proxyPort],
-      routes: [{
-        locations: ["/"],
-        sources: ports.map((port, i) => ({
-          source_class: "static",
-          name: `e${i}`,
-          host: "127.0.0.1",
-          port,
-          share_adjusters: withHealth ? health : [],
-        })),
-      }],
-    }],
-  };
-  const configPath = `${dir}/config.json`;
-  await Deno.writeTextFile(configPath, JSON.stringify(config));
-  const common = [
-    `--management-port=${mgmt}`,
-    "--management-host=127.0.0.1",
-    `--config=${configPath}`,
-  ];
-  const main = `${root}main.ts`;
-  await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "run", "--setup", ...common],
-    stdout: "null",
-    stderr: "null",
-  })
-    .output();
-  const nginx = await runNginx(
-    {
-      configurationFile: config.configuration_file,
-      pidPath: config.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    },
-    [proxyPort],
-  );
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "run",
-      ...common,
-      "--log-level=warn",
-      "--max-update-frequency=0",
-      "--weight-adjustment-delay-seconds=0",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(mgmt, 20_000);
-  return {
-    pid: proc.pid,
+  const stack = await startStack({
     dir,
-    mgmt,
+    proxyPorts: [proxyPort],
+    flags: ["--log-level=warn", "--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
+    config: {
+      backend: "nginx",
+      ...nginxKeys(dir),
+      servers: [{
+        ports: [proxyPort],
+        routes: [{
+          locations: ["/"],
+          sources: ports.map((port, i) => ({
+            source_class: "static",
+            name: `e${i}`,
+            host: "127.0.0.1",
+            port,
+            share_adjusters: withHealth ? health : [],
+          })),
+        }],
+      }],
+    },
+  });
+  return {
+    pid: stack.pid,
+    dir,
+    mgmt: stack.mgmtPort,
     stop: async () => {
-      proc.kill("SIGTERM");
-      await proc.status;
-      await nginx.stop();
+      await stack.stop();
       await Deno.remove(dir, { recursive: true });
     },
   };

@@ -5,6 +5,7 @@
 import { strictEqual } from "node:assert";
 import { startBackend } from "../helpers/backend.ts";
 import { httpGet } from "../helpers/http.ts";
+import { runNginx } from "../helpers/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -183,11 +184,10 @@ Deno.test("cli: run beside nginx serves traffic and the management port; /quitqu
     (await aurproxy("run", "--setup", "--management-port=1", `--config=${s.configJson}`)).code,
     0,
   );
-  const nginx = new Deno.Command("nginx", {
-    args: ["-p", s.dir, "-c", s.conf, "-g", "daemon off;"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const nginx = await runNginx(
+    { configurationFile: s.conf, pidPath: `${s.dir}/nginx.pid`, binary: "nginx", prefix: s.dir },
+    [s.proxyPort],
+  );
   const proc = await spawnAurproxy(
     "run",
     `--management-port=${mgmt}`,
@@ -248,8 +248,7 @@ Deno.test("cli: run beside nginx serves traffic and the management port; /quitqu
     }
     await proc.status;
     await drained.catch(() => {});
-    nginx.kill("SIGTERM");
-    await nginx.status;
+    await nginx.stop();
     await backend.close();
   }
 });

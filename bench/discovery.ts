@@ -25,8 +25,8 @@ import { serverSetMemberJson } from "../lib/zk/announcer.ts";
 import { zk as zkClient } from "../lib/zk/client.ts";
 import { ZkSession } from "../lib/zk/session.ts";
 import { httpGet } from "../tests/helpers/http.ts";
-import { runNginx } from "../tests/helpers/nginx.ts";
-import { freePort, waitFor, waitForPort } from "../tests/helpers/ports.ts";
+import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
+import { freePort, waitFor } from "../tests/helpers/ports.ts";
 import { startZooKeeper, type TestZooKeeper } from "../tests/helpers/zookeeper.ts";
 import { cpuSeconds, percentile, report, rssMb, wrk } from "./lib.ts";
 
@@ -40,7 +40,6 @@ const { values } = parseArgs({
     "scale-only": { type: "boolean", default: false },
   },
 });
-const root = new URL("../", import.meta.url).pathname;
 
 interface Aurproxy {
   readonly dir: string;
@@ -60,80 +59,39 @@ async function startAurproxy(
 ): Promise<Aurproxy> {
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-bench-" });
   const proxyPort = freePort();
-  const mgmtPort = freePort();
-  const config = {
-    backend: "nginx",
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
-    context: { worker_connections: 8192 },
-    servers: [{
-      ports: [proxyPort],
-      routes: routes.map((r) => ({
-        locations: [r.location],
-        sources: [{
-          source_class: "tellapart.aurproxy.source.AuroraProxySource",
-          zk_servers: zk.connectString,
-          role: "bench",
-          environment: "prod",
-          job: r.job,
-        }],
-      })),
-    }],
-  };
-  const configPath = `${dir}/config.json`;
-  await Deno.writeTextFile(configPath, JSON.stringify(config));
-  const common = [
-    `--management-port=${mgmtPort}`,
-    "--management-host=127.0.0.1",
-    `--config=${configPath}`,
-  ];
-  const setup = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`, "run", "--setup", ...common],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!setup.success) throw new Error("setup failed");
-  const nginx = await runNginx(
-    {
-      configurationFile: config.configuration_file,
-      pidPath: config.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
+  const stack = await startStack({
+    dir,
+    proxyPorts: [proxyPort],
+    flags: ["--log-level=warn", ...flags],
+    denoFlags: values["aurproxy-flags"] ? values["aurproxy-flags"].split(" ") : [],
+    config: {
+      backend: "nginx",
+      ...nginxKeys(dir),
+      context: { worker_connections: 8192 },
+      servers: [{
+        ports: [proxyPort],
+        routes: routes.map((r) => ({
+          locations: [r.location],
+          sources: [{
+            source_class: "tellapart.aurproxy.source.AuroraProxySource",
+            zk_servers: zk.connectString,
+            role: "bench",
+            environment: "prod",
+            job: r.job,
+          }],
+        })),
+      }],
     },
-    [proxyPort],
-  );
-  const startedAt = performance.now();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      ...(values["aurproxy-flags"] ? values["aurproxy-flags"].split(" ") : []),
-      `${root}main.ts`,
-      "run",
-      ...common,
-      "--log-level=warn",
-      ...flags,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(mgmtPort, 20_000);
+  });
   return {
     dir,
     proxyPort,
-    mgmtPort,
-    pid: proc.pid,
-    startedAt,
-    metrics: async () => JSON.parse((await httpGet(mgmtPort, "/metrics.json")).body),
+    mgmtPort: stack.mgmtPort,
+    pid: stack.pid,
+    startedAt: stack.startedAt,
+    metrics: stack.metrics,
     stop: async () => {
-      try {
-        proc.kill("SIGTERM");
-      } catch {
-        // Exited.
-      }
-      await proc.status;
-      await nginx.stop();
+      await stack.stop();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -260,6 +218,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     "--weight-adjustment-delay-seconds=0",
   ]);
   const out: Record<string, number> = {};
+  let samples: { changes: number; rssMb: number; heapMb: number }[] = [];
   try {
     const conf = `${ap.dir}/conf/nginx.conf`;
     await waitFor(
@@ -288,6 +247,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     const reloads0 = m0["aurproxy_reloads_total"];
     const t0 = performance.now();
     let changes = 0;
+    const memory: { changes: number; rssMb: number; heapMb: number }[] = [];
     const churn = (async () => {
       let k = 0;
       while (performance.now() - t0 < churnSeconds * 1000) {
@@ -306,6 +266,19 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
         }
         if (k % 2 === 0) k++;
         changes++;
+        if (changes % 100 === 0) {
+          const m = await ap.metrics();
+          memory.push({
+            changes,
+            rssMb: rssMb(ap.pid),
+            heapMb: m["aurproxy_process_heap_used_bytes"] / 1e6,
+          });
+          console.error(
+            `  after ${changes} changes: RSS ${memory.at(-1)!.rssMb.toFixed(0)} MB, heap ${
+              memory.at(-1)!.heapMb.toFixed(0)
+            } MB`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -322,6 +295,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     out.cpuPct = ((cpuSeconds(ap.pid) - cpu0) / wall) * 100;
     out.rssAfterMb = rssMb(ap.pid);
     out.heapAfterMb = m1["aurproxy_process_heap_used_bytes"] / 1e6;
+    samples = memory;
     out.requests = load.requests;
     out.rps = load.rps;
     out.failed = load.errors + load.non2xx;
@@ -330,7 +304,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     await admin.close();
     for (const b of live) await b.close();
   }
-  return out;
+  return Object.assign(out, { memory: samples });
 }
 
 const zk = await startZooKeeper({ tickTime: 500 });

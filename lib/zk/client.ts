@@ -33,9 +33,23 @@ export interface RawClient {
   exists(path: string, watcher: Watcher | undefined, cb: Cb<unknown>): void;
   getData(path: string, watcher: Watcher | undefined, cb: Cb<Buffer | undefined>): void;
   create(path: string, data: Buffer | undefined, mode: number, cb: Cb<string>): void;
+  setData(path: string, data: Buffer, version: number, cb: Cb<unknown>): void;
   mkdirp(path: string, cb: Cb<string>): void;
   remove(path: string, version: number, cb: Cb<void>): void;
+  /**
+   * Library internals, read only by `ZkSession.close()`: the library's own close waits for
+   * the server's answer forever when the network is cut, keeping a socket (and, while
+   * connecting, a timer) alive. Untyped upstream, hence optional.
+   */
+  readonly connectionManager?: {
+    readonly state: number;
+    readonly socket?: { destroy(): void };
+    readonly connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
+  };
 }
+
+/** The library's `ConnectionManager.STATES.CLOSED`: socket gone, nothing scheduled. */
+export const CONNECTION_CLOSED = -2;
 
 interface ZkModule {
   createClient(
@@ -47,6 +61,10 @@ interface ZkModule {
     { getCode(): number }
   >;
   Exception: Record<"NO_NODE" | "NODE_EXISTS" | "CONNECTION_LOSS", number>;
+  Event: Record<
+    "NODE_CREATED" | "NODE_DELETED" | "NODE_DATA_CHANGED" | "NODE_CHILDREN_CHANGED",
+    number
+  >;
   CreateMode: Record<
     "PERSISTENT" | "PERSISTENT_SEQUENTIAL" | "EPHEMERAL" | "EPHEMERAL_SEQUENTIAL",
     number

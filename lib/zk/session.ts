@@ -3,8 +3,9 @@
  *
  * The client library reconnects by itself after a connection loss (same session), but
  * after the session expires it never recovers and pending calls hang. So: on expiry the
- * old client is closed and a new one built; every operation is bounded by a timeout; and
- * subscribers hear about every (re)connection so they re-read and re-watch their paths.
+ * old client is closed and a new one built; every operation is bounded by a timeout and
+ * fails at once when its client is replaced or the session closed; and subscribers hear
+ * about every (re)connection so they re-read and re-watch their paths.
  *
  * @module
  */
@@ -13,28 +14,41 @@ import { Buffer } from "node:buffer";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { ChangeSignal, type Unsubscribe } from "../signal.ts";
-import { NO_NODE, type RawClient, type Watcher, zk, type ZkError } from "./client.ts";
+import {
+  CONNECTION_CLOSED,
+  NO_NODE,
+  type RawClient,
+  type Watcher,
+  zk,
+  type ZkError,
+} from "./client.ts";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "expired" | "closed";
 
 export interface ZkSessionOptions {
+  /** Asked of the server; the server clamps it to its min/max session timeout. */
   readonly sessionTimeoutMs: number;
   /**
    * Operations sent at once on this session (default 128). Starting 50 watches of 40
    * members each would otherwise put 2,000 reads and their buffers in flight together.
    */
   readonly maxInFlight?: number;
+  /** Bound on one operation (default: the session timeout, at least 1 s). */
+  readonly opTimeoutMs?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** For tests: how hosts are shuffled. */
   readonly random?: () => number;
 }
 
+/** Why an operation failed: a ZooKeeper error code, or one of aurproxy's own reasons. */
+export type ZkOpCode = number | "timeout" | "closed" | "expired";
+
 /** A ZooKeeper error with its code (e.g. {@linkcode NO_NODE}). */
 export class ZkOpError extends Error {
   override name = "ZkOpError";
-  readonly code: number | "timeout" | "closed";
-  constructor(message: string, code: number | "timeout" | "closed") {
+  readonly code: ZkOpCode;
+  constructor(message: string, code: ZkOpCode) {
     super(message);
     this.code = code;
   }
@@ -45,7 +59,14 @@ export function isNoNode(err: unknown): boolean {
   return err instanceof ZkOpError && err.code === NO_NODE;
 }
 
-/** Hosts in random order, so a fleet of aurproxies spreads over the ensemble. */
+/**
+ * Hosts in random order, so a fleet of aurproxies spreads over the ensemble.
+ *
+ * @example
+ * ```ts
+ * shuffleHosts("zk1:2181, zk2:2181,zk3:2181"); // e.g. "zk3:2181,zk1:2181,zk2:2181"
+ * ```
+ */
 export function shuffleHosts(connectString: string, random: () => number = Math.random): string {
   const hosts = connectString.split(",").map((h) => h.trim()).filter(Boolean);
   for (let i = hosts.length - 1; i > 0; i--) {
@@ -55,12 +76,21 @@ export function shuffleHosts(connectString: string, random: () => number = Math.
   return hosts.join(",");
 }
 
+interface PendingOp {
+  readonly client: RawClient;
+  fail(err: ZkOpError): void;
+}
+
+/** How long `close()` lets the library say goodbye before cutting its socket. */
+const GRACEFUL_CLOSE_MS = 400;
+
 /**
  * @example
  * ```ts
  * const s = new ZkSession("127.0.0.1:2181", { sessionTimeoutMs: 30_000, clock, logger });
  * s.onConnect(() => rereadEverything());
  * const children = await s.getChildren("/aurora/www-data/prod/web", () => rereadEverything());
+ * await s.close();
  * ```
  */
 export class ZkSession {
@@ -68,14 +98,18 @@ export class ZkSession {
   readonly #o: ZkSessionOptions;
   readonly #connected = new ChangeSignal();
   #client?: RawClient;
+  #generation = 0;
   #state: ZkState = "connecting";
   #stateSince: number;
   #lastEventAt: number;
   #expirations = 0;
   #readyWaiters: (() => void)[] = [];
+  readonly #pending = new Set<PendingOp>();
   /** Operations in flight, and callers waiting for a slot (see `maxInFlight`). */
   #inFlight = 0;
   #slotWaiters: (() => void)[] = [];
+  /** Old clients still shutting down; `close()` waits for them. */
+  readonly #shutdowns = new Set<Promise<void>>();
 
   constructor(connectString: string, opts: ZkSessionOptions) {
     this.connectString = connectString;
@@ -103,6 +137,14 @@ export class ZkSession {
     return this.#expirations;
   }
 
+  /**
+   * Which client (ZooKeeper session) is current, counting from 1. Watches belong to a
+   * session: when this changes, every watch is gone and must be set again.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Called on every (re)connection; the subscriber should re-read and re-watch. */
   onConnect(fn: () => void): Unsubscribe {
     return this.#connected.subscribe(fn);
@@ -113,9 +155,10 @@ export class ZkSession {
     this.#lastEventAt = this.#o.clock.now();
   }
 
-  /** Resolves once connected, or after `timeoutMs` (resolving false). */
+  /** Resolves once connected (true), or false after `timeoutMs` or when closed. */
   waitConnected(timeoutMs: number): Promise<boolean> {
     if (this.#state === "connected") return Promise.resolve(true);
+    if (this.#state === "closed") return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: TimerId | undefined = undefined;
       const done = () => {
@@ -145,6 +188,7 @@ export class ZkSession {
       retries: 0,
     });
     this.#client = client;
+    this.#generation++;
     const log = this.#o.logger;
     client.on("state", (st) => {
       if (this.#client !== client) return;
@@ -162,15 +206,25 @@ export class ZkSession {
         this.#expirations++;
         this.#setState("expired");
         this.#client = undefined;
-        try {
-          client.close();
-        } catch {
-          // The old client is dead anyway.
-        }
+        // Calls sent on the dead session would hang until their timeout: fail them now,
+        // so their callers re-read on the new session without waiting.
+        this.#failPending(client, new ZkOpError("session expired", "expired"));
+        this.#retire(client);
         this.#connect();
       }
     });
     client.connect();
+  }
+
+  #failPending(client: RawClient | undefined, err: ZkOpError): void {
+    for (const p of [...this.#pending]) if (!client || p.client === client) p.fail(err);
+  }
+
+  /** Closes a client in the background; `close()` waits for it. */
+  #retire(client: RawClient): void {
+    const p = shutdownClient(client);
+    this.#shutdowns.add(p);
+    void p.finally(() => this.#shutdowns.delete(p));
   }
 
   async #slot(): Promise<() => void> {
@@ -204,28 +258,32 @@ export class ZkSession {
     if (!client || this.#state === "closed") {
       return Promise.reject(new ZkOpError(`${what}: session closed`, "closed"));
     }
+    const { clock } = this.#o;
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = this.#o.clock.setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(
-          new ZkOpError(
-            `${what}: no answer from ${this.connectString} (${this.#state})`,
-            "timeout",
-          ),
+      const op: PendingOp = {
+        client,
+        fail: (err) => {
+          if (!this.#pending.delete(op)) return;
+          clock.clearTimeout(timer);
+          reject(new ZkOpError(`${what}: ${err.message}`, err.code));
+        },
+      };
+      const timer = clock.setTimeout(() => {
+        op.fail(
+          new ZkOpError(`no answer from ${this.connectString} (${this.#state})`, "timeout"),
         );
-      }, Math.max(1000, this.#o.sessionTimeoutMs));
+      }, this.#o.opTimeoutMs ?? Math.max(1000, this.#o.sessionTimeoutMs));
+      this.#pending.add(op);
       fn(client, (err, v) => {
-        if (settled) return;
-        settled = true;
-        this.#o.clock.clearTimeout(timer);
+        if (!this.#pending.delete(op)) return;
+        clock.clearTimeout(timer);
         if (err) reject(new ZkOpError(`${what}: ${err.message ?? err}`, err.getCode?.() ?? -1));
         else resolve(v);
       });
     });
   }
 
+  /** The children's names; the watcher fires once when they change or the node goes. */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
     return this.#call(`getChildren ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
   }
@@ -239,12 +297,18 @@ export class ZkSession {
     return stat !== null && stat !== undefined;
   }
 
-  async getData(path: string): Promise<string> {
+  /** The node's data as UTF-8; the watcher fires once when it changes or the node goes. */
+  async getData(path: string, watcher?: Watcher): Promise<string> {
     const data = await this.#call<Buffer | undefined>(
       `getData ${path}`,
-      (c, cb) => c.getData(path, undefined, cb),
+      (c, cb) => c.getData(path, watcher, cb),
     );
     return data ? data.toString("utf8") : "";
+  }
+
+  /** Replaces the node's data (any version). */
+  async setData(path: string, data: string): Promise<void> {
+    await this.#call(`setData ${path}`, (c, cb) => c.setData(path, Buffer.from(data), -1, cb));
   }
 
   mkdirp(path: string): Promise<string> {
@@ -260,21 +324,53 @@ export class ZkSession {
     return this.#call(`remove ${path}`, (c, cb) => c.remove(path, -1, cb));
   }
 
-  /** Ends the session (ephemeral nodes it created disappear). */
-  close(): Promise<void> {
-    if (this.#state === "closed") return Promise.resolve();
-    this.#setState("closed");
-    const client = this.#client;
-    this.#client = undefined;
-    for (const w of this.#readyWaiters.splice(0)) w();
-    try {
-      client?.close();
-    } catch {
-      // Nothing to release.
+  /**
+   * Ends the session (ephemeral nodes it created disappear once the server hears it).
+   * Pending operations fail at once; resolves when the client's socket and timers are
+   * released, even when the server cannot be reached. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#state !== "closed") {
+      this.#setState("closed");
+      const client = this.#client;
+      this.#client = undefined;
+      for (const w of this.#readyWaiters.splice(0)) w();
+      this.#failPending(undefined, new ZkOpError("session closed", "closed"));
+      if (client) this.#retire(client);
     }
-    // The library finishes closing its socket asynchronously.
-    return new Promise((r) => setTimeout(r, 20));
+    await Promise.all([...this.#shutdowns]);
   }
+}
+
+/**
+ * Closes a client and waits until it has released its socket and timers. The library
+ * sends a close request and waits for the server; with the network cut that wait never
+ * ends, so after a grace period the socket is destroyed (the library then settles into
+ * its closed state without reconnecting). Real timers on purpose: the socket lives in
+ * real time whatever clock the session was given.
+ */
+async function shutdownClient(client: RawClient): Promise<void> {
+  const cm = client.connectionManager;
+  if (cm?.state === CONNECTION_CLOSED) return;
+  try {
+    client.close();
+  } catch {
+    // Closing before the first connect attempt began: the socket is destroyed below.
+  }
+  if (!cm) return;
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const deadline = Date.now() + GRACEFUL_CLOSE_MS;
+  while (cm.state !== CONNECTION_CLOSED && Date.now() < deadline) await pause(10);
+  if (cm.state === CONNECTION_CLOSED) return;
+  // A connect attempt in progress keeps a timer the library clears only on connect/error.
+  if (cm.connectTimeoutHandler) clearTimeout(cm.connectTimeoutHandler);
+  try {
+    cm.socket?.destroy();
+  } catch {
+    // Already destroyed.
+  }
+  const hardDeadline = Date.now() + GRACEFUL_CLOSE_MS;
+  while (cm.state !== CONNECTION_CLOSED && Date.now() < hardDeadline) await pause(10);
 }
 
 export { zk };

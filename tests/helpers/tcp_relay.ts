@@ -10,19 +10,34 @@ import { freePort } from "./ports.ts";
 
 export interface TcpRelay {
   readonly port: number;
+  /** Client connections open now (relayed or held); a closed client socket leaves it. */
+  readonly connections: number;
+  /** Cuts the network: drops every connection; new ones are accepted, read and ignored. */
   pause(): void;
+  /** Restores forwarding for new connections (held ones are dropped, so clients retry). */
   resume(): void;
   close(): Promise<void>;
 }
 
+/**
+ * @example
+ * ```ts
+ * const relay = startTcpRelay(zk.port); // clients connect to 127.0.0.1:relay.port
+ * relay.pause(); // partition: the ZooKeeper session will expire
+ * relay.resume();
+ * await relay.close();
+ * ```
+ */
 export function startTcpRelay(targetPort: number): TcpRelay {
   const port = freePort();
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   let paused = false;
   const open = new Set<Deno.Conn>();
+  const clients = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   const closeConn = (c: Deno.Conn) => {
     open.delete(c);
+    clients.delete(c);
     try {
       c.close();
     } catch {
@@ -51,7 +66,20 @@ export function startTcpRelay(targetPort: number): TcpRelay {
   const accepting = (async () => {
     for await (const client of listener) {
       open.add(client);
-      if (paused) continue; // Held open, never answered.
+      clients.add(client);
+      if (paused) {
+        // Held open and never answered; read only to notice the client closing it.
+        track((async () => {
+          const buf = new Uint8Array(4096);
+          try {
+            while ((await client.read(buf)) !== null);
+          } catch {
+            // Dropped by resume() or close().
+          }
+          closeConn(client);
+        })());
+        continue;
+      }
       track((async () => {
         let server: Deno.Conn;
         try {
@@ -67,6 +95,9 @@ export function startTcpRelay(targetPort: number): TcpRelay {
   })().catch(() => {});
   return {
     port,
+    get connections() {
+      return clients.size;
+    },
     pause: () => {
       paused = true;
       for (const c of [...open]) closeConn(c);

@@ -1,31 +1,49 @@
 /**
  * A real ZooKeeper (Debian's package) for tests and the demo: standalone server in a temp
- * dir on a free loopback port. `restart()` keeps the data dir and port, so persistent
- * nodes survive and sessions can be tested across an outage.
+ * dir on a free loopback port. `stop()`/`start()`/`restart()` keep the data dir and port,
+ * so persistent nodes survive and sessions can be tested across an outage. `announcer()`
+ * is a client that writes the registry as Aurora's executor would.
  *
  * @module
  */
 
+import { systemClock } from "../../lib/clock.ts";
+import { memoryLogger } from "../../lib/log.ts";
+import { announce, createNode, type MemberSpec } from "../../lib/zk/announcer.ts";
+import { zk } from "../../lib/zk/client.ts";
+import { ZkSession } from "../../lib/zk/session.ts";
 import { freePort, waitFor, waitForPort } from "./ports.ts";
 
 /** Sends a four-letter command and returns the answer. */
-export async function fourLetter(port: number, cmd: string): Promise<string> {
+/**
+ * Sends a four-letter command and returns the answer. Bounded: a server still starting can
+ * accept the connection and never answer, so the connection is cut after `timeoutMs`.
+ */
+export async function fourLetter(port: number, cmd: string, timeoutMs = 2000): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const close = () => {
+    try {
+      conn.close();
+    } catch {
+      // Closed by the server, or by the timer.
+    }
+  };
+  const timer = setTimeout(close, timeoutMs);
+  let out = "";
   try {
     await conn.write(new TextEncoder().encode(cmd));
-    let out = "";
     const buf = new Uint8Array(4096);
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) return out;
       out += new TextDecoder().decode(buf.subarray(0, n));
     }
+  } catch (err) {
+    if (err instanceof Deno.errors.BadResource) return out;
+    throw err;
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the server.
-    }
+    clearTimeout(timer);
+    close();
   }
 }
 
@@ -39,6 +57,21 @@ export interface ZooKeeperOptions {
   port?: number;
 }
 
+/** A client session playing Aurora's executor (or an operator): it writes the registry. */
+export interface TestAnnouncer {
+  readonly session: ZkSession;
+  /** An ephemeral sequential `member_` under `jobPath` (created if needed); returns its path. */
+  announce(jobPath: string, m: MemberSpec): Promise<string>;
+  /** A node with raw data, parents included; persistent unless `mode` says otherwise. */
+  createNode(path: string, data: string, mode?: number): Promise<string>;
+  /** An ephemeral sequential node `<prefix>NNNNNNNNNN` with raw data; returns its path. */
+  createSequential(prefix: string, data: string): Promise<string>;
+  setData(path: string, data: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** Ends the session: its ephemeral nodes disappear. */
+  close(): Promise<void>;
+}
+
 export interface TestZooKeeper {
   readonly port: number;
   readonly connectString: string;
@@ -47,7 +80,14 @@ export interface TestZooKeeper {
   stop(): Promise<void>;
   /** Starts it again on the same port and data dir. */
   start(): Promise<void>;
-  /** Stops it and removes its data. */
+  /** `stop()` then `start()`. */
+  restart(): Promise<void>;
+  /**
+   * A connected client session (default: to this server, 10 s session timeout). Closed by
+   * `destroy()` if the test has not closed it.
+   */
+  announcer(opts?: { connectString?: string; sessionTimeoutMs?: number }): Promise<TestAnnouncer>;
+  /** Closes the announcers, stops the server and removes its data. */
   destroy(): Promise<void>;
 }
 
@@ -114,13 +154,46 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<TestZ
     await c.status;
   };
   await start();
+  const connectString = `127.0.0.1:${port}`;
+  const announcers = new Set<ZkSession>();
   return {
     port,
-    connectString: `127.0.0.1:${port}`,
+    connectString,
     dir,
     stop,
     start,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    announcer: async (o = {}) => {
+      const session = new ZkSession(o.connectString ?? connectString, {
+        sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+        clock: systemClock,
+        logger: memoryLogger(),
+      });
+      announcers.add(session);
+      if (!(await session.waitConnected(10_000))) {
+        await session.close();
+        throw new Error(`announcer could not connect to ${o.connectString ?? connectString}`);
+      }
+      return {
+        session,
+        announce: (jobPath, m) => announce(session, jobPath, m),
+        createNode: (path, data, mode) => createNode(session, path, data, mode),
+        createSequential: (prefix, data) =>
+          createNode(session, prefix, data, zk.CreateMode.EPHEMERAL_SEQUENTIAL),
+        setData: (path, data) => session.setData(path, data),
+        remove: (path) => session.remove(path),
+        close: async () => {
+          announcers.delete(session);
+          await session.close();
+        },
+      };
+    },
     destroy: async () => {
+      await Promise.all([...announcers].map((a) => a.close()));
+      announcers.clear();
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

@@ -1,0 +1,141 @@
+import { deepStrictEqual, notStrictEqual, rejects, strictEqual } from "node:assert";
+import { systemClock } from "../../lib/clock.ts";
+import { memoryLogger } from "../../lib/log.ts";
+import { MetricsRegistry } from "../../lib/metrics/registry.ts";
+import { shuffleHosts, ZkOpError, ZkSession } from "../../lib/zk/session.ts";
+import { ZkSessions } from "../../lib/zk/sessions.ts";
+import { freePort, waitFor } from "../helpers/ports.ts";
+import { startTcpRelay } from "../helpers/tcp_relay.ts";
+import { startZooKeeper, type TestZooKeeper } from "../helpers/zookeeper.ts";
+
+// One ZooKeeper for the file (tickTime 200 ms: sessions may be as short as 400 ms).
+let server: TestZooKeeper | undefined;
+const zkServer = async () => server ??= await startZooKeeper({ tickTime: 200 });
+
+function session(connectString: string, o: { sessionTimeoutMs?: number; opTimeoutMs?: number }) {
+  return new ZkSession(connectString, {
+    sessionTimeoutMs: o.sessionTimeoutMs ?? 4000,
+    opTimeoutMs: o.opTimeoutMs,
+    clock: systemClock,
+    logger: memoryLogger(),
+  });
+}
+
+const code = (c: ZkOpError["code"]) => (err: unknown) => err instanceof ZkOpError && err.code === c;
+
+Deno.test("zk session: hosts are tried in random order; sessions are shared per ensemble", async () => {
+  const hosts = "zk1:2181,zk2:2181,zk3:2181,zk4:2181";
+  const orders = new Set<string>();
+  let seed = 7;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (let i = 0; i < 20; i++) {
+    const s = shuffleHosts(hosts, random);
+    deepStrictEqual(s.split(",").sort(), hosts.split(","), "every host kept once");
+    orders.add(s);
+  }
+  strictEqual(orders.size > 5, true, `only ${orders.size} orders in 20 shuffles`);
+  strictEqual(shuffleHosts(" zk1:2181 , zk2:2181,", () => 0), "zk2:2181,zk1:2181");
+
+  const logger = memoryLogger();
+  const sessions = new ZkSessions({
+    sessionTimeoutMs: 4000,
+    clock: systemClock,
+    logger,
+    metrics: new MetricsRegistry("aurproxy"),
+  });
+  const dead = `127.0.0.1:${freePort()}`;
+  const other = `127.0.0.1:${freePort()}`;
+  strictEqual(sessions.get(`${dead},${other}`), sessions.get(` ${other} , ${dead}`));
+  notStrictEqual(sessions.get(dead), sessions.get(other));
+  strictEqual(sessions.size, 3);
+  await sessions.closeAll();
+  strictEqual(sessions.size, 0);
+});
+
+Deno.test("zk session: with ZooKeeper unreachable every call is bounded and a closed session rejects", async () => {
+  const s = session(`127.0.0.1:${freePort()}`, { opTimeoutMs: 300 });
+  strictEqual(await s.waitConnected(200), false);
+  const t0 = Date.now();
+  await rejects(s.getChildren("/x"), code("timeout"));
+  strictEqual(Date.now() - t0 < 2000, true);
+  const pending = rejects(s.getData("/y"), code("closed"), "a call pending at close fails at once");
+  await s.close();
+  await pending;
+  await rejects(s.exists("/z"), code("closed"));
+  strictEqual(await s.waitConnected(10_000), false, "no waiting on a closed session");
+  strictEqual(s.state, "closed");
+});
+
+Deno.test("zk session: closing during a network cut is prompt and leaves no socket or timer", async () => {
+  const z = await zkServer();
+  const relay = startTcpRelay(z.port);
+  const s = session(`127.0.0.1:${relay.port}`, { sessionTimeoutMs: 4000 });
+  try {
+    strictEqual(await s.waitConnected(10_000), true);
+    relay.pause();
+    await waitFor("the client to notice the cut", () => s.state === "disconnected");
+    await waitFor("the client to retry into the void", () => relay.connections === 1);
+    const pending = rejects(s.getChildren("/"), code("closed"));
+    const t0 = Date.now();
+    await s.close();
+    strictEqual(Date.now() - t0 < 2000, true, `close took ${Date.now() - t0} ms`);
+    await pending;
+    // The library alone would wait for the server's goodbye forever.
+    await waitFor("the client's socket to be closed", () => relay.connections === 0, 1000);
+  } finally {
+    await s.close();
+    await relay.close();
+  }
+  // The test sanitizers check that nothing of the client is left running.
+});
+
+Deno.test("zk session: after expiry a new session is built and subscribers re-read; state and gauges follow", async () => {
+  const z = await zkServer();
+  const relay = startTcpRelay(z.port);
+  const logger = memoryLogger();
+  const metrics = new MetricsRegistry("aurproxy");
+  const sessions = new ZkSessions({ sessionTimeoutMs: 1000, clock: systemClock, logger, metrics });
+  const ensemble = `127.0.0.1:${relay.port}`;
+  try {
+    const s = sessions.get(ensemble);
+    let connects = 0;
+    s.onConnect(() => connects++);
+    strictEqual(await s.waitConnected(10_000), true);
+    strictEqual(s.generation, 1);
+    sessions.refreshMetrics();
+    strictEqual(metrics.get("zk_connected", { ensemble }), 1);
+    strictEqual(sessions.health().level, "ok");
+
+    relay.pause();
+    await waitFor("disconnected", () => s.state === "disconnected");
+    sessions.refreshMetrics();
+    strictEqual(metrics.get("zk_connected", { ensemble }), 0);
+    strictEqual(sessions.health().level, "degraded");
+    strictEqual(sessions.health().lines[0].startsWith(`zk ${ensemble}: disconnected for`), true);
+    await new Promise((r) => setTimeout(r, 2500)); // past the 1 s session timeout
+    strictEqual(
+      metrics.get("zk_last_event_age_seconds", { ensemble }) >= 0,
+      true,
+    );
+    sessions.refreshMetrics();
+    strictEqual(metrics.get("zk_last_event_age_seconds", { ensemble }) >= 2, true);
+
+    relay.resume();
+    await waitFor("a new session", () => s.state === "connected" && s.expirations === 1, 15_000);
+    strictEqual(s.generation, 2);
+    strictEqual(connects, 2, "subscribers heard the first connect and the new session");
+    strictEqual(logger.lines.some((l) => l.includes("expired; starting a new one")), true);
+    // The new session works.
+    deepStrictEqual((await s.getChildren("/")).includes("zookeeper"), true);
+    sessions.refreshMetrics();
+    strictEqual(metrics.get("zk_connected", { ensemble }), 1);
+    strictEqual(metrics.get("zk_session_expirations", { ensemble }), 1);
+  } finally {
+    await sessions.closeAll();
+    await relay.close();
+  }
+});
+
+Deno.test("zk session: (cleanup) stop the shared ZooKeeper", async () => {
+  await server?.destroy();
+});

@@ -1,8 +1,13 @@
 /**
  * The last known endpoints of every registry source, kept in one JSON file so that an
  * aurproxy restarted while ZooKeeper is unreachable still knows where to send traffic.
- * Written atomically (temp file + rename) shortly after each change; a file older than
- * `maxAgeSeconds` is ignored, and every entry is validated again on load.
+ *
+ * Each source's entry carries when it was last known to be current (`savedAt`). A source
+ * that is connected re-confirms its entry periodically (see {@linkcode EndpointStateStore.track}),
+ * so a service that has not changed for days is not mistaken for a stale one; an entry
+ * older than `maxAgeSeconds` is ignored on load. Written atomically (temp file + rename)
+ * shortly after each change, and every entry is validated again on load: a tampered file
+ * cannot inject anything that a registry member could not.
  *
  * @module
  */
@@ -12,19 +17,44 @@ import type { Clock, TimerId } from "../clock.ts";
 import type { Endpoint } from "../endpoint.ts";
 import { validateEndpointFields } from "../endpoint.ts";
 import type { Logger } from "../log.ts";
+import type { Unsubscribe } from "../signal.ts";
+
+interface StoredEndpoint {
+  host: string;
+  port: number;
+  ports: Record<string, number>;
+}
 
 interface FileFormat {
-  version: 1;
+  version: 2;
   writtenAt: number;
-  sources: Record<string, { host: string; port: number; ports: Record<string, number> }[]>;
+  sources: Record<string, { savedAt: number; endpoints: StoredEndpoint[] }>;
 }
 
 export interface StateStoreOptions {
   readonly maxAgeSeconds: number;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Writes are batched this long after a change. */
+  /** Writes are batched this long after a change (default 500 ms). */
   readonly flushDelayMs?: number;
+  /**
+   * How often tracked sources re-confirm their entries (default a quarter of the max age,
+   * at most an hour), so entries of unchanged but healthy sources stay young.
+   */
+  readonly refreshMs?: number;
+}
+
+/** A source's saved endpoints and when they were last known to be current (ms). */
+export interface SavedEndpoints {
+  readonly endpoints: readonly Endpoint[];
+  readonly savedAt: number;
+}
+
+const same = (a: readonly Endpoint[], b: readonly Endpoint[]) =>
+  JSON.stringify(a.map(stored)) === JSON.stringify(b.map(stored));
+
+function stored(e: Endpoint): StoredEndpoint {
+  return { host: e.host, port: e.port, ports: { ...e.ports } };
 }
 
 /**
@@ -32,133 +62,225 @@ export interface StateStoreOptions {
  * ```ts
  * const state = await EndpointStateStore.load("/var/lib/aurproxy/state.json", { maxAgeSeconds: 86400, clock, logger });
  * state.get("aurora:www-data/prod/web")?.endpoints;
+ * state.put("aurora:www-data/prod/web", endpoints);
+ * await state.stop(); // writes what is pending
  * ```
  */
 export class EndpointStateStore {
   readonly path: string;
   readonly #o: StateStoreOptions;
-  readonly #sources = new Map<string, readonly Endpoint[]>();
-  /** When the loaded file was written (ms), if one was loaded. */
-  readonly loadedWrittenAt?: number;
-  #timer?: TimerId;
+  readonly #entries = new Map<string, SavedEndpoints>();
+  /** When each entry was last written to disk (its `savedAt` then). */
+  readonly #written = new Map<string, number>();
+  readonly #tracked = new Map<string, () => readonly Endpoint[] | undefined>();
+  #flushTimer?: TimerId;
+  #refreshTimer?: TimerId;
   #writing?: Promise<void>;
   #dirty = false;
 
-  private constructor(path: string, o: StateStoreOptions, writtenAt?: number) {
+  private constructor(path: string, o: StateStoreOptions) {
     this.path = path;
     this.#o = o;
-    this.loadedWrittenAt = writtenAt;
   }
 
-  /** Reads the file if present, fresh and well-formed; otherwise starts empty (and says why). */
+  /** Reads the file if present and well-formed (fresh entries only); otherwise starts empty and says why. */
   static async load(path: string, o: StateStoreOptions): Promise<EndpointStateStore> {
+    const store = new EndpointStateStore(path, o);
     let text: string;
     try {
       text = await Deno.readTextFile(path);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) {
-        o.logger.warn(`cannot read state file ${path}`, err);
+        o.logger.warn(`cannot read state file ${path}; starting without it`, err);
       }
-      return new EndpointStateStore(path, o);
+      return store;
     }
-    let parsed: FileFormat;
-    try {
-      parsed = JSON.parse(text);
-      if (
-        parsed?.version !== 1 || typeof parsed.writtenAt !== "number" ||
-        typeof parsed.sources !== "object"
-      ) {
-        throw new Error("unexpected format");
+    const entries = parseFile(text);
+    if (typeof entries === "string") {
+      o.logger.warn(`ignoring state file ${path}: ${entries}`);
+      return store;
+    }
+    const now = o.clock.now();
+    for (const { name, savedAt, endpoints } of entries) {
+      const ageS = (now - savedAt) / 1000;
+      if (ageS > o.maxAgeSeconds) {
+        o.logger.warn(
+          `state file ${path}: ignoring ${name}: ${
+            Math.round(ageS)
+          }s old (max ${o.maxAgeSeconds}s)`,
+        );
+        continue;
       }
-    } catch (err) {
-      o.logger.warn(`ignoring state file ${path}: not a valid aurproxy state file`, err);
-      return new EndpointStateStore(path, o);
-    }
-    const ageS = (o.clock.now() - parsed.writtenAt) / 1000;
-    if (ageS > o.maxAgeSeconds) {
-      o.logger.warn(
-        `ignoring state file ${path}: ${Math.round(ageS)}s old (max ${o.maxAgeSeconds}s)`,
-      );
-      return new EndpointStateStore(path, o);
-    }
-    const store = new EndpointStateStore(path, o, parsed.writtenAt);
-    for (const [name, eps] of Object.entries(parsed.sources)) {
-      if (!Array.isArray(eps)) continue;
       const ok: Endpoint[] = [];
-      for (const e of eps) {
-        const bad = validateEndpointFields(e?.host, e?.port);
-        if (bad) {
-          o.logger.warn(`state file ${path}: skipping an endpoint of ${name}: ${bad}`);
-          continue;
-        }
-        const ports = Object.fromEntries(
-          Object.entries(e.ports ?? {}).filter(([, p]) =>
-            validateEndpointFields(e.host, p) === null
-          ),
-        ) as Record<string, number>;
-        ok.push({ host: e.host, port: e.port, ports, origin: `state file ${path}` });
+      for (const e of endpoints) {
+        const v = validateStored(e);
+        if (typeof v === "string") {
+          o.logger.warn(`state file ${path}: skipping an endpoint of ${name}: ${v}`);
+        } else ok.push({ ...v, origin: `state file ${path}` });
       }
-      store.#sources.set(name, ok);
+      store.#entries.set(name, { endpoints: ok, savedAt });
+      store.#written.set(name, savedAt);
     }
-    o.logger.info(
-      `loaded last known endpoints of ${store.#sources.size} source(s) from ${path} (${
-        Math.round(ageS)
-      }s old)`,
-    );
+    o.logger.info(`loaded last known endpoints of ${store.#entries.size} source(s) from ${path}`);
     return store;
   }
 
-  /** The saved endpoints of a source, with when the file was written. */
-  get(name: string): { endpoints: readonly Endpoint[]; savedAt: number } | undefined {
-    const eps = this.#sources.get(name);
-    return eps && this.loadedWrittenAt !== undefined
-      ? { endpoints: eps, savedAt: this.loadedWrittenAt }
-      : undefined;
+  /** The saved endpoints of a source, with when they were last known to be current. */
+  get(name: string): SavedEndpoints | undefined {
+    return this.#entries.get(name);
   }
 
-  /** Records a source's current endpoints; written to disk shortly after. */
+  /**
+   * Records a source's endpoints as current now. Written shortly after when they changed;
+   * an unchanged list only refreshes the entry's age, written at most every `refreshMs`.
+   */
   put(name: string, endpoints: readonly Endpoint[]): void {
-    this.#sources.set(name, endpoints);
-    this.#dirty = true;
-    if (this.#timer === undefined) {
-      this.#timer = this.#o.clock.setTimeout(() => {
-        this.#timer = undefined;
-        void this.flush();
-      }, this.#o.flushDelayMs ?? 500);
+    const now = this.#o.clock.now();
+    const prev = this.#entries.get(name);
+    this.#entries.set(name, { endpoints, savedAt: now });
+    const writtenAt = this.#written.get(name);
+    const changed = !prev || !same(prev.endpoints, endpoints);
+    if (changed || writtenAt === undefined || now - writtenAt >= this.#refreshMs()) {
+      this.#dirty = true;
+      this.#scheduleFlush();
     }
   }
 
-  /** Writes now if anything changed. */
+  /**
+   * Lets the store re-confirm a source's entry periodically: `current` returns the
+   * source's endpoints while they are known to be current (connected), else `undefined`
+   * (the entry then ages as it should).
+   *
+   * @example
+   * ```ts
+   * const untrack = state.track(source.name, () => connected ? source.endpoints() : undefined);
+   * ```
+   */
+  track(name: string, current: () => readonly Endpoint[] | undefined): Unsubscribe {
+    this.#tracked.set(name, current);
+    this.#scheduleRefresh();
+    return () => {
+      if (this.#tracked.get(name) !== current) return;
+      this.#tracked.delete(name);
+      if (this.#tracked.size === 0 && this.#refreshTimer !== undefined) {
+        this.#o.clock.clearTimeout(this.#refreshTimer);
+        this.#refreshTimer = undefined;
+      }
+    };
+  }
+
+  #refreshMs(): number {
+    return this.#o.refreshMs ?? Math.min(3_600_000, (this.#o.maxAgeSeconds * 1000) / 4);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = this.#o.clock.setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush();
+    }, this.#o.flushDelayMs ?? 500);
+  }
+
+  #scheduleRefresh(): void {
+    if (this.#refreshTimer !== undefined) return;
+    this.#refreshTimer = this.#o.clock.setTimeout(() => {
+      this.#refreshTimer = undefined;
+      for (const [name, current] of this.#tracked) {
+        const eps = current();
+        if (eps) this.put(name, eps);
+      }
+      if (this.#tracked.size > 0) this.#scheduleRefresh();
+    }, this.#refreshMs());
+  }
+
+  /** Writes now if anything is pending. */
   async flush(): Promise<void> {
-    await this.#writing;
+    // A write started by someone else may hold newer data than the one awaited first.
+    while (this.#writing) await this.#writing;
     if (!this.#dirty) return;
     this.#dirty = false;
     const body: FileFormat = {
-      version: 1,
+      version: 2,
       writtenAt: this.#o.clock.now(),
       sources: Object.fromEntries(
-        [...this.#sources].map((
-          [n, eps],
-        ) => [n, eps.map((e) => ({ host: e.host, port: e.port, ports: { ...e.ports } }))]),
+        [...this.#entries].map((
+          [n, e],
+        ) => [n, { savedAt: e.savedAt, endpoints: e.endpoints.map(stored) }]),
       ),
     };
+    const savedAts = [...this.#entries].map(([n, e]) => [n, e.savedAt] as const);
     this.#writing = (async () => {
       try {
         await Deno.mkdir(dirname(this.path), { recursive: true });
         const tmp = `${this.path}.${Deno.pid}.tmp`;
         await Deno.writeTextFile(tmp, JSON.stringify(body));
         await Deno.rename(tmp, this.path);
+        for (const [n, at] of savedAts) this.#written.set(n, at);
       } catch (err) {
         this.#o.logger.error(`cannot write state file ${this.path}`, err);
+        this.#dirty = true;
+      } finally {
+        this.#writing = undefined;
       }
     })();
     await this.#writing;
   }
 
-  /** Cancels the pending timer and writes what is pending. */
+  /** Cancels the timers and writes what is pending. */
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#flushTimer !== undefined) this.#o.clock.clearTimeout(this.#flushTimer);
+    if (this.#refreshTimer !== undefined) this.#o.clock.clearTimeout(this.#refreshTimer);
+    this.#flushTimer = this.#refreshTimer = undefined;
+    this.#tracked.clear();
     await this.flush();
   }
+}
+
+interface RawEntry {
+  readonly name: string;
+  readonly savedAt: number;
+  readonly endpoints: readonly unknown[];
+}
+
+/** The file's entries, or why it is not a state file. Version 1 had one time for all. */
+function parseFile(text: string): RawEntry[] | string {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  if (!j || typeof j !== "object") return "not a JSON object";
+  const { version, writtenAt, sources } = j as Record<string, unknown>;
+  if (typeof writtenAt !== "number" || !sources || typeof sources !== "object") {
+    return "not an aurproxy state file";
+  }
+  if (version !== 1 && version !== 2) return `unknown version ${JSON.stringify(version)}`;
+  const out: RawEntry[] = [];
+  for (const [name, v] of Object.entries(sources)) {
+    if (version === 1 && Array.isArray(v)) {
+      out.push({ name, savedAt: writtenAt, endpoints: v });
+    } else if (version === 2 && v && typeof v === "object") {
+      const { savedAt, endpoints } = v as Record<string, unknown>;
+      if (typeof savedAt === "number" && Array.isArray(endpoints)) {
+        out.push({ name, savedAt, endpoints });
+      }
+    }
+  }
+  return out;
+}
+
+/** The same checks a registry member passes; named ports that fail are dropped. */
+function validateStored(e: unknown): Omit<Endpoint, "origin"> | string {
+  if (!e || typeof e !== "object") return "not an object";
+  const { host, port, ports } = e as Record<string, unknown>;
+  const bad = validateEndpointFields(host, port);
+  if (bad) return bad;
+  const named: Record<string, number> = {};
+  if (ports && typeof ports === "object") {
+    for (const [k, p] of Object.entries(ports)) {
+      if (validateEndpointFields(host, p) === null) named[k] = p as number;
+    }
+  }
+  return { host: host as string, port: port as number, ports: named };
 }

@@ -66,3 +66,59 @@ Deno.test("state file: corrupt or tampered files cannot inject endpoints", async
   const s = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger });
   deepStrictEqual(s.get("s")?.endpoints.map((e) => e.host), ["10.0.0.2"]);
 });
+
+Deno.test("state file: a connected source that never changes stays young; a disconnected one ages out", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const opts = { maxAgeSeconds: 60, clock, logger };
+  const a = await EndpointStateStore.load(t.path, opts);
+  const steady = [{ host: "10.0.0.1", port: 80, ports: {} }];
+  const cut = [{ host: "10.0.0.2", port: 80, ports: {} }];
+  let connected = true;
+  a.put("steady", steady);
+  a.put("cut", cut);
+  const untrackSteady = a.track("steady", () => steady);
+  const untrackCut = a.track("cut", () => connected ? cut : undefined);
+  await clock.advance(20_000);
+  connected = false; // "cut" loses ZooKeeper: its entry must age from here
+  await clock.advance(100_000); // far past the max age since the first write
+  await a.flush();
+  const b = await EndpointStateStore.load(t.path, opts);
+  deepStrictEqual(b.get("steady")?.endpoints.map((e) => e.host), ["10.0.0.1"]);
+  strictEqual(clock.now() - b.get("steady")!.savedAt <= 15_000, true, "re-confirmed recently");
+  strictEqual(b.get("cut"), undefined, "not confirmed since the cut: too old");
+  strictEqual(logger.lines.some((l) => l.includes("ignoring cut")), true);
+  untrackSteady();
+  untrackCut();
+  await a.stop();
+  strictEqual(clock.pending, 0, "no timer left once nothing is tracked");
+});
+
+Deno.test("state file: files of the previous format (one time for all sources) still load", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  await Deno.mkdir(`${t.dir}/sub`);
+  await Deno.writeTextFile(
+    t.path,
+    JSON.stringify({
+      version: 1,
+      writtenAt: clock.now() - 10_000,
+      sources: { s: [{ host: "10.0.0.3", port: 8080, ports: { http: 8080 } }] },
+    }),
+  );
+  const s = await EndpointStateStore.load(t.path, {
+    maxAgeSeconds: 60,
+    clock,
+    logger: memoryLogger(),
+  });
+  deepStrictEqual(s.get("s"), {
+    savedAt: clock.now() - 10_000,
+    endpoints: [{
+      host: "10.0.0.3",
+      port: 8080,
+      ports: { http: 8080 },
+      origin: `state file ${t.path}`,
+    }],
+  });
+});

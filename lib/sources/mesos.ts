@@ -23,10 +23,11 @@ export class MesosMasterSource extends RegistrySource {
       zkServers: c.zkServers,
       zkPath,
       filter: (child) => child.startsWith(PREFIX),
+      // Members arrive sorted by name, and the zero-padded sequence suffix sorts
+      // numerically: the first is the leader. Only the leader gets traffic, even when its
+      // data is malformed (then nothing does): a follower is not a stand-in.
+      choose: (children) => children.slice(0, 1),
       parse: (data, origin) => parseMesosMaster(data, origin),
-      // Members arrive sorted by name, and the sequence suffix sorts numerically: the
-      // first valid one is the leader.
-      select: (members) => members.slice(0, 1),
     }, deps);
   }
 }

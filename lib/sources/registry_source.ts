@@ -8,7 +8,7 @@
  */
 
 import type { Clock, TimerId } from "../clock.ts";
-import type { Endpoint } from "../endpoint.ts";
+import { type Endpoint, endpointKey } from "../endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { ChangeSignal, type Unsubscribe } from "../signal.ts";
@@ -35,10 +35,13 @@ export interface RegistrySourceSpec {
   readonly zkPath: string;
   /** Which children are members. */
   readonly filter: (child: string) => boolean;
+  /**
+   * Which members count, given every member's name in znode (sequence) order. Default:
+   * all; the Mesos source keeps only the lowest sequence (the leader).
+   */
+  readonly choose?: (children: readonly string[]) => readonly string[];
   /** Parses one member's data. */
   readonly parse: (data: string, path: string) => MemberResult;
-  /** Picks the endpoints from the parsed members (default: all, in znode order). */
-  readonly select?: (members: readonly Endpoint[]) => readonly Endpoint[];
 }
 
 /** `/a//b/` → `/a/b`: ZooKeeper paths have no empty or trailing segments. */
@@ -52,8 +55,9 @@ const INVALID = [
   "Registry members skipped as malformed or unsafe.",
 ] as const;
 
+/** Identity and content of a list, in no particular order: what a change means. */
 function fingerprint(eps: readonly Endpoint[]): string {
-  return eps.map((e) => `${e.host}:${e.port}${JSON.stringify(e.ports)}`).join(",");
+  return eps.map((e) => `${endpointKey(e)}${JSON.stringify(e.ports)}`).sort().join(",");
 }
 
 export class RegistrySource implements Source {
@@ -67,9 +71,11 @@ export class RegistrySource implements Source {
   #endpoints: readonly Endpoint[] = [];
   #fromState?: number;
   #reads = 0;
-  #reported = new Set<string>();
+  /** Members reported as skipped, with the data they were reported for. */
+  #reported = new Map<string, string>();
   #firstRead?: () => void;
   #timer?: TimerId;
+  #untrack?: Unsubscribe;
   #running = false;
 
   constructor(spec: RegistrySourceSpec, deps: RegistrySourceDeps) {
@@ -91,6 +97,11 @@ export class RegistrySource implements Source {
     if (this.#running) return;
     this.#running = true;
     const first = new Promise<void>((r) => (this.#firstRead = r));
+    // While connected, the saved entry is re-confirmed so it does not age out.
+    this.#untrack = this.#deps.state?.track(
+      this.name,
+      () => this.#current() ? this.#endpoints : undefined,
+    );
     this.#watch.start();
     const timeoutMs = this.#deps.startTimeoutMs ?? 5000;
     const timedOut = new Promise<boolean>((r) => {
@@ -120,6 +131,8 @@ export class RegistrySource implements Source {
 
   stop(): Promise<void> {
     this.#running = false;
+    this.#untrack?.();
+    this.#untrack = undefined;
     this.#watch.stop();
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -135,13 +148,17 @@ export class RegistrySource implements Source {
     return this.#changed.subscribe(fn);
   }
 
+  /** True while the endpoint list is known to be current. */
+  #current(): boolean {
+    return this.#session.state === "connected" && this.#reads > 0 &&
+      this.#watch.failure === undefined;
+  }
+
   status(): SourceStatus {
     const n = this.#endpoints.length;
     const st = this.#session.state;
     const ageS = (t: number) => Math.round((this.#deps.clock.now() - t) / 1000);
-    if (st === "connected" && this.#reads > 0) {
-      return { healthy: true, detail: `connected, ${n} endpoint(s)` };
-    }
+    if (this.#current()) return { healthy: true, detail: `connected, ${n} endpoint(s)` };
     if (this.#reads === 0) {
       return {
         healthy: false,
@@ -152,28 +169,39 @@ export class RegistrySource implements Source {
           : "ZooKeeper not reached yet: no endpoints",
       };
     }
+    const failure = this.#watch.failure;
     return {
       healthy: false,
-      detail: `${st} for ${ageS(this.#session.stateSince)}s: serving ${n} last known endpoint(s)`,
+      detail: st === "connected" && failure
+        ? `connected, but reading ${this.zkPath} failed (${failure}): serving ${n} last known endpoint(s)`
+        : `${st} since ${new Date(this.#session.stateSince).toISOString()} (${
+          ageS(this.#session.stateSince)
+        }s): serving ${n} last known endpoint(s)`,
     };
   }
 
   #update(s: ChildrenState): void {
     this.#reads++;
     const { logger, metrics, state } = this.#deps;
-    const members: Endpoint[] = [];
-    const seen = new Set<string>();
-    for (const [child, data] of s.children) {
+    const names = [...s.children.keys()];
+    const chosen = this.#spec.choose ? this.#spec.choose(names) : names;
+    const next: Endpoint[] = [];
+    const keys = new Set<string>();
+    const reported = new Map<string, string>();
+    for (const child of chosen) {
+      const data = s.children.get(child) ?? "";
       const path = `${this.zkPath}/${child}`;
       const r = this.#spec.parse(data, path);
-      seen.add(child);
       if (r.kind === "ok") {
-        members.push(r.endpoint);
+        // An instance announced twice (an announcer retrying) is still one instance.
+        const key = endpointKey(r.endpoint);
+        if (!keys.has(key)) next.push(r.endpoint);
+        keys.add(key);
         continue;
       }
+      reported.set(child, data);
       // Each bad member is reported once, however many times the list is re-read.
-      if (this.#reported.has(child)) continue;
-      this.#reported.add(child);
+      if (this.#reported.get(child) === data) continue;
       if (r.kind === "invalid") {
         metrics.inc(INVALID[0], INVALID[1], { source: this.name });
         logger.warn(`${this.name}: skipping malformed member ${path}: ${r.reason}`);
@@ -181,16 +209,16 @@ export class RegistrySource implements Source {
         logger.info(`${this.name}: member ${path} gets no traffic: ${r.reason}`);
       }
     }
-    for (const c of this.#reported) if (!seen.has(c)) this.#reported.delete(c);
+    this.#reported = reported;
     if (!s.exists) logger.info(`${this.name}: ${this.zkPath} does not exist (yet): no members`);
-    const next = this.#spec.select ? this.#spec.select(members) : members;
     const changed = fingerprint(next) !== fingerprint(this.#endpoints);
-    this.#endpoints = next;
+    // Unchanged: keep the old list (and its order), unless it came from the state file
+    // (then take the live one quietly, for its origins).
+    if (changed || this.#fromState !== undefined) this.#endpoints = next;
     this.#fromState = undefined;
     this.#firstRead?.();
-    if (changed) {
-      state?.put(this.name, next);
-      this.#changed.emit();
-    }
+    // Read from ZooKeeper just now: current, changed or not.
+    state?.put(this.name, next);
+    if (changed) this.#changed.emit();
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Watches the children of one znode and their data: the primitive under every
- * ZooKeeper source. Event-driven (a children watch, or an `exists` watch while the path
- * does not exist yet), coalesced (watch firings during a read cause one more read, not
- * one per event), and resilient: a failed read keeps the last result and is retried on
- * the next (re)connection or after a short delay.
+ * ZooKeeper source. Event-driven (a children watch, a data watch per child, or an `exists`
+ * watch while the path does not exist yet), coalesced (watch firings during a read cause
+ * one more read, not one per event), and resilient: a failed read keeps the last result
+ * and is retried on the next (re)connection or after a short delay.
  *
  * @module
  */
@@ -43,12 +43,19 @@ export class ChildrenWatch {
   readonly #session: ZkSession;
   readonly #o: ChildrenWatchOptions;
   #data = new Map<string, string>();
+  /** The session generation `#data` was read (and its data watches set) on. */
+  #dataGeneration = 0;
+  /** Children whose data watch fired: their cached data is no longer current. */
+  #stale = new Set<string>();
+  /** One watcher per child, so a re-read does not register a second one. */
+  #dataWatchers = new Map<string, () => void>();
   #reading = false;
   #again = false;
   #stopped = false;
   #retry?: TimerId;
   #unsubscribe?: Unsubscribe;
   #reads = 0;
+  #failure?: string;
   readonly #watcher = () => {
     this.#session.touch();
     void this.#read();
@@ -63,6 +70,11 @@ export class ChildrenWatch {
   /** Number of completed reads (for tests of coalescing). */
   get reads(): number {
     return this.#reads;
+  }
+
+  /** Why the last read failed, until a read succeeds. */
+  get failure(): string | undefined {
+    return this.#failure;
   }
 
   start(): void {
@@ -91,10 +103,12 @@ export class ChildrenWatch {
         const state = await this.#readOnce();
         if (this.#stopped) return;
         this.#reads++;
+        this.#failure = undefined;
         this.#o.onUpdate(state);
       } while (this.#again && !this.#stopped);
     } catch (err) {
       if (this.#stopped) return;
+      this.#failure = err instanceof Error ? err.message : String(err);
       this.#o.logger.warn(`reading ${this.path} failed, keeping last known members`, err);
       if (this.#session.state === "connected" && this.#retry === undefined) {
         this.#retry = this.#o.clock.setTimeout(() => {
@@ -107,36 +121,69 @@ export class ChildrenWatch {
     }
   }
 
+  #dataWatcher(name: string): () => void {
+    let w = this.#dataWatchers.get(name);
+    if (!w) {
+      w = () => {
+        this.#session.touch();
+        this.#stale.add(name);
+        void this.#read();
+      };
+      this.#dataWatchers.set(name, w);
+    }
+    return w;
+  }
+
   async #readOnce(): Promise<ChildrenState> {
+    const generation = this.#session.generation;
+    if (generation !== this.#dataGeneration) {
+      // A new session has none of the old data watches: read (and watch) every child again.
+      this.#data = new Map();
+      this.#dataWatchers.clear();
+      this.#stale.clear();
+      this.#dataGeneration = generation;
+    }
+    const stale = this.#stale;
+    this.#stale = new Set();
+    try {
+      return await this.#readChildren(stale);
+    } catch (err) {
+      // Still stale: the retry must read them again.
+      for (const n of stale) this.#stale.add(n);
+      throw err;
+    }
+  }
+
+  async #readChildren(stale: ReadonlySet<string>): Promise<ChildrenState> {
     let names: string[];
     try {
       names = await this.#session.getChildren(this.path, this.#watcher);
     } catch (err) {
       if (!isNoNode(err)) throw err;
       // Not there (yet, or any more): watch for its creation.
-      if (await this.#session.exists(this.path, this.#watcher)) {
-        this.#again = true;
-      }
+      if (await this.#session.exists(this.path, this.#watcher)) this.#again = true;
       this.#data = new Map();
+      this.#dataWatchers.clear();
       return { exists: false, children: this.#data };
     }
-    const wanted = names.filter(this.#o.filter).sort();
+    const wanted = new Set(names.filter(this.#o.filter));
     const next = new Map<string, string>();
     const missing: string[] = [];
     for (const n of wanted) {
       const d = this.#data.get(n);
-      // Members are written once by their announcer: cached data stays valid.
-      if (d !== undefined) next.set(n, d);
+      // Cached data stays valid until the child's data watch fires.
+      if (d !== undefined && !stale.has(n)) next.set(n, d);
       else missing.push(n);
     }
+    for (const n of this.#dataWatchers.keys()) if (!wanted.has(n)) this.#dataWatchers.delete(n);
     const limit = this.#o.concurrency ?? 64;
     for (let i = 0; i < missing.length; i += limit) {
       await Promise.all(
         missing.slice(i, i + limit).map(async (n) => {
           try {
-            next.set(n, await this.#session.getData(`${this.path}/${n}`));
+            next.set(n, await this.#session.getData(`${this.path}/${n}`, this.#dataWatcher(n)));
           } catch (err) {
-            // Gone between the listing and the read: the next children event removes it.
+            // Gone between the listing and the read: the children watch reports it.
             if (!isNoNode(err)) throw err;
           }
         }),

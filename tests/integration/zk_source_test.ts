@@ -6,12 +6,9 @@ import { AuroraSource } from "../../lib/sources/aurora.ts";
 import { MesosMasterSource } from "../../lib/sources/mesos.ts";
 import { ServerSetSource } from "../../lib/sources/serverset.ts";
 import type { Source } from "../../lib/sources/source.ts";
-import { announce, createNode } from "../../lib/zk/announcer.ts";
-import { zk } from "../../lib/zk/client.ts";
-import { ZkSession } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
 import { waitFor } from "../helpers/ports.ts";
-import { startZooKeeper, type TestZooKeeper } from "../helpers/zookeeper.ts";
+import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../helpers/zookeeper.ts";
 
 // One ZooKeeper for the whole file; each test uses its own paths.
 let server: TestZooKeeper | undefined;
@@ -23,8 +20,9 @@ interface Ctx {
   sessions: ZkSessions;
   metrics: MetricsRegistry;
   logger: ReturnType<typeof memoryLogger>;
+  clock: typeof systemClock;
   /** A separate session playing Aurora's executor. */
-  announcer: ZkSession;
+  announcer: TestAnnouncer;
   connectString: string;
 }
 
@@ -33,14 +31,16 @@ async function withZk(fn: (c: Ctx) => Promise<void>): Promise<void> {
   const logger = memoryLogger();
   const metrics = new MetricsRegistry("aurproxy");
   const sessions = new ZkSessions({ sessionTimeoutMs: 4000, clock: systemClock, logger, metrics });
-  const announcer = new ZkSession(z.connectString, {
-    sessionTimeoutMs: 4000,
-    clock: systemClock,
-    logger: memoryLogger(),
-  });
-  await announcer.waitConnected(10_000);
+  const announcer = await z.announcer();
   try {
-    await fn({ sessions, metrics, logger, announcer, connectString: z.connectString });
+    await fn({
+      sessions,
+      metrics,
+      logger,
+      clock: systemClock,
+      announcer,
+      connectString: z.connectString,
+    });
   } finally {
     await sessions.closeAll();
     await announcer.close();
@@ -48,267 +48,253 @@ async function withZk(fn: (c: Ctx) => Promise<void>): Promise<void> {
 }
 
 const ports = (s: Source) => s.endpoints().map((e) => e.port).sort((a, b) => a - b).join(",");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(s: Source, expected: string): Promise<void> {
   await waitFor(`endpoints ${expected} (have ${ports(s)})`, () => ports(s) === expected, 10_000);
 }
 
+const member = (port: number, status = "ALIVE") =>
+  JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port }, status });
+
 let pathCounter = 0;
-const uniquePath = () => `/aurora/role/env/job${++pathCounter}`;
+const uniquePath = () => `/sd/job${++pathCounter}`;
 
-Deno.test({
-  name: "zk: Aurora members joining and leaving reach the source as change events",
-  fn: () =>
-    withZk(async (c) => {
-      const job = uniquePath();
-      const [, role, env, name] = job.split("/").slice(1);
-      const src = new AuroraSource({
-        zkServers: c.connectString,
-        announcerServersetPath: "/aurora/",
-        role: role === "aurora" ? "role" : role,
-        environment: env,
-        job: name,
-        zkMemberPrefix: "member_",
-      }, { ...c, clock: systemClock });
-      strictEqual(src.zkPath, job);
-      let changes = 0;
-      src.onChange(() => changes++);
-      await src.start();
-      strictEqual(ports(src), "");
-      const m1 = await announce(c.announcer, job, { host: "127.0.0.1", port: 9001 });
-      await until(src, "9001");
-      await announce(c.announcer, job, { host: "127.0.0.1", port: 9002 });
-      await until(src, "9001,9002");
-      await c.announcer.remove(m1);
-      await until(src, "9002");
-      strictEqual(changes, 3);
-      strictEqual(src.status().healthy, true);
-      await src.stop();
-    }),
-});
+function serverset(c: Ctx, zkPath: string, more: { endpoint?: string; prefix?: string } = {}) {
+  return new ServerSetSource({
+    zkServers: c.connectString,
+    zkPath,
+    endpoint: more.endpoint,
+    zkMemberPrefix: more.prefix ?? "member_",
+  }, c);
+}
 
-Deno.test({
-  name: "zk: the named endpoint is used; the endpoint keeps every named port",
-  fn: () =>
-    withZk(async (c) => {
-      const path = uniquePath();
-      const src = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: path,
-        endpoint: "http",
-        zkMemberPrefix: "member_",
-      }, { ...c, clock: systemClock });
-      await src.start();
-      await announce(c.announcer, path, {
-        host: "127.0.0.1",
-        port: 9000,
-        additional: { http: 9080, health: 9090 },
-      });
-      // A member without the named endpoint is skipped (and counted).
-      await announce(c.announcer, path, { host: "127.0.0.1", port: 9100 });
-      await until(src, "9080");
-      deepStrictEqual(src.endpoints()[0].ports, { default: 9000, http: 9080, health: 9090 });
-      await waitFor("the member without http to be counted", () =>
-        c.metrics.get("source_member_invalid", { source: src.name }) === 1);
-      strictEqual(ports(src), "9080");
-      await src.stop();
-    }),
-});
-
-Deno.test({
-  name: "zk: only children with the member prefix count; non-ALIVE members get no traffic",
-  fn: () =>
-    withZk(async (c) => {
-      const path = uniquePath();
-      const src = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: path,
-        zkMemberPrefix: "node_",
-      }, {
-        ...c,
-        clock: systemClock,
-      });
-      await src.start();
-      await announce(c.announcer, path, { host: "127.0.0.1", port: 9001 }); // member_: ignored
-      await createNode(
-        c.announcer,
-        `${path}/node_`,
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 9002 }, status: "ALIVE" }),
-        zk.CreateMode.EPHEMERAL_SEQUENTIAL,
-      );
-      await createNode(
-        c.announcer,
-        `${path}/node_`,
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 9003 }, status: "STARTING" }),
-        zk.CreateMode.EPHEMERAL_SEQUENTIAL,
-      );
-      await until(src, "9002");
-      strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), 0);
-      await src.stop();
-    }),
-});
-
-Deno.test({
-  name: "zk: a path created after start is picked up; a deleted path removes its members",
-  fn: () =>
-    withZk(async (c) => {
-      const path = uniquePath();
-      const src = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: path,
-        zkMemberPrefix: "member_",
-      }, {
-        ...c,
-        clock: systemClock,
-      });
-      await src.start();
-      strictEqual(ports(src), "");
-      await createNode(
-        c.announcer,
-        `${path}/member_0000000001`,
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 9001 } }),
-      );
-      await until(src, "9001");
-      await c.announcer.remove(`${path}/member_0000000001`);
-      await c.announcer.remove(path);
-      await until(src, "");
-      // And created again.
-      await createNode(
-        c.announcer,
-        `${path}/member_0000000002`,
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 9002 } }),
-      );
-      await until(src, "9002");
-      await src.stop();
-    }),
-});
-
-Deno.test({
-  name:
-    "zk: malformed and hostile members are skipped and counted; good members of the same change apply",
-  fn: () =>
-    withZk(async (c) => {
-      const path = uniquePath();
-      const src = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: path,
-        zkMemberPrefix: "member_",
-      }, {
-        ...c,
-        clock: systemClock,
-      });
-      await src.start();
-      const bad = [
-        "not json",
-        JSON.stringify({ status: "ALIVE" }),
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 0 } }),
-        JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 70000 } }),
-        JSON.stringify({ serviceEndpoint: { host: "1.2.3.4; } server { listen 81", port: 80 } }),
-        JSON.stringify({
-          serviceEndpoint: { host: "127.0.0.1", port: 80 },
-          additionalEndpoints: { http: { host: "a b", port: 1 } },
-        }),
-      ];
-      await c.announcer.mkdirp(path);
-      for (const d of bad) {
-        await c.announcer.create(`${path}/member_`, d, zk.CreateMode.EPHEMERAL_SEQUENTIAL);
-      }
-      await announce(c.announcer, path, { host: "127.0.0.1", port: 9005 });
-      await until(src, "9005");
-      strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length);
-      const logged = c.logger.lines.filter((l) => l.includes("skipping malformed member"));
-      strictEqual(logged.length, bad.length);
-      strictEqual(logged.some((l) => l.includes(`${path}/member_`)), true);
-      await src.stop();
-    }),
-});
-
-Deno.test({
-  name: "zk: the Mesos source follows the leading master",
-  fn: () =>
-    withZk(async (c) => {
-      const path = `/mesos${++pathCounter}`;
-      const src = new MesosMasterSource({ zkServers: c.connectString, mesosMasterPath: path }, {
-        ...c,
-        clock: systemClock,
-      });
-      await src.start();
-      const info = (port: number) =>
-        JSON.stringify({
-          hostname: "127.0.0.1",
-          port,
-          address: { hostname: "127.0.0.1", ip: "127.0.0.1", port },
-        });
-      const leader = await createNode(
-        c.announcer,
-        `${path}/json.info_`,
-        info(5050),
-        zk.CreateMode.EPHEMERAL_SEQUENTIAL,
-      );
-      await createNode(
-        c.announcer,
-        `${path}/json.info_`,
-        info(5051),
-        zk.CreateMode.EPHEMERAL_SEQUENTIAL,
-      );
-      await until(src, "5050");
-      await c.announcer.remove(leader);
-      await until(src, "5051");
-      await src.stop();
-    }),
-});
-
-Deno.test({
-  name: "zk: two sources on one ensemble share one session",
-  fn: () =>
-    withZk(async (c) => {
-      const a = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: uniquePath(),
-        zkMemberPrefix: "member_",
-      }, { ...c, clock: systemClock });
-      const b = new ServerSetSource({
-        zkServers: c.connectString,
-        zkPath: uniquePath(),
-        zkMemberPrefix: "member_",
-      }, { ...c, clock: systemClock });
-      await Promise.all([a.start(), b.start()]);
-      strictEqual(c.sessions.size, 1);
-      await a.stop();
-      await b.stop();
-    }),
-});
-
-Deno.test("zk: a burst of 500 members (a large deploy) is read in a few passes, not one per member", async () => {
-  await withZk(async (c) => {
-    const path = uniquePath();
-    const src = new ServerSetSource({
+Deno.test("zk: Aurora members joining and leaving reach the source, one change event each", () =>
+  withZk(async (c) => {
+    const job = `job${++pathCounter}`;
+    const src = new AuroraSource({
       zkServers: c.connectString,
-      zkPath: path,
+      announcerServersetPath: "/aurora/",
+      role: "www-data",
+      environment: "devel",
+      job,
       zkMemberPrefix: "member_",
-    }, {
-      ...c,
-      clock: systemClock,
-    });
+    }, c);
+    strictEqual(src.zkPath, `/aurora/www-data/devel/${job}`);
     let changes = 0;
     src.onChange(() => changes++);
     await src.start();
-    await c.announcer.mkdirp(path);
+    strictEqual(ports(src), "");
+    const m1 = await c.announcer.announce(src.zkPath, { host: "127.0.0.1", port: 9001 });
+    await until(src, "9001");
+    await c.announcer.announce(src.zkPath, { host: "127.0.0.1", port: 9002 });
+    await until(src, "9001,9002");
+    await c.announcer.remove(m1);
+    await until(src, "9002");
+    await sleep(200); // a late duplicate event would show here
+    strictEqual(changes, 3);
+    deepStrictEqual(src.status(), { healthy: true, detail: "connected, 1 endpoint(s)" });
+    await src.stop();
+  }));
+
+Deno.test("zk: the named endpoint is used; the endpoint keeps every named port", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path, { endpoint: "http" });
+    await src.start();
+    await c.announcer.announce(path, {
+      host: "127.0.0.1",
+      port: 9000,
+      additional: { http: 9080, health: 9090 },
+    });
+    // A member without the named endpoint is skipped (and counted).
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9100 });
+    await until(src, "9080");
+    deepStrictEqual(src.endpoints()[0].ports, { default: 9000, http: 9080, health: 9090 });
+    await waitFor(
+      "the member without http to be counted",
+      () => c.metrics.get("source_member_invalid", { source: src.name }) === 1,
+    );
+    strictEqual(ports(src), "9080");
+    await src.stop();
+  }));
+
+Deno.test("zk: only children with the member prefix count; non-ALIVE members get no traffic", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path, { prefix: "node_" });
+    await src.start();
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9001 }); // member_: ignored
+    await c.announcer.createSequential(`${path}/node_`, member(9002));
+    await c.announcer.createSequential(`${path}/node_`, member(9003, "STARTING"));
+    await until(src, "9002");
+    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), 0);
+    await src.stop();
+  }));
+
+Deno.test("zk: a member whose status changes in place loses, then regains, its traffic", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path);
+    let changes = 0;
+    src.onChange(() => changes++);
+    await src.start();
+    const m = await c.announcer.createSequential(`${path}/member_`, member(9001));
+    await c.announcer.createSequential(`${path}/member_`, member(9002));
+    await until(src, "9001,9002");
+    const before = changes;
+    await c.announcer.setData(m, member(9001, "DEAD"));
+    await until(src, "9002");
+    await c.announcer.setData(m, member(9001));
+    await until(src, "9001,9002");
+    strictEqual(changes, before + 2);
+    await src.stop();
+  }));
+
+Deno.test("zk: a path created after start is picked up; a deleted path removes its members", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path);
+    await src.start();
+    strictEqual(ports(src), "");
+    strictEqual(src.status().healthy, true, "a path that does not exist yet is a known state");
+    await c.announcer.createNode(`${path}/member_0000000001`, member(9001));
+    await until(src, "9001");
+    await c.announcer.remove(`${path}/member_0000000001`);
+    await c.announcer.remove(path);
+    await until(src, "");
+    // And created again.
+    await c.announcer.createNode(`${path}/member_0000000002`, member(9002));
+    await until(src, "9002");
+    await src.stop();
+  }));
+
+Deno.test("zk: malformed and hostile members are skipped and counted; good members of the same change apply", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const bad = [
+      "not json",
+      JSON.stringify({ status: "ALIVE" }),
+      JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 0 } }),
+      JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 70000 } }),
+      JSON.stringify({ serviceEndpoint: { host: "1.2.3.4; } server { listen 81", port: 80 } }),
+      JSON.stringify({
+        serviceEndpoint: { host: "127.0.0.1", port: 80 },
+        additionalEndpoints: { http: { host: "a b", port: 1 } },
+      }),
+    ];
+    // Written before the source starts, so its first read is one change with all of them.
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9004 });
+    for (const d of bad) await c.announcer.createSequential(`${path}/member_`, d);
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9005 });
+    const src = serverset(c, path);
+    await src.start();
+    strictEqual(ports(src), "9004,9005");
+    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length);
+    const logged = c.logger.lines.filter((l) => l.includes("skipping malformed member"));
+    strictEqual(logged.length, bad.length, "each bad member is logged once");
+    strictEqual(
+      logged.every((l) => l.includes(`${path}/member_`) && /member_\d{10}: /.test(l)),
+      true,
+      "the log names the member's znode",
+    );
+    // Later changes re-read the list; the bad members are not counted again.
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9006 });
+    await until(src, "9004,9005,9006");
+    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length);
+    // A good member turning hostile in place is dropped and counted too.
+    const [good] = src.endpoints().filter((e) => e.port === 9006).map((e) => e.origin!);
+    await c.announcer.setData(good, member(9006).replace("127.0.0.1", "127.0.0.1 backup"));
+    await until(src, "9004,9005");
+    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length + 1);
+    await src.stop();
+  }));
+
+Deno.test("zk: an instance announced again under a new member is not a change", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path);
+    let changes = 0;
+    src.onChange(() => changes++);
+    await src.start();
+    const a = await c.announcer.announce(path, { host: "127.0.0.1", port: 9001 });
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9002 });
+    await until(src, "9001,9002");
+    const before = changes;
+    // The executor re-announces 9001 (new sequence number, now after 9002), then the old
+    // member goes: same instances, different znode order.
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9001 });
+    await c.announcer.remove(a);
+    await sleep(300); // time for any (wrong) change event to arrive
+    // A real change afterwards, so the reads above have certainly been done.
+    await c.announcer.announce(path, { host: "127.0.0.1", port: 9003 });
+    await until(src, "9001,9002,9003");
+    strictEqual(changes, before + 1);
+    await src.stop();
+  }));
+
+Deno.test("zk: the Mesos source follows the leading master only", () =>
+  withZk(async (c) => {
+    const path = `/mesos${++pathCounter}`;
+    const src = new MesosMasterSource({ zkServers: c.connectString, mesosMasterPath: path }, c);
+    await src.start();
+    const info = (port: number) =>
+      JSON.stringify({
+        hostname: "ignored.example",
+        port: 1,
+        address: { hostname: "127.0.0.1", ip: "127.0.0.1", port },
+      });
+    // Mesos also keeps non-JSON info_ and log_replicas nodes there.
+    await c.announcer.createSequential(`${path}/info_`, "\u0008binary protobuf");
+    await c.announcer.createNode(`${path}/log_replicas/x`, "");
+    const leader = await c.announcer.createSequential(`${path}/json.info_`, info(5050));
+    const second = await c.announcer.createSequential(`${path}/json.info_`, info(5051));
+    await c.announcer.createSequential(`${path}/json.info_`, info(5052));
+    await until(src, "5050");
+    await c.announcer.remove(leader);
+    await until(src, "5051");
+    // A leader whose data cannot be used gives no endpoint; a follower is not a stand-in.
+    await c.announcer.setData(second, '{"hostname":"m; }","port":5051}');
+    await until(src, "");
+    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), 1);
+    await c.announcer.remove(second);
+    await until(src, "5052");
+    await src.stop();
+  }));
+
+Deno.test("zk: sources on one ensemble share one session, however the hosts are written", () =>
+  withZk(async (c) => {
+    const a = serverset(c, uniquePath());
+    const b = new ServerSetSource({
+      zkServers: ` ${c.connectString} `,
+      zkPath: uniquePath(),
+      zkMemberPrefix: "member_",
+    }, c);
+    await Promise.all([a.start(), b.start()]);
+    strictEqual(c.sessions.size, 1);
+    await a.stop();
+    await b.stop();
+  }));
+
+Deno.test("zk: a burst of 500 members (a large deploy) is read in a few passes, not one per member", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const src = serverset(c, path);
+    let changes = 0;
+    src.onChange(() => changes++);
+    await src.start();
+    await c.announcer.session.mkdirp(path);
     await Promise.all(
       Array.from(
         { length: 500 },
-        (_, i) => announce(c.announcer, path, { host: "127.0.0.1", port: 10_000 + i }),
+        (_, i) => c.announcer.announce(path, { host: "127.0.0.1", port: 10_000 + i }),
       ),
     );
     await waitFor("all 500 members", () => src.endpoints().length === 500, 20_000);
     strictEqual(changes < 50, true, `${changes} change events for 500 joins`);
     await src.stop();
-  });
-});
+  }));
 
-Deno.test({
-  name: "zk: (cleanup) stop the shared ZooKeeper",
-  fn: async () => {
-    await server?.destroy();
-  },
+Deno.test("zk: (cleanup) stop the shared ZooKeeper", async () => {
+  await server?.destroy();
 });

@@ -315,6 +315,10 @@ function checkZkServers(s: string): string | undefined {
 }
 
 function checkZnode(s: string): string | undefined {
+  // The server refuses "." and ".." segments; a source on such a path would retry forever.
+  if (s.split("/").some((seg) => seg === "." || seg === "..")) {
+    return `expected a ZooKeeper path without "." or ".." segments, got ${JSON.stringify(s)}`;
+  }
   // deno-lint-ignore no-control-regex -- control characters are exactly what must be refused
   return /[\s\x00-\x1f\x7f]/.test(s) || s.replace(/\/+/g, "") === ""
     ? `expected a ZooKeeper path like "/aurora", got ${JSON.stringify(s)}`

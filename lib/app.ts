@@ -11,6 +11,7 @@ import type { PoolMembers } from "./balance/snapshot_builder.ts";
 import { buildSnapshot } from "./balance/snapshot_builder.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { AdjusterConfig, PoolsConfig, ProxyConfig, SourceConfig } from "./config/types.ts";
+import type { HostResolver } from "./host_resolver.ts";
 import type { Logger } from "./log.ts";
 import type { HealthCheckResult, HealthProbe } from "./management/health.ts";
 import type { MetricsRegistry } from "./metrics/registry.ts";
@@ -30,6 +31,11 @@ export interface ProxyAppDeps {
   readonly createSource: (config: SourceConfig) => Source;
   /** Builds an adjuster factory from its config. */
   readonly createAdjuster: (config: AdjusterConfig) => AdjusterFactory;
+  /**
+   * Resolves registry host names to the addresses rendered (see `lib/host_resolver.ts`).
+   * Without one, hosts are rendered as they are.
+   */
+  readonly resolver?: HostResolver;
 }
 
 export interface ProxyAppOptions {
@@ -49,7 +55,7 @@ interface Pools {
 const M = {
   attempts: ["update_attempts_total", "Proxy updates attempted."],
   successes: ["update_successes_total", "Proxy updates that left the proxy on the desired config."],
-  failures: ["update_failures_total", "Proxy updates that failed (invalid config or reload)."],
+  failures: ["update_failures_total", "Proxy updates that failed (invalid config, reload, I/O)."],
   unchanged: ["update_unchanged_total", "Proxy updates that found the config already current."],
 } as const;
 
@@ -137,6 +143,7 @@ export class ProxyApp {
   async start(): Promise<void> {
     this.#startedAt = this.#deps.clock.now();
     await Promise.all(this.#tracked.map((t) => t.start()));
+    this.#deps.resolver?.start(() => this.#updater.markDirty());
     const delayMs = this.#opts.weightAdjustmentDelaySeconds * 1000;
     if (delayMs > 0) {
       // The end of the delay changes weights without any source event: trigger an update.
@@ -157,6 +164,7 @@ export class ProxyApp {
   async snapshotOnce(): Promise<ProxySnapshot> {
     try {
       await Promise.all(this.#tracked.map((t) => t.start()));
+      await this.#resolveHosts();
       return this.#build(false);
     } finally {
       await this.#stopSources();
@@ -172,6 +180,7 @@ export class ProxyApp {
   async stop(): Promise<void> {
     if (this.#delayTimer !== undefined) this.#deps.clock.clearTimeout(this.#delayTimer);
     this.#delayTimer = undefined;
+    this.#deps.resolver?.stop();
     await this.#updater.stop();
     await this.#stopSources();
   }
@@ -198,13 +207,28 @@ export class ProxyApp {
         overflow: pools.overflow.flatMap((t) => t.members()),
       };
     };
-    return buildSnapshot(this.config, membersOf, { adjust, now: this.#deps.clock.now() });
+    const { resolver, clock } = this.#deps;
+    return buildSnapshot(this.config, membersOf, {
+      adjust,
+      now: clock.now(),
+      addressOf: resolver && ((host) => resolver.addressOf(host)),
+    });
+  }
+
+  /** Looks up host names not seen before, so the snapshot can render their addresses. */
+  async #resolveHosts(): Promise<void> {
+    const { resolver } = this.#deps;
+    if (!resolver) return;
+    await resolver.resolve(
+      this.#tracked.flatMap((t) => t.source.endpoints().map((e) => e.host)),
+    );
   }
 
   async #update(): Promise<UpdateOutcome> {
     const { metrics, logger, backend, clock } = this.#deps;
     const inc = (m: readonly [string, string]) => metrics.inc(m[0], m[1]);
     inc(M.attempts);
+    await this.#resolveHosts();
     const snap = this.buildSnapshot();
     this.#snapshot = snap;
     this.#recordEndpointGauges(snap);
@@ -230,9 +254,10 @@ export class ProxyApp {
         // Only a new change can produce a different config: wait for one.
         return "done";
       case "reload_failed":
+      case "error":
         inc(M.failures);
         this.#failingSince ??= clock.now();
-        logger.error(`proxy reload failed: ${result.error}`);
+        logger.error(`proxy update failed, retrying: ${result.error}`);
         return "retry";
     }
   }
@@ -241,6 +266,7 @@ export class ProxyApp {
     const { metrics } = this.#deps;
     metrics.clear("endpoints");
     metrics.clear("endpoints_live");
+    metrics.clear("endpoints_unresolved");
     for (const s of snap.servers) {
       for (const u of [...s.routes, ...s.streams]) {
         for (const pool of ["primary", "overflow"] as const) {
@@ -251,6 +277,12 @@ export class ProxyApp {
             "endpoints_live",
             "Endpoints rendered with a weight above 0, by upstream and pool.",
             eps.filter((e) => e.weight > 0).length,
+            labels,
+          );
+          metrics.set(
+            "endpoints_unresolved",
+            "Endpoints left out because their host name does not resolve.",
+            u.skipped.filter((e) => e.pool === pool).length,
             labels,
           );
         }
@@ -270,10 +302,22 @@ export class ProxyApp {
           lines.push(`${s.name}: ${st.detail}`);
         }
       }
+      const skipped =
+        this.#snapshot?.servers.flatMap((s) =>
+          [...s.routes, ...s.streams].flatMap((u) => u.skipped)
+        ) ?? [];
+      if (skipped.length) {
+        level = "degraded";
+        const names = [...new Set(skipped.map((e) => e.host))];
+        lines.push(
+          `${skipped.length} endpoint(s) left out, host name(s) not resolving: ` +
+            names.slice(0, 5).join(", ") + (names.length > 5 ? ", ..." : ""),
+        );
+      }
       if (this.#failingSince !== undefined && this.#lastResult) {
         const age = Math.round((this.#deps.clock.now() - this.#failingSince) / 1000);
         const r = this.#lastResult;
-        const why = r.kind === "invalid" || r.kind === "reload_failed" ? r.error : r.kind;
+        const why = "error" in r ? r.error : r.kind;
         level = "degraded";
         lines.push(`proxy update failing for ${age}s (previous config still live): ${why}`);
       }

@@ -30,6 +30,11 @@ const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 
+/** True for an IPv4 or IPv6 literal: nothing to resolve. */
+export function isIpLiteral(host: string): boolean {
+  return IPV4.test(host) || (host.includes(":") && IPV6.test(host) && isIpv6(host));
+}
+
 /**
  * True for a plain hostname (RFC 1123 labels, `_` tolerated as some internal DNS uses it),
  * an IPv4 literal or an IPv6 literal. Nothing else: no spaces, quotes, braces, semicolons.

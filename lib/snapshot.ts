@@ -13,7 +13,10 @@ export type Pool = "primary" | "overflow";
 
 /** One endpoint as the proxy should see it. */
 export interface WeightedEndpoint {
+  /** As the registry named it. */
   readonly host: string;
+  /** What nginx connects to: `host` itself, or the address aurproxy resolved it to. */
+  readonly address: string;
   readonly port: number;
   /** Integer nginx weight; 0 means "not a live server". */
   readonly weight: number;
@@ -34,11 +37,22 @@ export interface WeightedEndpoint {
   readonly audit: readonly string[];
 }
 
+/** An endpoint left out of the config because its host name has no address. */
+export interface SkippedEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly pool: Pool;
+  readonly source: string;
+  readonly reason: string;
+}
+
 /** Endpoints of one route or stream, with how they were weighted. */
 export interface Upstream {
   /** nginx upstream name: letters, digits and `_` only. */
   readonly slug: string;
   readonly endpoints: readonly WeightedEndpoint[];
+  /** Endpoints left out (unresolvable host names); they take no part in the weighting. */
+  readonly skipped: readonly SkippedEndpoint[];
   /** True when no endpoint had capacity and traffic is spread over all primaries anyway. */
   readonly failOpen: boolean;
   /** Pool-level notes (adjustment delay, overflow portion, fail-open reason). */

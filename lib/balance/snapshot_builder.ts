@@ -6,7 +6,8 @@
  */
 
 import type { PoolsConfig, ProxyConfig } from "../config/types.ts";
-import type { ProxySnapshot, Upstream } from "../snapshot.ts";
+import type { Resolution } from "../host_resolver.ts";
+import type { Pool, ProxySnapshot, SkippedEndpoint, Upstream } from "../snapshot.ts";
 import { computeWeights, type PoolMember } from "./weights.ts";
 
 /** Current members of one route's or stream's pools. */
@@ -19,6 +20,11 @@ export interface BuildOptions {
   /** False while `--weight-adjustment-delay-seconds` holds adjusters back. */
   readonly adjust: boolean;
   readonly now: number;
+  /**
+   * The address of a host name (see `lib/host_resolver.ts`). Members without one are left
+   * out of the upstream and listed as skipped. Default: every host renders as itself.
+   */
+  readonly addressOf?: (host: string) => Resolution;
 }
 
 /**
@@ -35,13 +41,30 @@ export function buildSnapshot(
 ): ProxySnapshot {
   const upstream = (pools: PoolsConfig, slug: string): Upstream => {
     const m = membersOf(pools);
+    const skipped: SkippedEndpoint[] = [];
+    const addressed = (members: readonly PoolMember[], pool: Pool): PoolMember[] => {
+      if (!opts.addressOf) return [...members];
+      return members.flatMap((mem) => {
+        const r = opts.addressOf!(mem.endpoint.host);
+        if ("address" in r) return [{ ...mem, address: r.address }];
+        const { host, port } = mem.endpoint;
+        skipped.push({
+          host,
+          port,
+          pool,
+          source: mem.source,
+          reason: `cannot resolve: ${r.error}`,
+        });
+        return [];
+      });
+    };
     const r = computeWeights({
-      primary: m.primary,
-      overflow: m.overflow,
+      primary: addressed(m.primary, "primary"),
+      overflow: addressed(m.overflow, "overflow"),
       overflowThresholdPct: pools.overflowThresholdPct,
       adjust: opts.adjust,
     });
-    return { slug, endpoints: r.endpoints, failOpen: r.failOpen, notes: r.notes };
+    return { slug, endpoints: r.endpoints, skipped, failOpen: r.failOpen, notes: r.notes };
   };
   return deepFreeze({
     context: config.context,

@@ -25,6 +25,8 @@ import type { Pool, WeightedEndpoint } from "../snapshot.ts";
 /** An endpoint with its adjusters' current factors. */
 export interface PoolMember {
   readonly endpoint: Endpoint;
+  /** The address to render when the host is a name aurproxy resolved; default the host. */
+  readonly address?: string;
   readonly source: string;
   readonly factors: readonly ShareFactor[];
 }
@@ -141,7 +143,9 @@ export function computeWeights(input: WeightInput): WeightResult {
   ): WeightedEndpoint[] =>
     members.map((m, i) => {
       const weight = toWeight(fractions[i]);
+      const address = m.address ?? m.endpoint.host;
       const audit: string[] = [pool, `src=${m.source}`];
+      if (address !== m.endpoint.host) audit.push(`host=${m.endpoint.host}`);
       for (const f of m.factors) audit.push(`${f.name}=${fmt(f.share)} (${f.detail})`);
       if (!input.adjust) audit.push("adjustment delayed");
       else audit.push(`share=${fmt(shares[i])}`);
@@ -149,6 +153,7 @@ export function computeWeights(input: WeightInput): WeightResult {
       audit.push(`fraction=${fmt(fractions[i])}`, `weight=${weight}`);
       return {
         host: m.endpoint.host,
+        address,
         port: m.endpoint.port,
         weight,
         fraction: fractions[i],

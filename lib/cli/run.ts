@@ -11,6 +11,7 @@ import { NginxBackend } from "../backends/nginx/backend.ts";
 import { systemClock } from "../clock.ts";
 import { loadConfig } from "../config/load.ts";
 import type { ProxyConfig } from "../config/types.ts";
+import { HostResolver } from "../host_resolver.ts";
 import { consoleLogger, type Level, type Logger } from "../log.ts";
 import { startManagementServer } from "../management/server.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
@@ -46,10 +47,6 @@ export function runOptions(v: FlagValues): RunOptions {
   if (backend !== "nginx") {
     throw new UsageError("--backend", `unknown backend ${JSON.stringify(backend)}; known: nginx`);
   }
-  const logLevel = v["log-level"] as Level;
-  if (!LEVELS.includes(logLevel)) {
-    throw new UsageError("--log-level", `expected one of ${LEVELS.join(", ")}, got ${logLevel}`);
-  }
   return {
     configArg: requireString(v, "config"),
     managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
@@ -67,8 +64,17 @@ export function runOptions(v: FlagValues): RunOptions {
       min: 0.1,
       fractional: true,
     }),
-    logLevel,
+    logLevel: logLevel(v),
   };
+}
+
+/** `--log-level`, checked. */
+export function logLevel(v: FlagValues): Level {
+  const level = v["log-level"] as Level;
+  if (!LEVELS.includes(level)) {
+    throw new UsageError("--log-level", `expected one of ${LEVELS.join(", ")}, got ${level}`);
+  }
+  return level;
 }
 
 /** The object graph shared by `run`, `render` and the benchmarks. */
@@ -113,6 +119,7 @@ export async function buildGraph(
     createSource: sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics }),
     createAdjuster: (a) =>
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
+    resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
   }, opts);
   return {
     config,
@@ -155,7 +162,29 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const done = new Promise<void>((r) => (exited = r));
   shutdown.add("shared", closeShared);
   shutdown.add("sources", () => app.stop());
-  await app.start();
+  // Listening from the start: a SIGTERM while the sources start (up to a few seconds
+  // waiting for ZooKeeper) shuts down cleanly once everything is up, instead of killing
+  // the process halfway.
+  let startDone = false;
+  let pending: Deno.Signal | undefined;
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (startDone) void shutdown.run(sig).then(exited);
+    else pending ??= sig;
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGINT", onSignal("SIGINT")],
+  ];
+  for (const [s, fn] of signals) Deno.addSignalListener(s, fn);
+  shutdown.add("signals", () => {
+    for (const [s, fn] of signals) Deno.removeSignalListener(s, fn);
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    await shutdown.run("start failed");
+    throw err;
+  }
   const server = await startManagementServer({
     hostname: opts.managementHost,
     port: opts.managementPort,
@@ -179,15 +208,8 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     },
   });
   shutdown.add("management", () => server.close());
-  const onSignal = (sig: Deno.Signal) => () => shutdown.run(sig).then(exited);
-  const signals: [Deno.Signal, () => void][] = [
-    ["SIGTERM", onSignal("SIGTERM")],
-    ["SIGINT", onSignal("SIGINT")],
-  ];
-  for (const [s, fn] of signals) Deno.addSignalListener(s, fn);
-  shutdown.add("signals", () => {
-    for (const [s, fn] of signals) Deno.removeSignalListener(s, fn);
-  });
+  startDone = true;
+  if (pending) void shutdown.run(pending).then(exited);
   await done;
   return 0;
 }

@@ -38,7 +38,7 @@ function upstream(slug: string, ports: number[], shares?: number[]): Upstream {
     overflow: [],
     adjust: true,
   });
-  return { slug, endpoints: r.endpoints, failOpen: r.failOpen, notes: r.notes };
+  return { slug, endpoints: r.endpoints, skipped: [], failOpen: r.failOpen, notes: r.notes };
 }
 
 /**

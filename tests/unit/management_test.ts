@@ -106,8 +106,10 @@ Deno.test("management: the status page escapes text that came from outside", asy
         emptyEndpointStatusCode: 503,
         failOpen: false,
         notes: [],
+        skipped: [],
         endpoints: [{
           host: "10.0.0.1",
+          address: "10.0.0.1",
           port: 80,
           weight: 1000,
           fraction: 1,

@@ -45,26 +45,32 @@ export function commentSafe(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, " ");
 }
 
-function address(e: { host: string; port: number }): string {
-  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 const live = (u: Upstream) => u.endpoints.some((e) => e.weight > 0);
 
-function serverLine(e: WeightedEndpoint, indent: string): string {
+function serverLine(e: WeightedEndpoint, c: Context): string {
   const audit = commentSafe(e.audit.join(" | "));
-  if (e.weight <= 0) return `${indent}# server ${address(e)} (weight 0) # ${audit}`;
-  // max_fails=0: aurproxy's health checks decide membership; nginx's passive marking
-  // would take a whole small pool out on a burst of errors.
-  return `${indent}server ${address(e)} weight=${e.weight} max_fails=0; # ${audit}`;
+  const at = hostPort(e.address, e.port);
+  if (e.weight <= 0) return `        # server ${at} (weight 0) # ${audit}`;
+  // max_fails defaults to 0: aurproxy's health checks decide membership, and nginx's
+  // passive marking would take a whole small pool out on a burst of errors.
+  return `        server ${at} weight=${e.weight} max_fails=${ctx(c, "max_fails", 0)} ` +
+    `fail_timeout=${ctx(c, "fail_timeout", "10s")}; # ${audit}`;
 }
 
 function upstreamBlock(u: Upstream, c: Context, keepalive: boolean): string {
-  const notes = u.notes.map((n) => `        # ${commentSafe(n)}\n`).join("");
+  const comment = (text: string) => `        # ${commentSafe(text)}\n`;
+  const notes = u.notes.map(comment).join("");
+  const skipped = u.skipped.map((e) =>
+    comment(`skipped ${hostPort(e.host, e.port)} (${e.pool}, src=${e.source}): ${e.reason}`)
+  ).join("");
   return `    upstream ${u.slug} {
 ${notes}        least_conn;
-${u.endpoints.map((e) => serverLine(e, "        ")).join("\n")}
-${keepalive ? `        keepalive ${ctx(c, "upstream_keepalive", 64)};\n` : ""}    }
+${u.endpoints.map((e) => serverLine(e, c)).join("\n")}
+${skipped}${keepalive ? `        keepalive ${ctx(c, "upstream_keepalive", 64)};\n` : ""}    }
 `;
 }
 
@@ -79,6 +85,20 @@ function locationBlock(r: RouteSnapshot, location: string): string {
   return `        location ${location} {
             proxy_pass http://${r.slug};
         }
+`;
+}
+
+/** The original's `overflow_port`: a port that answers 502 to everything. */
+function overflowServer(s: ServerSnapshot): string {
+  const port = s.context.overflow_port;
+  if (port === undefined || port === null || port === "") return "";
+  return `    server {
+        listen ${port} default_server;
+        location / {
+            return 502;
+        }
+    }
+
 `;
 }
 
@@ -97,7 +117,7 @@ function httpServer(s: ServerSnapshot): string {
   const denied = blacklist.map((l) => `        location ${l} {\n            deny all;\n        }\n`)
     .join("");
   const routes = s.routes.flatMap((r) => r.locations.map((l) => locationBlock(r, l))).join("");
-  return `    server {
+  return `${overflowServer(s)}    server {
 ${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
         server_name ${names};
 
@@ -105,17 +125,19 @@ ${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
         proxy_send_timeout ${ctx(c, "proxy_send_timeout", 60)};
         proxy_read_timeout ${ctx(c, "proxy_read_timeout", 60)};
         send_timeout ${ctx(c, "send_timeout", 60)};
+        proxy_buffer_size ${ctx(c, "proxy_buffer_size", "64k")};
+        proxy_buffers ${ctx(c, "proxy_buffers", "16 16k")};
 
         proxy_http_version 1.1;
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header Connection "";
-        # A request whose connection to a backend fails is retried on another endpoint
-        # (only when nothing was sent yet, and never for non-idempotent requests): an
-        # instance that has just gone away must not cost a request.
-        proxy_next_upstream error timeout;
-        proxy_next_upstream_tries 3;
+        # An instance that has just gone away must not cost a request: a request whose
+        # backend refuses, resets or does not answer in time is tried once more on another
+        # endpoint. nginx never retries a non-idempotent request (POST) once it was sent.
+        proxy_next_upstream ${ctx(c, "proxy_next_upstream", "error timeout")};
+        proxy_next_upstream_tries ${ctx(c, "proxy_next_upstream_tries", 2)};
 
 ${health}${denied}${routes}    }
 `;
@@ -155,6 +177,9 @@ function httpBlock(
     keepalive_timeout ${ctx(c, "keepalive_timeout", 65)};
     keepalive_requests ${ctx(c, "keepalive_requests", 100000)};
     client_max_body_size ${ctx(c, "client_max_body_size", "1m")};
+    client_body_timeout ${ctx(c, "client_body_timeout", 10)};
+    large_client_header_buffers ${ctx(c, "large_client_header_buffers", "8 32k")};
+    gzip ${ctx(c, "gzip", "on")};
     reset_timedout_connection on;
     access_log ${ctx(c, "access_log", "off")};
 ${o.privatePrefix ? TEMP_PATHS : ""}
@@ -169,6 +194,7 @@ function streamBlock(servers: readonly ServerSnapshot[], c: Context): string {
     const merged: Upstream = {
       slug: s.streams[0]?.slug ?? s.slug,
       endpoints: s.streams.flatMap((st) => st.endpoints),
+      skipped: s.streams.flatMap((st) => st.skipped),
       failOpen: s.streams.some((st) => st.failOpen),
       notes: s.streams.flatMap((st) => st.notes),
     };
@@ -206,9 +232,8 @@ export function renderNginx(snap: ProxySnapshot, o: NginxRenderOptions): string 
   const tcp = snap.servers.filter((s) => s.streams.length > 0);
   const loadModule = tcp.length && o.streamModulePath ? `load_module ${o.streamModulePath};\n` : "";
   const user = c.user ? `user ${ctx(c, "user", "")};\n` : "";
-  const rlimit = c.worker_rlimit_nofile
-    ? `worker_rlimit_nofile ${ctx(c, "worker_rlimit_nofile", "")};\n`
-    : "";
+  // Each proxied request holds two descriptors (client and backend).
+  const rlimit = `worker_rlimit_nofile ${ctx(c, "worker_rlimit_nofile", 100000)};\n`;
   return `# Generated by aurproxy. Do not edit: it is rewritten on every endpoint change.
 ${loadModule}${user}worker_processes ${ctx(c, "worker_processes", "auto")};
 pid ${o.pidPath};
@@ -222,5 +247,5 @@ events {
     multi_accept on;
 }
 
-${http.length ? httpBlock(snap, http, o) : ""}${tcp.length ? `\n${streamBlock(tcp, c)}` : ""}`;
+${http.length || o.statsPort ? httpBlock(snap, http, o) : ""}${tcp.length ? `\n${streamBlock(tcp, c)}` : ""}`;
 }

@@ -190,7 +190,8 @@ class Walker {
 
   /**
    * Free-form context, but no string anywhere in it may carry nginx syntax, and the keys
-   * the renderer interprets (`location_blacklist`, `default_server`) must have their shape.
+   * the renderer interprets (`location_blacklist`, `default_server`, `overflow_port`) must
+   * have their shape.
    */
   context(o: Json, path: string, isServer: boolean): Context {
     const v = o.context;
@@ -217,6 +218,13 @@ class Walker {
         join(cp, "default_server"),
         `expected true or false (or "True"/"False"), got ${describe(def)}`,
       );
+    }
+    const op = c.overflow_port;
+    if (isServer && op !== undefined) {
+      const n = Number(op);
+      if (!/^\d+$/.test(String(op)) || n < 1 || n > 65535) {
+        this.fail(join(cp, "overflow_port"), `expected a port 1-65535, got ${describe(op)}`);
+      }
     }
     return c;
   }

@@ -907,7 +907,7 @@ Deno.test("config: context strings that could break out of an nginx directive ar
   strictEqual(c.context.worker_connections, "lots");
 });
 
-Deno.test("config: location_blacklist and default_server have the shape the renderer needs", () => {
+Deno.test("config: location_blacklist, default_server and overflow_port have the shape the renderer needs", () => {
   const B = "servers[0].context.location_blacklist";
   rejectsOnly(
     edit((c) => c.servers[0].context = { location_blacklist: ["/x { }"] }),
@@ -941,6 +941,18 @@ Deno.test("config: location_blacklist and default_server have the shape the rend
       v,
     );
   }
+  for (const [v, got] of [["80a", '"80a"'], [0, "number 0"], [70000, "number 70000"]]) {
+    rejectsOnly(
+      edit((c) => c.servers[0].context = { overflow_port: v }),
+      "servers[0].context.overflow_port",
+      `expected a port 1-65535, got ${got}`,
+    );
+  }
+  strictEqual(
+    parseConfig(edit((c) => c.servers[0].context = { overflow_port: "8081" })).servers[0].context
+      .overflow_port,
+    "8081",
+  );
 });
 
 Deno.test("config: locations, healthcheck_route and hosts must be safe nginx syntax", () => {

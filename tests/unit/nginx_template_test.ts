@@ -20,9 +20,9 @@ Deno.test("nginx template: upstream with least_conn, weights, audit comment and 
   has(t, "least_conn;");
   has(
     t,
-    "server 127.0.0.1:9001 weight=1000 max_fails=0; # primary | src=test | test=1 (set by test)",
+    "server 127.0.0.1:9001 weight=1000 max_fails=0 fail_timeout=10s; # primary | src=test | test=1 (set by test)",
   );
-  has(t, "server 127.0.0.1:9002 weight=500 max_fails=0;");
+  has(t, "server 127.0.0.1:9002 weight=500 max_fails=0 fail_timeout=10s;");
   has(t, "keepalive 64;");
   has(t, "proxy_pass http://");
   has(t, "pid /run/nginx.pid;");
@@ -96,6 +96,120 @@ Deno.test("nginx template: context knobs at the top level", () => {
   has(t, "client_max_body_size 10m;");
 });
 
+Deno.test("nginx template: defaults of the original for limits, buffers and retries", () => {
+  const t = renderNginx(
+    snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }]),
+    opts,
+  );
+  has(t, "worker_rlimit_nofile 100000;");
+  has(t, "worker_connections 2000;");
+  has(t, "keepalive_requests 100000;");
+  has(t, "client_body_timeout 10;");
+  has(t, "large_client_header_buffers 8 32k;");
+  has(t, "gzip on;");
+  has(t, "proxy_buffer_size 64k;");
+  has(t, "proxy_buffers 16 16k;");
+  has(t, "proxy_send_timeout 60;");
+  has(t, "send_timeout 60;");
+  has(t, "proxy_next_upstream error timeout;");
+  has(t, "proxy_next_upstream_tries 2;");
+  has(t, "access_log off;");
+  has(t, "error_log stderr warn;");
+  hasNot(t, "\nuser ");
+});
+
+Deno.test("nginx template: every knob can be overridden from context", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      context: {
+        proxy_send_timeout: 7,
+        send_timeout: 8,
+        proxy_buffer_size: "8k",
+        proxy_buffers: "8 8k",
+        proxy_next_upstream: "error",
+        proxy_next_upstream_tries: 1,
+      },
+      routes: [{ locations: ["/"], ports: [9001] }],
+    }], {
+      user: "www-data",
+      keepalive_requests: 1000,
+      access_log: "/var/log/nginx/access.log",
+      error_log: "/var/log/nginx/error.log",
+      error_log_level: "info",
+      upstream_keepalive: 512,
+      max_fails: 3,
+      fail_timeout: "5s",
+      gzip: "off",
+      client_body_timeout: 30,
+      large_client_header_buffers: "4 8k",
+      worker_rlimit_nofile: 4096,
+    }),
+    opts,
+  );
+  for (
+    const line of [
+      "user www-data;",
+      "keepalive_requests 1000;",
+      "access_log /var/log/nginx/access.log;",
+      "error_log /var/log/nginx/error.log info;",
+      "keepalive 512;",
+      "server 127.0.0.1:9001 weight=1000 max_fails=3 fail_timeout=5s;",
+      "gzip off;",
+      "client_body_timeout 30;",
+      "large_client_header_buffers 4 8k;",
+      "worker_rlimit_nofile 4096;",
+      "proxy_send_timeout 7;",
+      "send_timeout 8;",
+      "proxy_buffer_size 8k;",
+      "proxy_buffers 8 8k;",
+      "proxy_next_upstream error;",
+      "proxy_next_upstream_tries 1;",
+    ]
+  ) has(t, line);
+});
+
+Deno.test("nginx template: overflow_port answers 502 to everything, as in the original", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      context: { overflow_port: 8081 },
+      routes: [{ locations: ["/"], ports: [9001] }],
+    }]),
+    opts,
+  );
+  has(t, "listen 8081 default_server;\n        location / {\n            return 502;");
+});
+
+Deno.test("nginx template: endpoints whose host name did not resolve are listed, not served", () => {
+  const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }]);
+  const route = snap.servers[0].routes[0];
+  const t = renderNginx({
+    ...snap,
+    servers: [{
+      ...snap.servers[0],
+      routes: [{
+        ...route,
+        endpoints: [{ ...route.endpoints[0], host: "agent1.example.com", address: "10.1.2.3" }],
+        skipped: [{
+          host: "gone.example.com",
+          port: 31000,
+          pool: "primary",
+          source: "aurora:r/e/j",
+          reason: "cannot resolve: ENOTFOUND",
+        }],
+      }],
+    }],
+  }, opts);
+  has(t, "server 10.1.2.3:9001 weight=1000");
+  hasNot(t, "server agent1.example.com");
+  has(
+    t,
+    "# skipped gone.example.com:31000 (primary, src=aurora:r/e/j): cannot resolve: ENOTFOUND",
+  );
+  hasNot(t, "server gone.example.com");
+});
+
 Deno.test("nginx template: stream block, load_module only when TCP servers exist", () => {
   const tcp = renderNginx(snapshot([{ ports: [6379], stream: [7001, 7002] }]), {
     ...opts,
@@ -115,6 +229,28 @@ Deno.test("nginx template: stream block, load_module only when TCP servers exist
   );
   hasNot(http, "load_module");
   hasNot(http, "stream {");
+});
+
+Deno.test("nginx template: stream timeouts from the server's context", () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [6379],
+      context: { proxy_connect_timeout: "2s", proxy_timeout: "1h" },
+      stream: [7001],
+    }]),
+    opts,
+  );
+  has(t, "proxy_connect_timeout 2s;\n        proxy_timeout 1h;");
+});
+
+Deno.test("nginx template: stats_port is served with TCP-only configs too", () => {
+  const t = renderNginx(snapshot([{ ports: [6379], stream: [7001] }]), {
+    ...opts,
+    statsPort: 8090,
+  });
+  has(t, "http {");
+  has(t, "listen 127.0.0.1:8090;");
+  has(t, "stream {");
 });
 
 Deno.test("nginx template: a stream with no live endpoint does not listen", () => {
@@ -145,13 +281,14 @@ Deno.test("nginx template: IPv6 endpoints are bracketed; audit comments cannot b
         endpoints: [{
           ...route.endpoints[0],
           host: "::1",
+          address: "::1",
           audit: ["x\n} server { listen 81; #"],
         }],
       }],
     }],
   };
   const t = renderNginx(hostile, opts);
-  has(t, "server [::1]:9001 weight=1000 max_fails=0; # x } server { listen 81; #");
+  has(t, "server [::1]:9001 weight=1000 max_fails=0 fail_timeout=10s; # x } server { listen 81; #");
   hasNot(t, "\n} server { listen 81");
 });
 

@@ -9,14 +9,19 @@ import type { ProxySnapshot } from "../snapshot.ts";
 
 /** Outcome of one apply. Never thrown: the updater counts and logs each kind. */
 export type ApplyResult =
-  /** The rendered config equals the live one: nothing written, nothing reloaded. */
+  /**
+   * The rendered config means the same as the live one (comments aside): nothing written,
+   * nothing reloaded.
+   */
   | { readonly kind: "unchanged" }
   /** Written and (unless `reload: false`) reloaded, and the reload was confirmed. */
   | { readonly kind: "applied"; readonly reloaded: boolean; readonly durationMs: number }
   /** The proxy's own validation (`nginx -t`) rejected the config; the live file is untouched. */
   | { readonly kind: "invalid"; readonly error: string }
   /** Written, but the reload failed or could not be confirmed. The previous config keeps serving. */
-  | { readonly kind: "reload_failed"; readonly error: string };
+  | { readonly kind: "reload_failed"; readonly error: string }
+  /** Writing or signalling failed (a full disk, no permission); nginx serves what it had. */
+  | { readonly kind: "error"; readonly error: string };
 
 export interface ProxyBackend {
   readonly name: string;

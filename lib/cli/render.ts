@@ -5,11 +5,12 @@
  */
 
 import { loadConfig } from "../config/load.ts";
+import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../snapshot.ts";
 import type { Logger } from "../log.ts";
-import { consoleLogger, type Level } from "../log.ts";
+import { consoleLogger } from "../log.ts";
 import type { FlagValues } from "./flags.ts";
 import { numberFlag, requireString } from "./flags.ts";
-import { buildGraph } from "./run.ts";
+import { buildGraph, logLevel } from "./run.ts";
 
 function graphOptions(v: FlagValues) {
   return {
@@ -38,12 +39,42 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
   }
 }
 
+const PLACEHOLDER: WeightedEndpoint = {
+  host: "127.0.0.1",
+  address: "127.0.0.1",
+  port: 1,
+  weight: 1000,
+  fraction: 1,
+  share: 1,
+  pool: "primary",
+  source: "validate",
+  factors: [],
+  audit: ["placeholder endpoint for nginx -t"],
+};
+
+/**
+ * Every route and stream with one placeholder endpoint: upstream and stream directives
+ * are rendered only for pools with endpoints, and `nginx -t` must see them all. It never
+ * connects to the placeholder.
+ */
+function withPlaceholders(snap: ProxySnapshot): ProxySnapshot {
+  const fill = <U extends Upstream>(u: U): U => ({ ...u, endpoints: [PLACEHOLDER] });
+  return {
+    ...snap,
+    servers: snap.servers.map((s) => ({
+      ...s,
+      routes: s.routes.map(fill),
+      streams: s.streams.map(fill),
+    })),
+  };
+}
+
 /**
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
- * any registry: routes have no endpoints) and runs `nginx -t` on the result.
+ * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
  */
 export async function runValidate(v: FlagValues): Promise<number> {
-  const log = consoleLogger({ level: (v["log-level"] as Level) ?? "warn", component: "aurproxy" });
+  const log = consoleLogger({ level: logLevel(v), component: "aurproxy" });
   const config = await loadConfig(requireString(v, "config"));
   const servers = config.servers.length;
   const routes = config.servers.reduce((n, s) => n + s.routes.length, 0);
@@ -52,7 +83,7 @@ export async function runValidate(v: FlagValues): Promise<number> {
   if (v["skip-nginx-test"]) return 0;
   const graph = await buildGraph(config, graphOptions(v), log);
   try {
-    const result = await graph.backend.test(graph.app.buildSnapshot());
+    const result = await graph.backend.test(withPlaceholders(graph.app.buildSnapshot()));
     if (!result.ok) {
       console.error(`nginx -t rejected the rendered config:\n${result.error}`);
       return 1;

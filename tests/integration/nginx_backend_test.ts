@@ -1,10 +1,14 @@
 import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../helpers/backend.ts";
-import { startNginx, type TestNginx } from "../helpers/nginx.ts";
-import { freePort } from "../helpers/ports.ts";
+import { nginxOptions, startNginx, type TestNginx } from "../helpers/nginx.ts";
+import { freePort, waitFor } from "../helpers/ports.ts";
 import { snapshot } from "../helpers/snapshots.ts";
 import { httpGet } from "../helpers/http.ts";
-import { childPids } from "../../lib/backends/nginx/process.ts";
+import { childPids, isAlive } from "../../lib/backends/nginx/process.ts";
+import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
+import { memoryLogger } from "../../lib/log.ts";
+import { MetricsRegistry } from "../../lib/metrics/registry.ts";
+import type { ProxySnapshot } from "../../lib/snapshot.ts";
 
 async function get(port: number, path: string, host?: string): Promise<[number, string]> {
   const r = await httpGet(port, path, { host });
@@ -153,4 +157,77 @@ Deno.test("nginx: reload against a stopped nginx is reported, not hidden", async
     strictEqual(r.kind, "reload_failed");
     strictEqual(r.kind === "reload_failed" && r.error.startsWith("nginx is not running"), true);
   }, (port, a) => snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a] }] }]));
+});
+
+/** The same snapshot with other audit comments (health details, ramp progress). */
+function withAudit(snap: ProxySnapshot, text: string): ProxySnapshot {
+  return {
+    ...snap,
+    servers: snap.servers.map((s) => ({
+      ...s,
+      routes: s.routes.map((r) => ({
+        ...r,
+        endpoints: r.endpoints.map((e) => ({ ...e, audit: [text] })),
+        notes: [text],
+      })),
+    })),
+  };
+}
+
+Deno.test("nginx: a change of comments alone never reloads; a restarted aurproxy confirms once", async () => {
+  let initial!: ProxySnapshot;
+  await withNginx(
+    async ({ nginx }) => {
+      // A new aurproxy cannot know whether nginx runs the live file: it reloads once.
+      const first = await nginx.backend.apply(withAudit(initial, "checked 1"), { reload: true });
+      strictEqual(first.kind === "applied" && first.reloaded, true, JSON.stringify(first));
+      const live = await Deno.readTextFile(nginx.options.configurationFile);
+      for (const text of ["checked 2", "ramping 30/60s"]) {
+        const r = await nginx.backend.apply(withAudit(initial, text), { reload: true });
+        strictEqual(r.kind, "unchanged");
+      }
+      strictEqual(nginx.metrics.get("reloads_total"), 1);
+      strictEqual(await Deno.readTextFile(nginx.options.configurationFile), live);
+    },
+    (port, a) =>
+      initial = snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a] }] }]),
+  );
+});
+
+Deno.test("nginx: <file>.1 is the last config nginx ran, even after failed reloads", async () => {
+  await withNginx(async ({ nginx, b, port }) => {
+    const route = (p: number) =>
+      snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [p] }] }]);
+    const file = nginx.options.configurationFile;
+    strictEqual((await nginx.backend.apply(route(b.port), { reload: true })).kind, "applied");
+    Deno.kill(nginx.pid, "SIGTERM"); // its directory stays
+    await waitFor("nginx to exit", () => !isAlive(nginx.pid));
+    // nginx is gone: each write is kept live, but none of them ever ran.
+    strictEqual((await nginx.backend.apply(route(40001), { reload: true })).kind, "reload_failed");
+    strictEqual((await nginx.backend.apply(route(40002), { reload: true })).kind, "reload_failed");
+    strictEqual((await Deno.readTextFile(file)).includes(":40002 "), true);
+    const previous = await Deno.readTextFile(`${file}.1`);
+    strictEqual(previous.includes(`127.0.0.1:${b.port} `), true, previous);
+  }, (port, a) => snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a] }] }]));
+});
+
+Deno.test("nginx: a config that cannot be written is a counted failure, not an exception", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-nginx-" });
+  try {
+    await Deno.writeTextFile(`${dir}/not-a-dir`, "");
+    const metrics = new MetricsRegistry("aurproxy");
+    const backend = new NginxBackend(
+      { ...nginxOptions(dir), configurationFile: `${dir}/not-a-dir/nginx.conf` },
+      { logger: memoryLogger(), metrics },
+    );
+    const r = await backend.apply(
+      snapshot([{ ports: [freePort()], routes: [{ locations: ["/"], ports: [1] }] }]),
+      { reload: true },
+    );
+    strictEqual(r.kind, "error");
+    strictEqual(r.kind === "error" && r.error.includes(`${dir}/not-a-dir/nginx.conf`), true);
+    strictEqual(metrics.get("apply_errors_total"), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,7 +1,8 @@
 /**
- * The nginx backend: render → compare → write temp → `nginx -t` → keep `<file>.1` →
- * atomic rename → SIGHUP → confirm. A config that fails `nginx -t` never goes live; a
- * failed reload leaves nginx serving its previous config.
+ * The nginx backend: render → compare (comments aside) → write temp → `nginx -t` → keep
+ * the last config nginx ran as `<file>.1` → atomic rename → SIGHUP → confirm. A config
+ * that fails `nginx -t` never goes live; a failed reload leaves nginx serving its previous
+ * config, and the next apply reloads again until nginx confirms.
  *
  * @module
  */
@@ -30,6 +31,16 @@ function workerCountOf(configText: string): number {
   return workersFor(/^worker_processes\s+([^;]+);/m.exec(configText)?.[1] ?? "1");
 }
 
+/**
+ * The config without its comments: the audit comments change with every health check and
+ * ramp step, and a reload for a comment would be pure cost (new workers, cold upstream
+ * connections). Safe because nothing aurproxy renders outside a comment contains `#`.
+ */
+export function configMeaning(text: string): string {
+  return text.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trimEnd()).filter(Boolean)
+    .join("\n");
+}
+
 export interface NginxBackendDeps {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
@@ -42,7 +53,15 @@ const M = {
   invalid: ["validation_failures_total", "Rendered configs rejected by nginx -t."],
   reloads: ["reloads_total", "nginx reloads confirmed (new workers started)."],
   reloadFailures: ["reload_failures_total", "nginx reloads that failed or were not confirmed."],
+  errors: ["apply_errors_total", "Applies that failed writing the config or signalling nginx."],
 } as const;
+
+/**
+ * What is known of the live file: nginx confirmed loading it, it was written but nginx
+ * has not confirmed it (its reload failed, or is still to be done), or it was found at
+ * start-up (presumably what nginx runs; reloaded once to be sure).
+ */
+type LiveState = "confirmed" | "unconfirmed" | "unknown";
 
 /**
  * @example
@@ -56,8 +75,7 @@ export class NginxBackend implements ProxyBackend {
   readonly options: NginxOptions;
   readonly #deps: NginxBackendDeps;
   #binary?: NginxBinary;
-  /** Set when the live file was written but nginx has not confirmed loading it. */
-  #reloadPending = false;
+  #live: LiveState = "unknown";
   /** Workers the running config asks for (from the last file we wrote or found live). */
   #liveWorkerCount?: number;
 
@@ -81,52 +99,73 @@ export class NginxBackend implements ProxyBackend {
     });
   }
 
-  /** Renders and runs `nginx -t` on the result, touching nothing live. */
+  /**
+   * Renders and runs `nginx -t` on the result in a temp dir: touches nothing live and
+   * needs no access to the live config's directory.
+   */
   async test(snapshot: ProxySnapshot): Promise<TestResult> {
-    const tmp = await this.#writeTemp(this.render(snapshot));
+    const dir = await Deno.makeTempDir({ prefix: "aurproxy-validate-" });
     try {
-      return await testConfig(this.binary, tmp, this.options.prefix);
+      if (this.options.prefix) await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/nginx.conf`, this.render(snapshot));
+      return await testConfig(this.binary, `${dir}/nginx.conf`, this.options.prefix);
     } finally {
-      await Deno.remove(tmp).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }
 
   async apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult> {
     const started = performance.now();
-    const { logger, metrics } = this.#deps;
-    const inc = (m: readonly [string, string]) => metrics.inc(m[0], m[1]);
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
-    const live = await Deno.readTextFile(file).catch(() => undefined);
-    this.#liveWorkerCount ??= live === undefined ? undefined : workerCountOf(live);
-    if (live === text && !(opts.reload && this.#reloadPending)) return { kind: "unchanged" };
-
-    if (live !== text) {
-      const tmp = await this.#writeTemp(text);
-      const tested = await testConfig(this.binary, tmp, this.options.prefix);
-      if (!tested.ok) {
-        await Deno.remove(tmp).catch(() => {});
-        inc(M.invalid);
-        logger.error(`nginx -t rejected the new config; keeping ${file}:\n${tested.error}`);
-        return { kind: "invalid", error: tested.error };
+    let tmp: string | undefined;
+    try {
+      const live = await Deno.readTextFile(file).catch(() => undefined);
+      this.#liveWorkerCount ??= live === undefined ? undefined : workerCountOf(live);
+      const same = live !== undefined && configMeaning(live) === configMeaning(text);
+      if (same && (!opts.reload || this.#live === "confirmed")) return { kind: "unchanged" };
+      if (!same) {
+        tmp = await this.#writeTemp(text);
+        const tested = await testConfig(this.binary, tmp, this.options.prefix);
+        if (!tested.ok) {
+          this.#inc(M.invalid);
+          this.#deps.logger.error(
+            `nginx -t rejected the new config; keeping ${file}:\n${tested.error}`,
+          );
+          return { kind: "invalid", error: tested.error };
+        }
+        // `.1` is the last config nginx ran, not one it never loaded.
+        if (live !== undefined && this.#live !== "unconfirmed") {
+          await Deno.copyFile(file, `${file}.1`);
+        }
+        await Deno.rename(tmp, file);
+        tmp = undefined;
+        this.#inc(M.writes);
+        // `--setup` writes for an nginx yet to start: it will run this file.
+        this.#live = opts.reload ? "unconfirmed" : "unknown";
       }
-      if (live !== undefined) await Deno.copyFile(file, `${file}.1`);
-      await Deno.rename(tmp, file);
-      inc(M.writes);
-      this.#reloadPending = true;
+      if (!opts.reload) {
+        return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
+      }
+      return await this.#reload(snapshot, started);
+    } catch (err) {
+      this.#inc(M.errors);
+      const why = err instanceof Error ? err.message : String(err);
+      return { kind: "error", error: `applying ${file} failed: ${why}` };
+    } finally {
+      if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
     }
-    if (!opts.reload) {
-      this.#reloadPending = false;
-      return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
-    }
+  }
 
+  async #reload(snapshot: ProxySnapshot, started: number): Promise<ApplyResult> {
+    const { metrics } = this.#deps;
     const pid = await readMasterPid(this.options.pidPath);
     if (pid === undefined) {
-      inc(M.reloadFailures);
+      this.#inc(M.reloadFailures);
       return {
         kind: "reload_failed",
-        error: `nginx is not running (no live pid in ${this.options.pidPath}): config written to ` +
-          `${file}; start nginx with it`,
+        error: `nginx is not running (no live pid in ${this.options.pidPath}): config written ` +
+          `to ${this.options.configurationFile}; start nginx with it`,
       };
     }
     const ok = await reloadAndConfirm(
@@ -135,16 +174,16 @@ export class NginxBackend implements ProxyBackend {
       this.#liveWorkerCount ?? 1,
     );
     if (!ok) {
-      inc(M.reloadFailures);
+      this.#inc(M.reloadFailures);
       return {
         kind: "reload_failed",
         error: `nginx (pid ${pid}) did not start new workers after SIGHUP: it is still serving ` +
           `its previous config; see its error log`,
       };
     }
-    this.#reloadPending = false;
+    this.#live = "confirmed";
     this.#liveWorkerCount = workerCount(snapshot);
-    inc(M.reloads);
+    this.#inc(M.reloads);
     const durationMs = performance.now() - started;
     metrics.set(
       "apply_duration_seconds",
@@ -153,6 +192,10 @@ export class NginxBackend implements ProxyBackend {
     );
     metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
     return { kind: "applied", reloaded: true, durationMs };
+  }
+
+  #inc(m: readonly [string, string]): void {
+    this.#deps.metrics.inc(m[0], m[1]);
   }
 
   /** Writes `text` beside the live file (same filesystem, so the rename is atomic). */

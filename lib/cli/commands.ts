@@ -8,7 +8,7 @@ import { UsageError } from "../errors.ts";
 import { consoleLogger } from "../log.ts";
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
-import { run, runOptions } from "./run.ts";
+import { logLevel, run, runOptions } from "./run.ts";
 
 export interface Command {
   readonly summary: string;
@@ -48,10 +48,10 @@ function withHelp(
   };
 }
 
-const notYet = (name: string, summary: string): Command => ({
+const notYet = (summary: string): Command => ({
   summary: `${summary} (not supported yet)`,
   flags: {},
-  run: () => Promise.reject(new UsageError(name, "not supported yet")),
+  run: () => Promise.reject(new UsageError("", "not supported yet")),
 });
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -65,7 +65,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     "render",
     "print the nginx config for --config with the current endpoints (no weight adjustment)",
     RENDER_FLAGS,
-    (v) => runRender(v, consoleLogger({ level: "warn", component: "aurproxy" })),
+    (v) => runRender(v, consoleLogger({ level: logLevel(v), component: "aurproxy" })),
   ),
   validate: withHelp(
     "validate",
@@ -76,9 +76,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
     (v) => runValidate(v),
   ),
-  run_replay: notYet("run_replay", "run a gor traffic replay server manager"),
-  "run-replay": notYet("run-replay", "run a gor traffic replay server manager"),
-  synchronize: notYet("synchronize", "add and remove aurproxy instances in ELB or Route53"),
+  run_replay: notYet("run a gor traffic replay server manager"),
+  "run-replay": notYet("run a gor traffic replay server manager"),
+  synchronize: notYet("add and remove aurproxy instances in ELB or Route53"),
 };
 
 /** Top-level help. */

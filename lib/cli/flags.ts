@@ -25,6 +25,8 @@ export interface FlagSpec {
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
 const NOT_YET = "not supported yet";
+const TRUE = ["true", "1", "yes"];
+const FALSE = ["false", "0", "no"];
 
 /** Flags of `aurproxy run`. */
 export const RUN_FLAGS: FlagTable = {
@@ -107,13 +109,24 @@ export const RUN_FLAGS: FlagTable = {
     unsupported: NOT_YET,
   },
   "mirror-ports": { type: "string", help: "Local ports to mirror.", unsupported: NOT_YET },
-  "mirror-max-qps": { type: "string", help: "Max QPS to mirror.", unsupported: NOT_YET },
+  "mirror-max-qps": {
+    type: "string",
+    default: "0",
+    help: "Max QPS to mirror.",
+    unsupported: NOT_YET,
+  },
   "mirror-max-update-frequency": {
     type: "string",
+    default: "15",
     help: "Seconds between mirror updates.",
     unsupported: NOT_YET,
   },
-  "mirror-pid-path": { type: "string", help: "gor pid file.", unsupported: NOT_YET },
+  "mirror-pid-path": {
+    type: "string",
+    default: "/tmp/mirror_pid",
+    help: "gor pid file.",
+    unsupported: NOT_YET,
+  },
   help: { type: "boolean", default: false, help: "Show this help." },
 };
 
@@ -129,11 +142,16 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
  * ```
  */
 export function parseFlags(args: readonly string[], table: FlagTable): FlagValues {
-  const normalized = args.map((a) => {
-    if (!a.startsWith("--")) return a;
+  const normalized = args.flatMap((a) => {
+    if (!a.startsWith("--")) return [a];
     const eq = a.indexOf("=");
-    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    return `--${name.replaceAll("_", "-")}${eq < 0 ? "" : a.slice(eq)}`;
+    const name = (eq < 0 ? a.slice(2) : a.slice(2, eq)).replaceAll("_", "-");
+    if (eq < 0 || table[name]?.type !== "boolean") return [`--${name}${eq < 0 ? "" : a.slice(eq)}`];
+    // Job files written for the original pass booleans as --setup=True as well.
+    const v = a.slice(eq + 1).toLowerCase();
+    if (TRUE.includes(v)) return [`--${name}`];
+    if (FALSE.includes(v)) return [];
+    throw new UsageError(`--${name}`, `expected no value, true or false, got ${a.slice(eq + 1)}`);
   });
   for (const a of normalized) {
     if (!a.startsWith("--")) continue;

@@ -131,6 +131,34 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
   );
   strictEqual(notYet.code, 2);
   strictEqual(notYet.stderr.trim(), "aurproxy run: --registration-arg: not supported yet");
+  for (
+    const f of [
+      "--sentry-dsn=https://k@sentry.example.com/1",
+      "--registration-class=tellapart.aurproxy.register.elb.ElbSelfRegisterer",
+      "--metric-publisher-class=tellapart.aurproxy.metrics.publisher.OpenTSDBMetricPublisher",
+      "--metric-publisher-arg=period=60",
+      '--mirror-source={"source_class":"static"}',
+      "--mirror-ports=8080",
+      "--mirror-max-qps=100",
+      "--mirror-max-update-frequency=15",
+      "--mirror-pid-path=/tmp/gor.pid",
+    ]
+  ) {
+    const r = await aurproxy("run", "--management-port=1", "--config={}", f);
+    strictEqual(r.code, 2, f);
+    strictEqual(r.stderr.trim(), `aurproxy run: ${f.split("=")[0]}: not supported yet`);
+  }
+  for (const cmd of ["run_replay", "run-replay", "synchronize"]) {
+    const r = await aurproxy(cmd, "--management-port=1");
+    strictEqual(r.code, 2, cmd);
+    strictEqual(r.stderr.trim(), `aurproxy ${cmd}: not supported yet`);
+  }
+  const setupValue = await aurproxy("run", "--setup=maybe", "--management-port=1", "--config={}");
+  strictEqual(setupValue.code, 2);
+  strictEqual(
+    setupValue.stderr.trim(),
+    "aurproxy run: --setup: expected no value, true or false, got maybe",
+  );
   const missing = await aurproxy("validate", "--config", "/nonexistent/config.json");
   strictEqual(missing.code, 2);
   strictEqual(
@@ -155,9 +183,11 @@ Deno.test("cli: run --setup writes a config nginx -t accepts; render and validat
     const t = await new Deno.Command("nginx", { args: ["-t", "-q", "-p", s.dir, "-c", s.conf] })
       .output();
     strictEqual(t.success, true);
-    // A second --setup with the same endpoints changes nothing.
+    // A second --setup with the same endpoints changes nothing; job files written for the
+    // original spell the flag --setup=True.
     strictEqual(
-      (await aurproxy("run", "--setup", "--management-port", "1", "--config", s.configJson)).code,
+      (await aurproxy("run", "--setup=True", "--management-port", "1", "--config", s.configJson))
+        .code,
       0,
     );
     const render = await aurproxy("render", `--config=${s.configJson}`);
@@ -271,6 +301,75 @@ Deno.test("cli: SIGTERM shuts down like /quitquitquit", async () => {
   } finally {
     await proc.stdout.cancel();
     await proc.stderr.cancel();
+    await backend.close();
+  }
+});
+
+Deno.test("cli: a config error writes nothing; validate checks upstream and stream knobs with nginx -t", async () => {
+  await using s = await setupDir(freePort());
+  const config = JSON.parse(s.configJson);
+  config.servers[0].routes[0].locations = [];
+  const bad = await aurproxy(
+    "run",
+    "--setup",
+    "--management-port=1",
+    `--config=${JSON.stringify(config)}`,
+  );
+  strictEqual(bad.code, 2);
+  strictEqual(
+    bad.stderr.trim(),
+    "aurproxy run: servers[0].routes[0].locations: expected a non-empty list of strings, got an empty list",
+  );
+  strictEqual(await Deno.stat(s.conf).then(() => true, () => false), false, "nothing written");
+
+  // Only rendered inside upstream blocks: validate must still see it.
+  const knob = JSON.parse(s.configJson);
+  knob.context = { upstream_keepalive: "lots" };
+  const v = await aurproxy("validate", `--config=${JSON.stringify(knob)}`);
+  strictEqual(v.code, 1);
+  strictEqual(
+    v.stderr.includes('invalid value "lots" in "keepalive" directive'),
+    true,
+    v.stderr,
+  );
+});
+
+Deno.test("cli: registry host names are resolved by aurproxy; one that does not resolve is left out", async () => {
+  const backend = await startBackend({ name: "web" });
+  await using s = await setupDir(backend.port);
+  const config = JSON.parse(s.configJson);
+  config.servers[0].routes[0].sources = [
+    { source_class: "static", name: "named", host: "localhost", port: backend.port },
+    { source_class: "static", name: "gone", host: "no-such-host.invalid", port: 8080 },
+  ];
+  try {
+    const setup = await aurproxy(
+      "run",
+      "--setup",
+      "--management-port=1",
+      `--config=${JSON.stringify(config)}`,
+    );
+    strictEqual(setup.code, 0, setup.stderr);
+    strictEqual(setup.stderr.includes("cannot resolve no-such-host.invalid"), true, setup.stderr);
+    const text = await Deno.readTextFile(s.conf);
+    strictEqual(text.includes(`server 127.0.0.1:${backend.port} weight=1000`), true, text);
+    strictEqual(text.includes("host=localhost"), true);
+    strictEqual(
+      text.includes("# skipped no-such-host.invalid:8080 (primary, src=static.gone)"),
+      true,
+      text,
+    );
+    strictEqual(text.includes("server no-such-host.invalid"), false);
+    const nginx = await runNginx(
+      { configurationFile: s.conf, pidPath: `${s.dir}/nginx.pid`, binary: "nginx", prefix: s.dir },
+      [s.proxyPort],
+    );
+    try {
+      for (let i = 0; i < 4; i++) strictEqual((await httpGet(s.proxyPort, "/")).body, "web");
+    } finally {
+      await nginx.stop();
+    }
+  } finally {
     await backend.close();
   }
 });

@@ -79,6 +79,14 @@ export function primaryPortion(
 
 const fmt = (x: number) => String(Math.round(x * 10000) / 10000);
 
+/** How one pool's traffic is split: in proportion to `basis`, `portion` of the route in all. */
+interface Split {
+  readonly basis: readonly number[];
+  readonly portion: number;
+  /** Why the basis is what it is, for the audit ("share", "equal: fail open", ...). */
+  readonly rule: string;
+}
+
 /**
  * Computes weighted endpoints for one route or stream.
  *
@@ -89,68 +97,79 @@ const fmt = (x: number) => String(Math.round(x * 10000) / 10000);
  * ```
  */
 export function computeWeights(input: WeightInput): WeightResult {
-  const pShares = input.primary.map((m) => (input.adjust ? shareOf(m.factors) : 1));
-  const oShares = input.overflow.map((m) => (input.adjust ? shareOf(m.factors) : 0));
+  const { primary, overflow } = input;
+  const pShares = primary.map((m) => (input.adjust ? shareOf(m.factors) : 1));
+  const oShares = overflow.map((m) => (input.adjust ? shareOf(m.factors) : 0));
+  const equal = (n: number) => Array.from({ length: n }, () => 1);
   const notes: string[] = [];
   let failOpen = false;
+  let p: Split;
+  let o: Split;
 
-  let pFractions: number[];
-  let oFractions: number[];
+  const pSum = sum(pShares);
+  const oSum = sum(oShares);
   if (!input.adjust) {
     notes.push("weight adjustment delayed: primaries equal, overflow off");
-    const pEqual = input.primary.length ? 1 / input.primary.length : 0;
-    pFractions = input.primary.map(() => pEqual);
-    const oEqual = input.primary.length === 0 && input.overflow.length
-      ? 1 / input.overflow.length
-      : 0;
-    oFractions = input.overflow.map(() => oEqual);
-  } else {
-    const pSum = sum(pShares);
-    const oSum = sum(oShares);
-    const h = input.primary.length ? pSum / input.primary.length : 0;
-    if (pSum === 0 && oSum === 0) {
-      const pool = input.primary.length ? "primary" : "overflow";
-      const n = input.primary.length || input.overflow.length;
-      if (n > 0) {
-        failOpen = true;
-        notes.push(`fail open: no endpoint has capacity, ${pool} endpoints weighted equally`);
-      }
-      pFractions = input.primary.map(() => 1 / n);
-      oFractions = input.overflow.map(() => (input.primary.length ? 0 : 1 / n));
-    } else {
-      const p = primaryPortion(h, input.overflowThresholdPct, oSum > 0);
-      if (input.overflow.length) {
-        const t = input.overflowThresholdPct;
-        notes.push(
-          `primary capacity h=${fmt(h)}` + (t === undefined ? "" : ` threshold=${t}%`) +
-            ` -> primary ${fmt(p)}, overflow ${fmt(1 - p)}`,
-        );
-      }
-      pFractions = pShares.map((s) => (pSum > 0 ? (s / pSum) * p : 0));
-      oFractions = oShares.map((s) => (oSum > 0 ? (s / oSum) * (1 - p) : 0));
+    const rule = "equal: adjustment delayed";
+    p = { basis: equal(primary.length), portion: primary.length ? 1 : 0, rule };
+    o = { basis: equal(overflow.length), portion: primary.length ? 0 : 1, rule };
+  } else if (pSum === 0 && oSum === 0) {
+    const pool = primary.length ? "primary" : "overflow";
+    if (primary.length || overflow.length) {
+      failOpen = true;
+      notes.push(`fail open: no endpoint has capacity, ${pool} endpoints weighted equally`);
     }
+    const rule = "equal: fail open";
+    p = { basis: equal(primary.length), portion: primary.length ? 1 : 0, rule };
+    o = { basis: equal(overflow.length), portion: primary.length ? 0 : 1, rule };
+  } else {
+    const h = primary.length ? pSum / primary.length : 0;
+    const portion = primaryPortion(h, input.overflowThresholdPct, oSum > 0);
+    if (overflow.length) {
+      const t = input.overflowThresholdPct;
+      notes.push(
+        `primary capacity h=${fmt(h)}` + (t === undefined ? "" : ` threshold=${t}%`) +
+          ` -> primary ${fmt(portion)}, overflow ${fmt(1 - portion)}`,
+      );
+    }
+    p = { basis: pShares, portion, rule: "share" };
+    o = { basis: oShares, portion: 1 - portion, rule: "share" };
   }
 
+  const fractionsOf = (split: Split) => {
+    const total = sum(split.basis);
+    return split.basis.map((b) => (total > 0 ? (b / total) * split.portion : 0));
+  };
+  const pFractions = fractionsOf(p);
+  const oFractions = fractionsOf(o);
   const maxFraction = Math.max(0, ...pFractions, ...oFractions);
   const toWeight = (f: number) =>
     f <= 0 || maxFraction <= 0 ? 0 : Math.max(1, Math.round((f / maxFraction) * MAX_WEIGHT));
 
   const build = (
     members: readonly PoolMember[],
-    shares: number[],
-    fractions: number[],
+    shares: readonly number[],
+    split: Split,
+    fractions: readonly number[],
     pool: Pool,
-  ): WeightedEndpoint[] =>
-    members.map((m, i) => {
+  ): WeightedEndpoint[] => {
+    const total = sum(split.basis);
+    return members.map((m, i) => {
       const weight = toWeight(fractions[i]);
       const address = m.address ?? m.endpoint.host;
       const audit: string[] = [pool, `src=${m.source}`];
       if (address !== m.endpoint.host) audit.push(`host=${m.endpoint.host}`);
+      audit.push("base=1");
       for (const f of m.factors) audit.push(`${f.name}=${fmt(f.share)} (${f.detail})`);
-      if (!input.adjust) audit.push("adjustment delayed");
-      else audit.push(`share=${fmt(shares[i])}`);
-      if (failOpen) audit.push("fail-open");
-      audit.push(`fraction=${fmt(fractions[i])}`, `weight=${weight}`);
+      audit.push(
+        input.adjust ? `share=${fmt(shares[i])}` : "adjustment delayed",
+        `${split.rule} ${fmt(split.basis[i])}/${fmt(total)} of ${pool} portion ${
+          fmt(split.portion)
+        }`,
+        `fraction=${fmt(fractions[i])}`,
+        `weight=${weight}` +
+          (weight > 0 ? ` (max fraction ${fmt(maxFraction)} = ${MAX_WEIGHT})` : ""),
+      );
       return {
         host: m.endpoint.host,
         address,
@@ -160,15 +179,16 @@ export function computeWeights(input: WeightInput): WeightResult {
         share: shares[i],
         pool,
         source: m.source,
-        factors: m.factors.map((f) => ({ name: f.name, share: f.share, detail: f.detail })),
+        factors: m.factors.map((f) => ({ ...f })),
         audit,
       };
     });
+  };
 
   return {
     endpoints: [
-      ...build(input.primary, pShares, pFractions, "primary"),
-      ...build(input.overflow, oShares, oFractions, "overflow"),
+      ...build(primary, pShares, p, pFractions, "primary"),
+      ...build(overflow, oShares, o, oFractions, "overflow"),
     ],
     failOpen,
     notes,

@@ -28,7 +28,8 @@ function endpointRow(e: WeightedEndpoint): string {
   const factors = e.factors.map((f) => `${esc(f.name)}=${f.share.toFixed(3)} (${esc(f.detail)})`)
     .join("<br>");
   const cls = e.weight > 0 ? "live" : "off";
-  return `<tr class="${cls}"><td>${esc(e.host)}:${e.port}</td><td>${esc(e.pool)}</td>` +
+  const at = e.address === e.host ? "" : ` (${esc(e.address)})`;
+  return `<tr class="${cls}"><td>${esc(e.host)}:${e.port}${at}</td><td>${esc(e.pool)}</td>` +
     `<td>${esc(e.source)}</td><td>${e.weight}</td><td>${pct(e.fraction)}</td>` +
     `<td>${e.share.toFixed(3)}</td><td>${factors || "-"}</td>` +
     `<td class="audit">${esc(e.audit.join(" | "))}</td></tr>`;
@@ -36,8 +37,12 @@ function endpointRow(e: WeightedEndpoint): string {
 
 function upstreamTable(title: string, u: Upstream): string {
   const notes = u.notes.length ? `<p class="notes">${u.notes.map(esc).join("<br>")}</p>` : "";
-  const rows = u.endpoints.length
-    ? u.endpoints.map(endpointRow).join("\n")
+  const skipped = u.skipped.map((e) =>
+    `<tr class="off"><td>${esc(e.host)}:${e.port}</td><td>${esc(e.pool)}</td>` +
+    `<td>${esc(e.source)}</td><td colspan="5">left out: ${esc(e.reason)}</td></tr>`
+  );
+  const rows = u.endpoints.length || skipped.length
+    ? [...u.endpoints.map(endpointRow), ...skipped].join("\n")
     : `<tr><td colspan="8">no endpoints</td></tr>`;
   return `<h3>${title} <code>${esc(u.slug)}</code>${u.failOpen ? " (fail-open)" : ""}</h3>
 ${notes}<table><thead><tr><th>endpoint</th><th>pool</th><th>source</th><th>weight</th>

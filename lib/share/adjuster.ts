@@ -20,6 +20,11 @@ export interface ShareFactor {
   readonly share: number;
   /** Why, for the nginx comment and the status page, e.g. "healthy", "ramping 12/60s". */
   readonly detail: string;
+  /**
+   * The adjuster's state as data for `/status.json` (health status and counters, ramp
+   * phase and progress, ...). Never rendered into the proxy config.
+   */
+  readonly state?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface ShareAdjuster {

@@ -50,11 +50,14 @@ export function delayStartAdjuster(cfg: DelayStartConfig, ctx: AdjusterContext):
     },
     current(): ShareFactor {
       const now = clock.now();
-      if (now >= until) return { name: "delay", share: 1, detail: "started" };
+      if (now >= until) {
+        return { name: "delay", share: 1, detail: "started", state: { waiting: false } };
+      }
       return {
         name: "delay",
         share: 0,
         detail: `waiting ${Math.floor((now - bornAt) / 1000)}/${cfg.seconds}s`,
+        state: { waiting: true, remainingSeconds: (until - now) / 1000 },
       };
     },
   };

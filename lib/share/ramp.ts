@@ -127,7 +127,14 @@ export function rampAdjuster(cfg: RampConfig, ctx: AdjusterContext): ShareAdjust
     },
     current(): ShareFactor {
       const e = elapsedMs() / 1000;
-      return { name: "ramp", share: rampShare(cfg, e), detail: describeRamp(cfg, e) };
+      const share = rampShare(cfg, e);
+      const phase = share >= 1 ? "ramped" : e < cfg.rampDelay ? "waiting" : "ramping";
+      return {
+        name: "ramp",
+        share,
+        detail: describeRamp(cfg, e),
+        state: { phase, progress: share >= 1 ? 1 : rampProgress(cfg, e), elapsedSeconds: e },
+      };
     },
   };
 }

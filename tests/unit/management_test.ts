@@ -89,7 +89,7 @@ Deno.test("management: /status.json is 503 before the first snapshot, then the s
   strictEqual((await res.json()).builtAt, 1);
 });
 
-Deno.test("management: the status page escapes text that came from outside", async () => {
+Deno.test("management: the status page shows resolved and left-out endpoints, escaping text from outside", async () => {
   const snap: ProxySnapshot = {
     context: {},
     builtAt: 1,
@@ -106,9 +106,15 @@ Deno.test("management: the status page escapes text that came from outside", asy
         emptyEndpointStatusCode: 503,
         failOpen: false,
         notes: [],
-        skipped: [],
+        skipped: [{
+          host: "gone.example.com",
+          port: 31000,
+          pool: "primary",
+          source: "aurora:r/e/j",
+          reason: "cannot resolve: <ENOTFOUND>",
+        }],
         endpoints: [{
-          host: "10.0.0.1",
+          host: "agent1.example.com",
           address: "10.0.0.1",
           port: 80,
           weight: 1000,
@@ -126,7 +132,9 @@ Deno.test("management: the status page escapes text that came from outside", asy
   strictEqual(html.includes("<script>x"), false);
   strictEqual(html.includes("&lt;script&gt;x"), true);
   strictEqual(html.includes("aurora:&lt;b&gt;r"), true);
-  strictEqual(html.includes("10.0.0.1:80"), true);
+  strictEqual(html.includes("agent1.example.com:80 (10.0.0.1)"), true);
+  strictEqual(html.includes("gone.example.com:31000"), true);
+  strictEqual(html.includes("left out: cannot resolve: &lt;ENOTFOUND&gt;"), true);
 });
 
 Deno.test("management: unknown path is 404", async () => {

@@ -20,7 +20,7 @@ Deno.test("nginx template: upstream with least_conn, weights, audit comment and 
   has(t, "least_conn;");
   has(
     t,
-    "server 127.0.0.1:9001 weight=1000 max_fails=0 fail_timeout=10s; # primary | src=test | test=1 (set by test)",
+    "server 127.0.0.1:9001 weight=1000 max_fails=0 fail_timeout=10s; # primary | src=test | base=1 | test=1 (set by test) | share=1 | share 1/1.5 of primary portion 1 | fraction=0.6667 | weight=1000 (max fraction 0.6667 = 1000)",
   );
   has(t, "server 127.0.0.1:9002 weight=500 max_fails=0 fail_timeout=10s;");
   has(t, "keepalive 64;");

@@ -67,15 +67,22 @@ Deno.test("ramp adjuster: values over time, a signal per update_frequency while 
   strictEqual(clock.pending, 1, "one timer to the end of the delay, no ticking while waiting");
   await clock.advance(5_000);
   strictEqual(a.current().detail, "waiting 5/10s");
+  strictEqual(
+    JSON.stringify(a.current().state),
+    '{"phase":"waiting","progress":0,"elapsedSeconds":5}',
+  );
   await clock.advance(5_000); // t = 10 s: ramp begins, share still 0
   strictEqual(box.signals, 0, "nothing changed yet: no signal");
   await clock.advance(12_000); // t = 22 s
   strictEqual(round(a.current().share), 0.2);
   strictEqual(a.current().detail, "ramping 12/60s (0.20)");
+  strictEqual(a.current().state?.phase, "ramping");
+  strictEqual(round(a.current().state?.progress as number), 0.2);
   strictEqual(box.signals, 1, "tick at 20 s");
   await clock.advance(48_000); // t = 70 s
   strictEqual(a.current().share, 1);
   strictEqual(a.current().detail, "ramped");
+  strictEqual(a.current().state?.phase, "ramped");
   strictEqual(box.signals, 6, "ticks at 20, 30, 40, 50, 60 and 70 s");
   strictEqual(clock.pending, 0, "no timer once ramped");
   await clock.advance(600_000);

@@ -144,21 +144,60 @@ Deno.test("computeWeights: integer weights proportional to fractions, largest is
   for (const e of r.endpoints) strictEqual(Number.isInteger(e.weight), true);
 });
 
-Deno.test("computeWeights: audit names the factors and the final weight", () => {
-  const m: PoolMember = {
-    endpoint: { host: "10.0.0.1", port: 80, ports: {} },
+Deno.test("computeWeights: the audit shows base, each factor, normalisation and the final weight", () => {
+  const m = (port: number, ramp: number): PoolMember => ({
+    endpoint: { host: "agent1.example.com", port, ports: {} },
+    address: "10.0.0.1",
     source: "aurora:r/e/j",
-    factors: [{ name: "health", share: 1, detail: "healthy" }, {
-      name: "ramp",
-      share: 0.5,
-      detail: "ramping 30/60s",
+    factors: [
+      { name: "health", share: 1, detail: "healthy" },
+      { name: "ramp", share: ramp, detail: `ramping (${ramp})` },
+    ],
+  });
+  // h = 0.25 of primary capacity, threshold 50%: primaries carry 0.5, overflow 0.5.
+  const r = computeWeights({
+    primary: [m(1, 0.5), m(2, 0.5), {
+      ...m(3, 1),
+      factors: [{ name: "health", share: 0, detail: "unhealthy" }],
+    }, {
+      ...m(4, 1),
+      factors: [{ name: "health", share: 0, detail: "unhealthy" }],
     }],
-  };
-  const [e] = computeWeights({ primary: [m], overflow: [], adjust: true }).endpoints;
-  const audit = e.audit.join(" ");
-  for (const part of ["health=1 (healthy)", "ramp=0.5 (ramping 30/60s)", "share=0.5", "weight="]) {
-    strictEqual(audit.includes(part), true, `audit ${audit} lacks ${part}`);
-  }
+    overflow: [m(5, 1)],
+    overflowThresholdPct: 50,
+    adjust: true,
+  });
+  strictEqual(
+    r.endpoints[0].audit.join(" | "),
+    "primary | src=aurora:r/e/j | host=agent1.example.com | base=1 | health=1 (healthy) | " +
+      "ramp=0.5 (ramping (0.5)) | share=0.5 | share 0.5/1 of primary portion 0.5 | " +
+      "fraction=0.25 | weight=500 (max fraction 0.5 = 1000)",
+  );
+  strictEqual(
+    r.endpoints[4].audit.join(" | "),
+    "overflow | src=aurora:r/e/j | host=agent1.example.com | base=1 | health=1 (healthy) | " +
+      "ramp=1 (ramping (1)) | share=1 | share 1/1 of overflow portion 0.5 | fraction=0.5 | " +
+      "weight=1000 (max fraction 0.5 = 1000)",
+  );
+  strictEqual(r.endpoints[2].audit.at(-1), "weight=0");
+  strictEqual(r.endpoints[0].address, "10.0.0.1");
+  strictEqual(r.notes[0], "primary capacity h=0.25 threshold=50% -> primary 0.5, overflow 0.5");
+});
+
+Deno.test("computeWeights: adjusters' state is carried to the snapshot as data", () => {
+  const [e] = computeWeights({
+    primary: [{
+      endpoint: { host: "10.0.0.1", port: 80, ports: {} },
+      source: "s",
+      factors: [{ name: "ramp", share: 0.5, detail: "ramping", state: { progress: 0.5 } }],
+    }],
+    overflow: [],
+    adjust: true,
+  }).endpoints;
+  strictEqual(
+    JSON.stringify(e.factors),
+    '[{"name":"ramp","share":0.5,"detail":"ramping","state":{"progress":0.5}}]',
+  );
 });
 
 Deno.test("computeWeights: a factor above 1 or NaN is clamped", () => {

@@ -17,9 +17,13 @@ export interface Clock {
   clearTimeout(id: TimerId): void;
 }
 
-/** The real clock, backed by `Date.now` and the runtime's timers. */
+/**
+ * The real clock: milliseconds since the epoch as of process start, advanced by the
+ * monotonic timer. A wall-clock step (NTP, an operator's `date`) must not stall health
+ * checks for the size of the step or run a ramp backwards.
+ */
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id),
 };

@@ -119,3 +119,46 @@ Deno.test("app: --weight-adjustment-delay-seconds holds adjusters back, then one
     await b.close();
   }
 });
+
+Deno.test("app: a config nginx rejects leaves the previous one serving; the failure is counted and on /health", async () => {
+  const a = await startBackend({ name: "a" });
+  const b = await startBackend({ name: "b" });
+  const port = freePort();
+  const nginx = await startNginx(
+    snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a.port] }] }]),
+    [port],
+  );
+  const live = await Deno.readTextFile(nginx.options.configurationFile);
+  // Valid JSON, but a value only nginx can judge.
+  const config = {
+    ...routeConfig(port, { pool: b.port }),
+    context: { worker_connections: "lots" },
+  };
+  const { app, sources } = testApp(nginx, config);
+  try {
+    await app.start();
+    await waitFor("the update to fail", () => nginx.metrics.get("update_failures_total") >= 1);
+    strictEqual(nginx.metrics.get("validation_failures_total"), 1);
+    strictEqual(nginx.metrics.get("reloads_total"), 0);
+    strictEqual(await Deno.readTextFile(nginx.options.configurationFile), live);
+    strictEqual(await body(port), "a", "nginx still serves the previous config");
+    const health = app.healthProbe()();
+    strictEqual(health.level, "degraded");
+    strictEqual(
+      health.lines.some((l) =>
+        l.startsWith("proxy update failing for") && l.includes('invalid number "lots"')
+      ),
+      true,
+      health.lines.join("\n"),
+    );
+    // The next change is tried again, and refused again.
+    sources.get("pool")!.setPorts([a.port, b.port]);
+    await waitFor("the retry", () => nginx.metrics.get("validation_failures_total") === 2);
+    strictEqual(await body(port), "a");
+  } finally {
+    await app.stop();
+    await nginx.stop();
+    await a.close();
+    await b.close();
+  }
+});

@@ -373,3 +373,27 @@ Deno.test("cli: registry host names are resolved by aurproxy; one that does not 
     await backend.close();
   }
 });
+
+Deno.test("cli: POST /abortabortabort runs the shutdown handlers and exits 0", async () => {
+  const backend = await startBackend({ name: "web" });
+  await using s = await setupDir(backend.port);
+  const mgmt = freePort();
+  const proc = await spawnAurproxy(
+    "run",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    `--config=${s.configJson}`,
+  );
+  const log = new Response(proc.stderr).text();
+  try {
+    await waitForPort(mgmt);
+    strictEqual((await httpGet(mgmt, "/abortabortabort", { method: "POST" })).body, "OK");
+    strictEqual((await proc.status).code, 0);
+    const text = await log;
+    strictEqual(text.includes("shutting down (abortabortabort)"), true, text);
+    strictEqual(text.includes("shutdown complete"), true, text);
+  } finally {
+    await proc.stdout.cancel();
+    await backend.close();
+  }
+});

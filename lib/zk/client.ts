@@ -29,6 +29,8 @@ export interface RawClient {
   on(event: "state", fn: (state: { getName(): string; getCode(): number }) => void): void;
   getState(): { getCode(): number; getName(): string };
   getSessionId(): Buffer;
+  /** The session timeout: as asked before the first connection, as negotiated after. */
+  getSessionTimeout(): number;
   getChildren(path: string, watcher: Watcher | undefined, cb: Cb<string[]>): void;
   exists(path: string, watcher: Watcher | undefined, cb: Cb<unknown>): void;
   getData(path: string, watcher: Watcher | undefined, cb: Cb<Buffer | undefined>): void;
@@ -37,14 +39,20 @@ export interface RawClient {
   mkdirp(path: string, cb: Cb<string>): void;
   remove(path: string, version: number, cb: Cb<void>): void;
   /**
-   * Library internals, read only by `ZkSession.close()`: the library's own close waits for
-   * the server's answer forever when the network is cut, keeping a socket (and, while
-   * connecting, a timer) alive. Untyped upstream, hence optional.
+   * Library internals, untyped upstream, hence optional. `ZkSession.close()` reads them:
+   * the library's own close waits for the server's answer forever when the network is
+   * cut, keeping a socket (and, while connecting, a timer) alive. `ZkSession` also wraps
+   * the two socket handlers (looked up on the instance at each connect) to learn when
+   * bytes arrive, because the library never notices a server that stopped answering.
    */
   readonly connectionManager?: {
     readonly state: number;
     readonly socket?: { destroy(): void };
     readonly connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
+    /** Bytes of an incomplete packet, kept across connections by the library. */
+    pendingBuffer?: unknown;
+    onSocketData?: (this: unknown, buffer: unknown) => void;
+    onSocketConnected?: (this: unknown) => void;
   };
 }
 
@@ -60,7 +68,7 @@ interface ZkModule {
     "SYNC_CONNECTED" | "DISCONNECTED" | "EXPIRED" | "AUTH_FAILED",
     { getCode(): number }
   >;
-  Exception: Record<"NO_NODE" | "NODE_EXISTS" | "CONNECTION_LOSS", number>;
+  Exception: Record<"NO_NODE" | "NODE_EXISTS" | "CONNECTION_LOSS" | "BAD_ARGUMENTS", number>;
   Event: Record<
     "NODE_CREATED" | "NODE_DELETED" | "NODE_DATA_CHANGED" | "NODE_CHILDREN_CHANGED",
     number
@@ -77,3 +85,4 @@ export const zk = zookeeper as unknown as ZkModule;
 /** Error codes aurproxy distinguishes. */
 export const NO_NODE = zk.Exception.NO_NODE;
 export const NODE_EXISTS = zk.Exception.NODE_EXISTS;
+export const BAD_ARGUMENTS = zk.Exception.BAD_ARGUMENTS;

@@ -7,6 +7,14 @@
  * fails at once when its client is replaced or the session closed; and subscribers hear
  * about every (re)connection so they re-read and re-watch their paths.
  *
+ * The library also never notices a server that stopped answering while the TCP connection
+ * stays open (a silent network cut): it pings, but waits for the replies forever. As the
+ * official clients do, a connection that has received nothing for two thirds of the
+ * negotiated session timeout (pings go out every third) is declared lost and its socket
+ * destroyed, so the library reconnects, possibly to another host, and learns whether the
+ * session survived; a server that accepts the connection but does not answer the session
+ * handshake in the session timeout divided by the number of hosts is left the same way.
+ *
  * @module
  */
 
@@ -15,6 +23,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { ChangeSignal, type Unsubscribe } from "../signal.ts";
 import {
+  BAD_ARGUMENTS,
   CONNECTION_CLOSED,
   NO_NODE,
   type RawClient,
@@ -85,6 +94,13 @@ interface PendingOp {
 const GRACEFUL_CLOSE_MS = 400;
 
 /**
+ * A liveness check that fires this late found the process busy (e.g. rendering a large
+ * config): bytes that arrived meanwhile may not have been read yet, so it looks again
+ * shortly instead of dropping a healthy connection.
+ */
+const LATE_CHECK_MS = 100;
+
+/**
  * @example
  * ```ts
  * const s = new ZkSession("127.0.0.1:2181", { sessionTimeoutMs: 30_000, clock, logger });
@@ -110,6 +126,12 @@ export class ZkSession {
   #slotWaiters: (() => void)[] = [];
   /** Old clients still shutting down; `close()` waits for them. */
   readonly #shutdowns = new Set<Promise<void>>();
+  /** When the current client last received bytes from a server. */
+  #receivedAt = 0;
+  /** When the current connection attempt reached a server that has not answered the handshake yet. */
+  #handshakeSince?: number;
+  #watchdog?: TimerId;
+  #hosts = 1;
 
   constructor(connectString: string, opts: ZkSessionOptions) {
     this.connectString = connectString;
@@ -130,6 +152,16 @@ export class ZkSession {
   /** When the session last heard anything from ZooKeeper: a state change or a watch. */
   get lastEventAt(): number {
     return this.#lastEventAt;
+  }
+
+  /**
+   * The server's id of the current session (hex, as ZooKeeper's logs and four-letter
+   * commands print it), or undefined before the first connection.
+   */
+  get sessionId(): string | undefined {
+    const id = this.#client?.getSessionId();
+    if (!id || id.every((b) => b === 0)) return undefined;
+    return BigInt(`0x${id.toString("hex")}`).toString(16);
   }
 
   /** How many times the session expired and was rebuilt. */
@@ -182,25 +214,37 @@ export class ZkSession {
   }
 
   #connect(): void {
-    const client = zk.createClient(shuffleHosts(this.connectString, this.#o.random), {
+    const hosts = shuffleHosts(this.connectString, this.#o.random);
+    const client = zk.createClient(hosts, {
       sessionTimeout: this.#o.sessionTimeoutMs,
       spinDelay: 250,
       retries: 0,
     });
     this.#client = client;
     this.#generation++;
+    this.#hosts = Math.max(1, hosts.split(",").length);
+    this.#handshakeSince = undefined;
+    this.#clearWatchdog();
+    this.#observe(client);
     const log = this.#o.logger;
     client.on("state", (st) => {
       if (this.#client !== client) return;
       const code = st.getCode();
       if (code === zk.State.SYNC_CONNECTED.getCode()) {
         log.info(`connected to ${this.connectString}`);
+        this.#handshakeSince = undefined;
+        this.#receivedAt = this.#o.clock.now();
         this.#setState("connected");
+        this.#armWatchdog();
         for (const w of this.#readyWaiters.splice(0)) w();
         this.#connected.emit();
       } else if (code === zk.State.DISCONNECTED.getCode()) {
-        log.warn(`disconnected from ${this.connectString}; serving last known endpoints`);
+        // Already said (and done) when the liveness check dropped the connection.
+        if (this.#state !== "disconnected") {
+          log.warn(`disconnected from ${this.connectString}; serving last known endpoints`);
+        }
         this.#setState("disconnected");
+        this.#armWatchdog();
       } else if (code === zk.State.EXPIRED.getCode()) {
         log.warn(`session with ${this.connectString} expired; starting a new one`);
         this.#expirations++;
@@ -214,6 +258,92 @@ export class ZkSession {
       }
     });
     client.connect();
+  }
+
+  /**
+   * Learns when the client's connections receive bytes or reach a server. The library
+   * binds these handlers to each new socket, looking them up on the instance.
+   */
+  #observe(client: RawClient): void {
+    const cm = client.connectionManager;
+    const onData = cm?.onSocketData;
+    const onConnected = cm?.onSocketConnected;
+    if (!cm || !onData || !onConnected) return; // Another library version: no liveness check.
+    const { clock } = this.#o;
+    cm.onSocketData = (buffer) => {
+      if (this.#client === client) this.#receivedAt = clock.now();
+      onData.call(cm, buffer);
+    };
+    cm.onSocketConnected = () => {
+      // The library keeps an incomplete packet of the previous connection and would glue
+      // it to the new server's answer: after a cut mid-packet it would misread everything.
+      cm.pendingBuffer = null;
+      if (this.#client === client) {
+        this.#handshakeSince = clock.now();
+        this.#armWatchdog();
+      }
+      onConnected.call(cm);
+    };
+  }
+
+  /** When the current connection must next show life, if anything is being waited for. */
+  #livenessDue(client: RawClient): number | undefined {
+    const timeout = client.getSessionTimeout();
+    if (this.#state === "connected") return this.#receivedAt + Math.floor((timeout * 2) / 3);
+    if (this.#handshakeSince !== undefined) {
+      return this.#handshakeSince + Math.floor(timeout / this.#hosts);
+    }
+    return undefined;
+  }
+
+  #clearWatchdog(): void {
+    if (this.#watchdog !== undefined) this.#o.clock.clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /** (Re)schedules the liveness check for the current connection, at `at` if given. */
+  #armWatchdog(at?: number): void {
+    this.#clearWatchdog();
+    const client = this.#client;
+    if (!client || this.#state === "closed") return;
+    const due = at ?? this.#livenessDue(client);
+    if (due === undefined) return;
+    const { clock } = this.#o;
+    this.#watchdog = clock.setTimeout(() => {
+      this.#watchdog = undefined;
+      this.#checkLiveness(client, due);
+    }, Math.max(0, due - clock.now()));
+  }
+
+  #checkLiveness(client: RawClient, scheduledFor: number): void {
+    if (this.#client !== client || this.#state === "closed") return;
+    const due = this.#livenessDue(client);
+    if (due === undefined) return;
+    const now = this.#o.clock.now();
+    if (now < due) return this.#armWatchdog(); // Heard from the server meanwhile.
+    if (now - scheduledFor > LATE_CHECK_MS) return this.#armWatchdog(now + 20);
+    const timeout = client.getSessionTimeout();
+    const log = this.#o.logger;
+    this.#clearWatchdog();
+    if (this.#state === "connected") {
+      log.warn(
+        `no answer from ${this.connectString} for ${now - this.#receivedAt} ms ` +
+          `(session timeout ${timeout} ms): connection lost; serving last known endpoints`,
+      );
+      this.#setState("disconnected");
+    } else {
+      log.warn(
+        `a server of ${this.connectString} accepted the connection but did not answer ` +
+          `the session handshake in ${now - this.#handshakeSince!} ms; trying again`,
+      );
+    }
+    this.#handshakeSince = undefined;
+    // The library sees the socket close and reconnects (to the next host, if any).
+    try {
+      client.connectionManager?.socket?.destroy();
+    } catch {
+      // Already destroyed.
+    }
   }
 
   #failPending(client: RawClient | undefined, err: ZkOpError): void {
@@ -274,12 +404,18 @@ export class ZkSession {
         );
       }, this.#o.opTimeoutMs ?? Math.max(1000, this.#o.sessionTimeoutMs));
       this.#pending.add(op);
-      fn(client, (err, v) => {
-        if (!this.#pending.delete(op)) return;
-        clock.clearTimeout(timer);
-        if (err) reject(new ZkOpError(`${what}: ${err.message ?? err}`, err.getCode?.() ?? -1));
-        else resolve(v);
-      });
+      try {
+        fn(client, (err, v) => {
+          if (!this.#pending.delete(op)) return;
+          clock.clearTimeout(timer);
+          if (err) reject(new ZkOpError(`${what}: ${err.message ?? err}`, err.getCode?.() ?? -1));
+          else resolve(v);
+        });
+      } catch (err) {
+        // The library checks arguments (e.g. a path with "..") before sending and throws:
+        // nothing will ever answer, so the call fails now rather than at its timeout.
+        op.fail(new ZkOpError(err instanceof Error ? err.message : String(err), BAD_ARGUMENTS));
+      }
     });
   }
 
@@ -332,6 +468,7 @@ export class ZkSession {
   async close(): Promise<void> {
     if (this.#state !== "closed") {
       this.#setState("closed");
+      this.#clearWatchdog();
       const client = this.#client;
       this.#client = undefined;
       for (const w of this.#readyWaiters.splice(0)) w();

@@ -1,5 +1,6 @@
 import { deepStrictEqual, notStrictEqual, rejects, strictEqual } from "node:assert";
-import { systemClock } from "../../lib/clock.ts";
+import { type Clock, systemClock, type TimerId } from "../../lib/clock.ts";
+import { BAD_ARGUMENTS } from "../../lib/zk/client.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { shuffleHosts, ZkOpError, ZkSession } from "../../lib/zk/session.ts";
@@ -134,6 +135,121 @@ Deno.test("zk session: after expiry a new session is built and subscribers re-re
     await sessions.closeAll();
     await relay.close();
   }
+});
+
+Deno.test("zk session: a server that accepts the connection but never answers the handshake is tried again", async () => {
+  const z = await zkServer();
+  const relay = startTcpRelay(z.port);
+  relay.blackhole(); // accepts, then silence: a hung server, or a partition past the SYN
+  const logger = memoryLogger();
+  const s = new ZkSession(`127.0.0.1:${relay.port}`, {
+    sessionTimeoutMs: 2000,
+    clock: systemClock,
+    logger,
+  });
+  try {
+    await waitFor("a first attempt", () => relay.accepted === 1, 5000);
+    // The library alone waits for the handshake answer forever; the check gives a host the
+    // session timeout divided by the number of hosts (2 s), then tries again.
+    await waitFor("a second attempt", () => relay.accepted >= 2, 5000);
+    strictEqual(
+      logger.lines.some((l) => l.includes("did not answer the session handshake")),
+      true,
+      logger.lines.join("\n"),
+    );
+    strictEqual(s.state, "connecting");
+    relay.resume();
+    strictEqual(await s.waitConnected(8000), true);
+    strictEqual(s.expirations, 0);
+  } finally {
+    await s.close();
+    await relay.close();
+  }
+});
+
+Deno.test("zk session: a silent cut while connected is noticed in 2/3 of the session timeout; the client fails over to another host, same session", async () => {
+  const z = await zkServer();
+  const relays = [startTcpRelay(z.port), startTcpRelay(z.port)];
+  const logger = memoryLogger();
+  const s = new ZkSession(relays.map((r) => `127.0.0.1:${r.port}`).join(","), {
+    sessionTimeoutMs: 3000,
+    clock: systemClock,
+    logger,
+  });
+  let connects = 0;
+  s.onConnect(() => connects++);
+  try {
+    strictEqual(await s.waitConnected(10_000), true);
+    // The library picks a host at random.
+    const [used, other] = relays[0].connections === 1 ? relays : [relays[1], relays[0]];
+    strictEqual(used.connections, 1);
+    strictEqual(other.connections, 0);
+    const otherAccepted = other.accepted;
+    const id = s.sessionId;
+    strictEqual(typeof id, "string");
+    used.blackhole(); // the TCP connection stays open; nothing comes back any more
+    const t0 = Date.now();
+    await waitFor(
+      "the cut to be noticed",
+      () => logger.lines.some((l) => l.includes("connection lost")),
+      6000,
+    );
+    const noticedMs = Date.now() - t0;
+    // Nothing heard for 2 s (2/3 of 3 s), the last answer having come at most a ping
+    // interval (1 s) before the cut.
+    strictEqual(noticedMs <= 2000 + 500, true, `noticed after ${noticedMs} ms`);
+    await waitFor("reconnected through the other host", () => connects === 2, 5000);
+    strictEqual(other.accepted > otherAccepted, true);
+    strictEqual(other.connections, 1);
+    strictEqual(s.state, "connected");
+    strictEqual(s.sessionId, id, "the same session");
+    strictEqual(s.generation, 1);
+    strictEqual(s.expirations, 0);
+    deepStrictEqual((await s.getChildren("/")).includes("zookeeper"), true);
+  } finally {
+    await s.close();
+    for (const r of relays) await r.close();
+  }
+});
+
+Deno.test('zk session: a call the library refuses before sending (a path with "..") fails at once and leaves no timer', async () => {
+  const z = await zkServer();
+  // Counts the session's timers that are still pending.
+  const live = new Set<TimerId>();
+  const clock: Clock = {
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => {
+      const id = setTimeout(() => {
+        live.delete(id);
+        fn();
+      }, ms);
+      live.add(id);
+      return id;
+    },
+    clearTimeout: (id) => {
+      live.delete(id);
+      clearTimeout(id);
+    },
+  };
+  const s = new ZkSession(z.connectString, {
+    sessionTimeoutMs: 4000,
+    opTimeoutMs: 60_000,
+    clock,
+    logger: memoryLogger(),
+  });
+  try {
+    strictEqual(await s.waitConnected(10_000), true);
+    const before = live.size; // the liveness check
+    const t0 = Date.now();
+    await rejects(s.getChildren("/sd/../web"), code(BAD_ARGUMENTS));
+    strictEqual(Date.now() - t0 < 1000, true);
+    strictEqual(live.size, before, "the call's timer is gone");
+    // The session still works.
+    strictEqual(await s.exists("/zookeeper"), true);
+  } finally {
+    await s.close();
+  }
+  strictEqual(live.size, 0, "no timer once closed");
 });
 
 Deno.test("zk session: (cleanup) stop the shared ZooKeeper", async () => {

@@ -16,16 +16,21 @@ export function auroraJobPath(
   return normalizeZkPath(c.announcerServersetPath, c.role, c.environment, c.job);
 }
 
+/** Named like `aurora:zk1:2181/aurora/www-data/prod/web#http` (see `registrySourceName`). */
 export class AuroraSource extends ServerSetSource {
   constructor(
     c: Omit<AuroraSourceConfig, "kind" | "path" | "shareAdjusters">,
     deps: RegistrySourceDeps,
   ) {
-    super({
-      zkServers: c.zkServers,
-      zkPath: auroraJobPath(c),
-      endpoint: c.endpoint,
-      zkMemberPrefix: c.zkMemberPrefix,
-    }, deps);
+    super(
+      {
+        zkServers: c.zkServers,
+        zkPath: auroraJobPath(c),
+        endpoint: c.endpoint,
+        zkMemberPrefix: c.zkMemberPrefix,
+      },
+      deps,
+      "aurora",
+    );
   }
 }

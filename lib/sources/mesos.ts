@@ -12,6 +12,7 @@ import { normalizeZkPath, RegistrySource, type RegistrySourceDeps } from "./regi
 
 const PREFIX = "json.info_";
 
+/** Named like `mesos:zk1:2181/mesos` (see `registrySourceName`). */
 export class MesosMasterSource extends RegistrySource {
   constructor(
     c: Omit<MesosMasterSourceConfig, "kind" | "path" | "shareAdjusters">,
@@ -19,7 +20,7 @@ export class MesosMasterSource extends RegistrySource {
   ) {
     const zkPath = normalizeZkPath(c.mesosMasterPath);
     super({
-      name: `mesos:${zkPath}`,
+      kind: "mesos",
       zkServers: c.zkServers,
       zkPath,
       filter: (child) => child.startsWith(PREFIX),

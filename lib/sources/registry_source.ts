@@ -14,7 +14,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { ChangeSignal, type Unsubscribe } from "../signal.ts";
 import { type ChildrenState, ChildrenWatch } from "../zk/children_watch.ts";
 import type { ZkSession } from "../zk/session.ts";
-import type { ZkSessions } from "../zk/sessions.ts";
+import { normalizeEnsemble, type ZkSessions } from "../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
 import type { Source, SourceStatus } from "./source.ts";
 import type { EndpointStateStore } from "./state_file.ts";
@@ -30,7 +30,10 @@ export interface RegistrySourceDeps {
 }
 
 export interface RegistrySourceSpec {
-  readonly name: string;
+  /** What kind of source this is, the start of its name: "serverset", "aurora", "mesos". */
+  readonly kind: string;
+  /** What else selects the members, the end of its name (see {@linkcode registrySourceName}). */
+  readonly qualifier?: string;
   readonly zkServers: string;
   readonly zkPath: string;
   /** Which children are members. */
@@ -48,6 +51,36 @@ export interface RegistrySourceSpec {
 export function normalizeZkPath(...parts: string[]): string {
   const segs = parts.join("/").split("/").filter(Boolean);
   return "/" + segs.join("/");
+}
+
+/**
+ * A registry source's name, used for its state-file entry, its metrics and logs: unique
+ * per ensemble, path and member selection, so that sources on two ensembles with the same
+ * job path never share a saved entry or a metric, yet readable as a ZooKeeper address.
+ *
+ * @example
+ * ```ts
+ * registrySourceName("aurora", "zk2:2181, zk1:2181", "/aurora/www-data/prod/web", "#http");
+ * // "aurora:zk1:2181,zk2:2181/aurora/www-data/prod/web#http"
+ * ```
+ */
+export function registrySourceName(
+  kind: string,
+  zkServers: string,
+  zkPath: string,
+  qualifier = "",
+): string {
+  return `${kind}:${normalizeEnsemble(zkServers)}${zkPath}${qualifier}`;
+}
+
+/**
+ * The qualifier of a serverset-style source: the member prefix when not the default
+ * (`/node_*`), then the named endpoint (`#http`).
+ */
+export function memberQualifier(memberPrefix: string, endpoint?: string): string {
+  return `${memberPrefix === "member_" ? "" : `/${memberPrefix}*`}${
+    endpoint ? `#${endpoint}` : ""
+  }`;
 }
 
 const INVALID = [
@@ -81,10 +114,10 @@ export class RegistrySource implements Source {
   constructor(spec: RegistrySourceSpec, deps: RegistrySourceDeps) {
     this.#spec = spec;
     this.#deps = deps;
-    this.name = spec.name;
+    this.name = registrySourceName(spec.kind, spec.zkServers, spec.zkPath, spec.qualifier);
     this.zkPath = spec.zkPath;
     this.#session = deps.sessions.get(spec.zkServers);
-    deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: spec.name });
+    deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: this.name });
     this.#watch = new ChildrenWatch(this.#session, spec.zkPath, {
       filter: spec.filter,
       onUpdate: (s) => this.#update(s),

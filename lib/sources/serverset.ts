@@ -6,22 +6,32 @@
 
 import type { ServerSetSourceConfig } from "../config/types.ts";
 import { parseServerSetMember } from "./member.ts";
-import { normalizeZkPath, RegistrySource, type RegistrySourceDeps } from "./registry_source.ts";
+import {
+  memberQualifier,
+  normalizeZkPath,
+  RegistrySource,
+  type RegistrySourceDeps,
+} from "./registry_source.ts";
 
 /**
+ * Named like `serverset:zk1:2181,zk2:2181/sd/web#http` (see `registrySourceName`).
+ *
  * @example
  * ```ts
- * const s = new ServerSetSource({ kind: "serverset", zkPath: "/sd/web", zkServers: "zk:2181", zkMemberPrefix: "member_", path: "", shareAdjusters: [] }, deps);
+ * const s = new ServerSetSource({ zkPath: "/sd/web", zkServers: "zk:2181", zkMemberPrefix: "member_" }, deps);
  * ```
  */
 export class ServerSetSource extends RegistrySource {
+  /** `kind` names the source's flavour (the Aurora source is a serverset too). */
   constructor(
     c: Omit<ServerSetSourceConfig, "kind" | "path" | "shareAdjusters">,
     deps: RegistrySourceDeps,
+    kind = "serverset",
   ) {
     const zkPath = normalizeZkPath(c.zkPath);
     super({
-      name: `serverset:${zkPath}${c.endpoint ? `#${c.endpoint}` : ""}`,
+      kind,
+      qualifier: memberQualifier(c.zkMemberPrefix, c.endpoint),
       zkServers: c.zkServers,
       zkPath,
       filter: (child) => child.startsWith(c.zkMemberPrefix),

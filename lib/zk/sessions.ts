@@ -19,6 +19,20 @@ export interface ZkSessionsOptions {
 }
 
 /**
+ * The canonical form of a `zk_servers` string: hosts trimmed, lower-cased and sorted, so
+ * that every way of writing one ensemble names the same session (and the same sources).
+ *
+ * @example
+ * ```ts
+ * normalizeEnsemble(" ZK2:2181, zk1:2181"); // "zk1:2181,zk2:2181"
+ * ```
+ */
+export function normalizeEnsemble(connectString: string): string {
+  return connectString.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean).sort()
+    .join(",");
+}
+
+/**
  * @example
  * ```ts
  * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
@@ -36,7 +50,7 @@ export class ZkSessions {
 
   /** The session for this connect string (hosts in any order name the same ensemble). */
   get(connectString: string): ZkSession {
-    const key = connectString.split(",").map((h) => h.trim()).sort().join(",");
+    const key = normalizeEnsemble(connectString);
     let s = this.#sessions.get(key);
     if (!s) {
       s = new ZkSession(key, {

@@ -29,6 +29,8 @@ export interface StackOptions {
   readonly proxyPorts: readonly number[];
   /** Extra `aurproxy run` flags. */
   readonly flags?: readonly string[];
+  /** Extra flags for `aurproxy run --setup` (e.g. the same `--state-file`). */
+  readonly setupFlags?: readonly string[];
   /** Show aurproxy's and nginx's output (the demo) instead of discarding it. */
   readonly verbose?: boolean;
   /** Deno flags for the aurproxy process (e.g. `--v8-flags=...`). */
@@ -72,7 +74,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     "--management-host=127.0.0.1",
     `--config=${configPath}`,
   ];
-  const setup = await aurproxy(["run", "--setup", ...common]).output();
+  const setup = await aurproxy(["run", "--setup", ...common, ...(o.setupFlags ?? [])]).output();
   if (!setup.success) throw new Error(`aurproxy run --setup failed (exit ${setup.code})`);
   const keys = nginxKeys(o.dir);
   const nginx = await runNginx({

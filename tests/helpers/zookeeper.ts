@@ -14,7 +14,6 @@ import { zk } from "../../lib/zk/client.ts";
 import { ZkSession } from "../../lib/zk/session.ts";
 import { freePort, waitFor, waitForPort } from "./ports.ts";
 
-/** Sends a four-letter command and returns the answer. */
 /**
  * Sends a four-letter command and returns the answer. Bounded: a server still starting can
  * accept the connection and never answer, so the connection is cut after `timeoutMs`.
@@ -87,6 +86,11 @@ export interface TestZooKeeper {
    * `destroy()` if the test has not closed it.
    */
   announcer(opts?: { connectString?: string; sessionTimeoutMs?: number }): Promise<TestAnnouncer>;
+  /**
+   * The ids of the sessions the server holds now (hex, as `ZkSession.sessionId` gives
+   * them): a session gone from here has expired on the server.
+   */
+  liveSessions(): Promise<string[]>;
   /** Closes the announcers, stops the server and removes its data. */
   destroy(): Promise<void>;
 }
@@ -135,10 +139,16 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<TestZ
       stderr: "null",
     }).spawn();
     await waitForPort(port, 30_000);
-    // The port opens before the server serves sessions: wait for "imok".
+    // The port opens before the server serves sessions: wait for "imok", then for the
+    // data (and the sessions of a previous run) to be loaded.
     await waitFor(
       "ZooKeeper to answer ruok",
       async () => (await fourLetter(port, "ruok")) === "imok",
+      30_000,
+    );
+    await waitFor(
+      "ZooKeeper to serve requests",
+      async () => (await fourLetter(port, "srvr")).startsWith("Zookeeper version"),
       30_000,
     );
   };
@@ -190,6 +200,16 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<TestZ
           await session.close();
         },
       };
+    },
+    liveSessions: async () => {
+      // `dump` lists the session tracker's sets first, one id per line, then the
+      // ephemeral nodes and connections.
+      const dump = await fourLetter(port, "dump");
+      if (!dump.startsWith("SessionTracker dump:")) {
+        throw new Error(`ZooKeeper cannot list its sessions: ${dump.trim()}`);
+      }
+      const sets = dump.split("ephemeral nodes dump:")[0];
+      return [...sets.matchAll(/^\s+0x([0-9a-f]+)\s*$/gm)].map((m) => m[1]);
     },
     destroy: async () => {
       await Promise.all([...announcers].map((a) => a.close()));

@@ -52,7 +52,10 @@ export function parseServerSetMember(
   const j = parseJson(data);
   if (!j) return invalid("data is not a JSON object");
   const status = j.status;
-  if (status !== undefined && status !== "ALIVE") {
+  // Aurora's announcer always writes a status, and the serverset readers of Aurora's
+  // tooling (and the original aurproxy) refuse a member without one.
+  if (status === undefined) return invalid("status: missing");
+  if (status !== "ALIVE") {
     return { kind: "excluded", reason: `status ${JSON.stringify(status)} is not ALIVE` };
   }
   const service = hostPort(j.serviceEndpoint, "serviceEndpoint");
@@ -71,7 +74,8 @@ export function parseServerSetMember(
       if (name === opts.endpoint) chosen = hp;
     }
   }
-  if (opts.endpoint && !(additional && opts.endpoint in (additional as object))) {
+  // Own keys only: `endpoint: "constructor"` must not find Object.prototype's.
+  if (opts.endpoint && !(additional && Object.hasOwn(additional, opts.endpoint))) {
     return invalid(`no additional endpoint named ${JSON.stringify(opts.endpoint)}`);
   }
   return {

@@ -199,9 +199,18 @@ export class EndpointStateStore {
     while (this.#writing) await this.#writing;
     if (!this.#dirty) return;
     this.#dirty = false;
+    // Entries too old to be loaded again (sources gone from the config, renamed, or cut
+    // off for longer than the max age) are dropped rather than carried forever.
+    const now = this.#o.clock.now();
+    for (const [n, e] of this.#entries) {
+      if (now - e.savedAt > this.#o.maxAgeSeconds * 1000) {
+        this.#entries.delete(n);
+        this.#written.delete(n);
+      }
+    }
     const body: FileFormat = {
       version: 2,
-      writtenAt: this.#o.clock.now(),
+      writtenAt: now,
       sources: Object.fromEntries(
         [...this.#entries].map((
           [n, e],

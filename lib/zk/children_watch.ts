@@ -102,6 +102,8 @@ export class ChildrenWatch {
         this.#again = false;
         const state = await this.#readOnce();
         if (this.#stopped) return;
+        // Created while being read: not a state worth reporting; the next pass reads it.
+        if (state === undefined) continue;
         this.#reads++;
         this.#failure = undefined;
         this.#o.onUpdate(state);
@@ -134,7 +136,7 @@ export class ChildrenWatch {
     return w;
   }
 
-  async #readOnce(): Promise<ChildrenState> {
+  async #readOnce(): Promise<ChildrenState | undefined> {
     const generation = this.#session.generation;
     if (generation !== this.#dataGeneration) {
       // A new session has none of the old data watches: read (and watch) every child again.
@@ -154,16 +156,23 @@ export class ChildrenWatch {
     }
   }
 
-  async #readChildren(stale: ReadonlySet<string>): Promise<ChildrenState> {
+  /** The children and their data; undefined when the path appeared during the read. */
+  async #readChildren(stale: ReadonlySet<string>): Promise<ChildrenState | undefined> {
     let names: string[];
     try {
       names = await this.#session.getChildren(this.path, this.#watcher);
     } catch (err) {
       if (!isNoNode(err)) throw err;
       // Not there (yet, or any more): watch for its creation.
-      if (await this.#session.exists(this.path, this.#watcher)) this.#again = true;
+      const created = await this.#session.exists(this.path, this.#watcher);
       this.#data = new Map();
       this.#dataWatchers.clear();
+      if (created) {
+        // Created between the two calls: reporting "no members" now would empty the
+        // route for a moment; read it again instead.
+        this.#again = true;
+        return undefined;
+      }
       return { exists: false, children: this.#data };
     }
     const wanted = new Set(names.filter(this.#o.filter));

@@ -1,4 +1,5 @@
-import { deepStrictEqual, strictEqual } from "node:assert";
+import { deepStrictEqual, rejects, strictEqual, throws } from "node:assert";
+import { parseConfig } from "../../lib/config/parse.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
@@ -6,6 +7,9 @@ import { AuroraSource } from "../../lib/sources/aurora.ts";
 import { MesosMasterSource } from "../../lib/sources/mesos.ts";
 import { ServerSetSource } from "../../lib/sources/serverset.ts";
 import type { Source } from "../../lib/sources/source.ts";
+import { ChildrenWatch } from "../../lib/zk/children_watch.ts";
+import { BAD_ARGUMENTS } from "../../lib/zk/client.ts";
+import { ZkOpError } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
 import { waitFor } from "../helpers/ports.ts";
 import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../helpers/zookeeper.ts";
@@ -175,6 +179,8 @@ Deno.test("zk: malformed and hostile members are skipped and counted; good membe
     const bad = [
       "not json",
       JSON.stringify({ status: "ALIVE" }),
+      // No status: Aurora's announcer always writes one.
+      JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 80 }, additionalEndpoints: {} }),
       JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 0 } }),
       JSON.stringify({ serviceEndpoint: { host: "127.0.0.1", port: 70000 } }),
       JSON.stringify({ serviceEndpoint: { host: "1.2.3.4; } server { listen 81", port: 80 } }),
@@ -293,6 +299,77 @@ Deno.test("zk: a burst of 500 members (a large deploy) is read in a few passes, 
     await waitFor("all 500 members", () => src.endpoints().length === 500, 20_000);
     strictEqual(changes < 50, true, `${changes} change events for 500 joins`);
     await src.stop();
+  }));
+
+Deno.test("zk: a path created between the failed listing and the exists check is read, never reported empty", () =>
+  withZk(async (c) => {
+    const path = uniquePath();
+    const session = c.sessions.get(c.connectString);
+    strictEqual(await session.waitConnected(10_000), true);
+    // The race, made certain: the job's first instance is announced just after the
+    // listing found no path, before the watch asks whether it exists.
+    const getChildren = session.getChildren.bind(session);
+    let raced = false;
+    session.getChildren = async (p, w) => {
+      try {
+        return await getChildren(p, w);
+      } catch (err) {
+        if (p === path && !raced) {
+          raced = true;
+          await c.announcer.announce(path, { host: "127.0.0.1", port: 9001 });
+        }
+        throw err;
+      }
+    };
+    const updates: string[] = [];
+    const watch = new ChildrenWatch(session, path, {
+      filter: (n) => n.startsWith("member_"),
+      onUpdate: (st) => updates.push(`exists=${st.exists} members=${st.children.size}`),
+      clock: c.clock,
+      logger: c.logger,
+    });
+    watch.start();
+    try {
+      await waitFor("the member to be read", () => updates.length > 0 && raced);
+      await sleep(200); // a late second update would show here
+      deepStrictEqual(updates, ["exists=true members=1"]);
+    } finally {
+      watch.stop();
+    }
+  }));
+
+Deno.test('zk: a source path with "." or ".." segments is a config error naming the field (ZooKeeper refuses such paths)', () =>
+  withZk(async (c) => {
+    // What the check prevents: the client library refuses the path before sending it.
+    await rejects(
+      c.announcer.session.getChildren("/aurora/../etc"),
+      (err) => err instanceof ZkOpError && err.code === BAD_ARGUMENTS,
+    );
+    for (const path of ["/aurora/../etc", "/sd/./web"]) {
+      throws(
+        () =>
+          parseConfig({
+            backend: "nginx",
+            servers: [{
+              ports: [8080],
+              routes: [{
+                locations: ["/"],
+                sources: [{
+                  source_class: "tellapart.aurproxy.source.ServerSetSource",
+                  zk_servers: c.connectString,
+                  path,
+                }],
+              }],
+            }],
+          }),
+        (err: Error) =>
+          err.message.includes(
+            `servers[0].routes[0].sources[0].path: expected a ZooKeeper path without "." or ".." segments, got ${
+              JSON.stringify(path)
+            }`,
+          ),
+      );
+    }
   }));
 
 Deno.test("zk: (cleanup) stop the shared ZooKeeper", async () => {

@@ -35,29 +35,49 @@ Deno.test("member: malformed or unsafe data is invalid, with a reason naming the
     ["[1]", "data is not a JSON object"],
     ['{"status":"ALIVE"}', "serviceEndpoint: missing or not an object"],
     [
-      '{"serviceEndpoint":{"host":"h","port":0}}',
+      '{"serviceEndpoint":{"host":"h","port":0},"status":"ALIVE"}',
       "serviceEndpoint.port: expected an integer 1-65535, got 0",
     ],
     [
-      '{"serviceEndpoint":{"host":"h","port":"80"}}',
+      '{"serviceEndpoint":{"host":"h","port":"80"},"status":"ALIVE"}',
       'serviceEndpoint.port: expected an integer 1-65535, got "80"',
     ],
     [
-      '{"serviceEndpoint":{"host":"1.2.3.4; } server { listen 81","port":80}}',
+      '{"serviceEndpoint":{"host":"1.2.3.4; } server { listen 81","port":80},"status":"ALIVE"}',
       'serviceEndpoint.host: not a hostname or IP literal: "1.2.3.4; } server { listen 81"',
     ],
     [
-      '{"serviceEndpoint":{"host":"h","port":1},"additionalEndpoints":[]}',
+      '{"serviceEndpoint":{"host":"h","port":1},"additionalEndpoints":[],"status":"ALIVE"}',
       "additionalEndpoints: not an object",
     ],
+    // Aurora's announcer always writes a status; its readers refuse a member without one.
+    ['{"serviceEndpoint":{"host":"h","port":1},"additionalEndpoints":{}}', "status: missing"],
   ];
   for (const [data, reason] of cases) {
     deepStrictEqual(parseServerSetMember(data, { origin }), { kind: "invalid", reason }, data);
   }
   deepStrictEqual(
-    parseServerSetMember('{"serviceEndpoint":{"host":"h","port":1}}', { endpoint: "http", origin }),
+    parseServerSetMember('{"serviceEndpoint":{"host":"h","port":1},"status":"ALIVE"}', {
+      endpoint: "http",
+      origin,
+    }),
     { kind: "invalid", reason: 'no additional endpoint named "http"' },
   );
+});
+
+Deno.test("member: a named endpoint is looked up among the member's own endpoints only", () => {
+  const data = JSON.stringify({
+    serviceEndpoint: { host: "h", port: 1 },
+    additionalEndpoints: { http: { host: "h", port: 2 } },
+    status: "ALIVE",
+  });
+  for (const endpoint of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+    deepStrictEqual(
+      parseServerSetMember(data, { endpoint, origin }),
+      { kind: "invalid", reason: `no additional endpoint named ${JSON.stringify(endpoint)}` },
+      endpoint,
+    );
+  }
 });
 
 Deno.test("member: a member that is not ALIVE is excluded, not invalid", () => {

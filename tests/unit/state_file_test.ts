@@ -88,7 +88,11 @@ Deno.test("state file: a connected source that never changes stays young; a disc
   deepStrictEqual(b.get("steady")?.endpoints.map((e) => e.host), ["10.0.0.1"]);
   strictEqual(clock.now() - b.get("steady")!.savedAt <= 15_000, true, "re-confirmed recently");
   strictEqual(b.get("cut"), undefined, "not confirmed since the cut: too old");
-  strictEqual(logger.lines.some((l) => l.includes("ignoring cut")), true);
+  strictEqual(
+    Object.keys(JSON.parse(await Deno.readTextFile(t.path)).sources).join(),
+    "steady",
+    "the stale entry is not written any more",
+  );
   untrackSteady();
   untrackCut();
   await a.stop();
@@ -121,4 +125,23 @@ Deno.test("state file: files of the previous format (one time for all sources) s
       origin: `state file ${t.path}`,
     }],
   });
+});
+
+Deno.test("state file: entries too old to be loaded are dropped when the file is written", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const opts = { maxAgeSeconds: 60, clock, logger };
+  const a = await EndpointStateStore.load(t.path, opts);
+  // A source renamed (or removed from the config): its entry is never put again.
+  a.put("serverset:/sd/web", [{ host: "10.0.0.1", port: 80, ports: {} }]);
+  a.put("serverset:zk:2181/sd/web", [{ host: "10.0.0.1", port: 80, ports: {} }]);
+  await a.flush();
+  await clock.advance(61_000);
+  a.put("serverset:zk:2181/sd/web", [{ host: "10.0.0.2", port: 80, ports: {} }]);
+  await a.flush();
+  const file = JSON.parse(await Deno.readTextFile(t.path));
+  deepStrictEqual(Object.keys(file.sources), ["serverset:zk:2181/sd/web"]);
+  strictEqual(a.get("serverset:/sd/web"), undefined);
+  await a.stop();
 });

@@ -89,44 +89,85 @@ Deno.test("discovery e2e: announce -> traffic through nginx; session closed -> n
       10_000,
     );
 
-    // A hostile member next to the good ones: skipped, counted, never rendered.
+    // Hostile members, each in the same change as a good member created right after it:
+    // once the good one answers through nginx, the hostile one has been read and rendered
+    // around. Skipped, counted, and nothing of it reaches nginx.
     const admin = announcerSession(zk.connectString);
+    sessions.push(admin);
     await admin.waitConnected(10_000);
-    await admin.create(
-      `${JOB}/member_`,
-      JSON.stringify({
-        serviceEndpoint: { host: "127.0.0.1", port: 1 },
+    const source = graph.app.sources[0].name;
+    const ep = (host: string, port: unknown = 80) => ({ host, port });
+    const hostile: [marker: string, data: unknown][] = [
+      ["listen 81", { serviceEndpoint: ep("1.2.3.4; } server { listen 81"), status: "ALIVE" }],
+      ["listen 82", {
+        serviceEndpoint: ep("127.0.0.1", 1),
         additionalEndpoints: {
-          http: { host: "127.0.0.1;\n} server { listen 81; location / { return 200", port: 80 },
+          http: ep("127.0.0.1;\n} server { listen 82; location / { return 200", 80),
         },
         status: "ALIVE",
-      }),
-      zkClient.CreateMode.EPHEMERAL_SEQUENTIAL,
-    );
-    await waitFor(
-      "invalid member counted",
-      () =>
-        graph.metrics.get("source_member_invalid", {
-          source: "serverset:/aurora/www-data/devel/hello_world#http",
-        }) === 1,
-      10_000,
-    );
-    const rendered = await Deno.readTextFile(config.nginx.configurationFile);
-    strictEqual(rendered.includes("listen 81"), false);
-    const t = await new Deno.Command("nginx", {
-      args: ["-t", "-q", "-p", dir, "-c", config.nginx.configurationFile],
-    }).output();
-    strictEqual(t.success, true);
-    await admin.close();
+      }],
+      ["/etc/passwd", {
+        serviceEndpoint: ep("127.0.0.1"),
+        additionalEndpoints: { http: ep("127.0.0.1", "80; include /etc/passwd") },
+        status: "ALIVE",
+      }],
+      ["injected-comment", {
+        serviceEndpoint: ep("127.0.0.1"),
+        additionalEndpoints: { http: ep("127.0.0.1 # injected-comment") },
+        status: "ALIVE",
+      }],
+      ["/tmp/pwned", {
+        serviceEndpoint: ep("127.0.0.1"),
+        additionalEndpoints: { http: ep("$(touch /tmp/pwned)") },
+        status: "ALIVE",
+      }],
+      ["6.6.6.6", "upstream evil { server 6.6.6.6; }"],
+      ["evil.example", {
+        serviceEndpoint: ep("127.0.0.1"),
+        additionalEndpoints: { http: ep("evil.example\u0000;") },
+        status: "ALIVE",
+      }],
+    ];
+    for (const [i, [marker, data]] of hostile.entries()) {
+      await admin.create(
+        `${JOB}/member_`,
+        typeof data === "string" ? data : JSON.stringify(data),
+        zkClient.CreateMode.EPHEMERAL_SEQUENTIAL,
+      );
+      const good = await startBackend({ name: `good${i}` });
+      backends.push(good);
+      await announce(admin, JOB, {
+        host: "127.0.0.1",
+        port: good.port,
+        additional: { http: good.port },
+      });
+      await waitFor(
+        `good${i} serving next to the member injecting ${JSON.stringify(marker)}`,
+        async () => (await servedBy(port, 2 * (3 + i))).has(`good${i}`),
+        10_000,
+      );
+      const rendered = await Deno.readTextFile(config.nginx.configurationFile);
+      strictEqual(rendered.includes(`127.0.0.1:${good.port} `), true, "the good member is live");
+      strictEqual(rendered.includes(marker), false, `${JSON.stringify(marker)} reached nginx`);
+      const t = await new Deno.Command("nginx", {
+        args: ["-t", "-q", "-p", dir, "-c", config.nginx.configurationFile],
+      }).output();
+      strictEqual(t.success, true, new TextDecoder().decode(t.stderr));
+      strictEqual(graph.metrics.get("source_member_invalid", { source }), i + 1);
+    }
 
     // Backend a's executor dies: its session closes, its member goes, traffic follows.
     await sessions[0].close();
-    await waitFor("only b serving", async () => {
-      const seen = await servedBy(port, 10);
-      return seen.size === 1 && seen.has("b");
+    const live = 1 + hostile.length; // b and the good members
+    await waitFor(
+      "a gone",
+      () => graph.app.snapshot()!.servers[0].routes[0].endpoints.length === live,
+      10_000,
+    );
+    await waitFor("a no longer answering through nginx", async () => {
+      const seen = await servedBy(port, 3 * live);
+      return !seen.has("a") && seen.has("b");
     }, 10_000);
-    const status = graph.app.snapshot()!;
-    strictEqual(status.servers[0].routes[0].endpoints.length, 1);
   } catch (e) {
     console.error(log.lines.join("\n"));
     throw e;

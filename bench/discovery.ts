@@ -5,15 +5,19 @@
  * Latency: from the `create` of a member znode to the first request through nginx answered
  * by that backend, and from its deletion to the last such request; p50/p95 over
  * `--trials` (default 20) with `--max-update-frequency 0`, and over `--baseline-trials`
- * (default 10, each can take up to 20 s) with the original defaults (2 s period, 10 s
- * minimum interval) as the baseline.
+ * (default 20) with the original defaults (2 s period, 10 s minimum interval) as the
+ * baseline. Each trial's leave goes out with the next trial's join, so that with a 10 s
+ * minimum interval the two share an update (about 10 s per baseline trial, not 20).
  *
- * Scale: 50 jobs x 40 members; time from start to the first complete config, aurproxy's
- * RSS, the apply (render + nginx -t + reload) time; then 10 member changes/s for
- * `--churn-seconds` (default 60) while wrk sends requests through nginx with a new
+ * Scale: 50 jobs x 40 members; time from aurproxy's start to the first complete config
+ * written (the `run --setup` process, spawn to exit, which reads all 2,000 members,
+ * renders and writes), aurproxy's RSS, the apply (render + nginx -t + reload) time; then
+ * 10 member changes/s for `--churn-seconds` (default 60), alternately removing and
+ * re-creating one member, job after job (job0, the one wrk hits, included), so the
+ * endpoints stay at 2,000 +- 1, while wrk sends requests through nginx with a new
  * connection per request: reloads (coalesced), failed requests, aurproxy CPU.
  *
- *   deno run -A bench/discovery.ts [--trials=20] [--baseline-trials=10] [--churn-seconds=60]
+ *   deno run -A bench/discovery.ts [--trials=20] [--baseline-trials=20] [--churn-seconds=60]
  *
  * @module
  */
@@ -34,7 +38,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     trials: { type: "string", default: "20" },
-    "baseline-trials": { type: "string", default: "10" },
+    "baseline-trials": { type: "string", default: "20" },
     "churn-seconds": { type: "string", default: "60" },
     "aurproxy-flags": { type: "string", default: "" },
     "scale-only": { type: "boolean", default: false },
@@ -46,7 +50,8 @@ interface Aurproxy {
   readonly proxyPort: number;
   readonly mgmtPort: number;
   readonly pid: number;
-  readonly startedAt: number;
+  /** How long `run --setup` took, spawn to exit: start to the first config written. */
+  readonly setupMs: number;
   metrics(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
@@ -88,7 +93,7 @@ async function startAurproxy(
     proxyPort,
     mgmtPort: stack.mgmtPort,
     pid: stack.pid,
-    startedAt: stack.startedAt,
+    setupMs: stack.setupMs,
     metrics: stack.metrics,
     stop: async () => {
       await stack.stop();
@@ -97,7 +102,7 @@ async function startAurproxy(
   };
 }
 
-/** A backend answering its name; `hits` records when each request arrived. */
+/** A backend answering its name. */
 function backend(name: string) {
   const port = freePort();
   const ac = new AbortController();
@@ -127,61 +132,67 @@ async function latency(zk: TestZooKeeper, trials: number, flags: string[]) {
   const ap = await startAurproxy(zk, [{ location: "/", job }], flags);
   const joins: number[] = [];
   const leaves: number[] = [];
-  try {
-    await waitFor(
-      "base serving",
-      async () => (await httpGet(ap.proxyPort, "/")).body === "base",
-      30_000,
+  // Poll through nginx all along, a new connection per request, recording when each
+  // backend answered first and last.
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      let who = "error";
+      try {
+        who = (await httpGet(ap.proxyPort, "/")).body;
+      } catch {
+        // Counted as "error", never as a trial backend.
+      }
+      const at = performance.now();
+      if (!first.has(who)) first.set(who, at);
+      last.set(who, at);
+    }
+  })();
+  const trialBackends: ReturnType<typeof backend>[] = [];
+  const members: string[] = [];
+  const created: number[] = [];
+  const join = async (k: number) => {
+    trialBackends[k] = backend(`t${k}`);
+    created[k] = performance.now();
+    members[k] = await admin.create(
+      `${path}/member_`,
+      serverSetMemberJson({ host: "127.0.0.1", port: trialBackends[k].port }),
+      zkClient.CreateMode.EPHEMERAL_SEQUENTIAL,
     );
-    for (let i = 0; i < trials; i++) {
-      const b = backend(`t${i}`);
-      // Poll through nginx, a new connection per request, recording who answered when.
-      let polling = true;
-      const seen: { at: number; who: string }[] = [];
-      const poller = (async () => {
-        while (polling) {
-          try {
-            const r = await httpGet(ap.proxyPort, "/");
-            seen.push({ at: performance.now(), who: r.body });
-          } catch {
-            seen.push({ at: performance.now(), who: "error" });
-          }
-        }
-      })();
-      const t0 = performance.now();
-      const member = await admin.create(
-        `${path}/member_`,
-        serverSetMemberJson({ host: "127.0.0.1", port: b.port }),
-        zkClient.CreateMode.EPHEMERAL_SEQUENTIAL,
-      );
-      await waitFor("trial backend serving", () => seen.some((s) => s.who === b.name), 30_000, 1);
-      joins.push(seen.find((s) => s.who === b.name)!.at - t0);
-      const t1 = performance.now();
-      await admin.remove(member);
+  };
+  try {
+    await waitFor("base serving", () => first.has("base"), 30_000);
+    await join(0);
+    for (let k = 0; k < trials; k++) {
+      const name = trialBackends[k].name;
+      await waitFor(`${name} serving`, () => first.has(name), 60_000, 1);
+      joins.push(first.get(name)! - created[k]);
+      const removed = performance.now();
+      await Promise.all([admin.remove(members[k]), k + 1 < trials ? join(k + 1) : undefined]);
       // Gone once nothing from it came back for 300 ms.
       await waitFor(
-        "trial backend gone",
-        () => {
-          const last = seen.findLast((s) => s.who === b.name)?.at ?? t1;
-          return performance.now() - Math.max(last, t1) > 300;
-        },
-        30_000,
+        `${name} gone`,
+        () => performance.now() - Math.max(last.get(name)!, removed) > 300,
+        60_000,
         5,
       );
-      leaves.push(Math.max(0, (seen.findLast((s) => s.who === b.name)?.at ?? t1) - t1));
-      polling = false;
-      await poller;
-      await b.close();
+      leaves.push(Math.max(0, last.get(name)! - removed));
+      await trialBackends[k].close();
       console.error(
-        `  trial ${i + 1}/${trials}: join ${joins.at(-1)!.toFixed(0)} ms, leave ${
+        `  trial ${k + 1}/${trials}: join ${joins.at(-1)!.toFixed(0)} ms, leave ${
           leaves.at(-1)!.toFixed(0)
         } ms`,
       );
     }
   } finally {
+    polling = false;
+    await poller;
     await ap.stop();
     await admin.close();
     await base.close();
+    for (const b of trialBackends) await b.close();
   }
   return { joins, leaves };
 }
@@ -196,18 +207,17 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
   await admin.waitConnected(10_000);
   const live = Array.from({ length: MEMBERS }, (_, i) => backend(`job0-${i}`));
   const members: string[][] = [];
-  let fakePort = 20000;
-  for (let j = 0; j < JOBS; j++) {
-    const path = `/aurora/bench/prod/job${j}`;
-    await admin.mkdirp(path);
-    members.push(
-      await Promise.all(Array.from({ length: MEMBERS }, (_, i) =>
-        admin.create(
-          `${path}/member_`,
-          serverSetMemberJson({ host: "127.0.0.1", port: j === 0 ? live[i].port : fakePort++ }),
-          zkClient.CreateMode.PERSISTENT_SEQUENTIAL,
-        ))),
+  // Job 0's members are live backends (wrk hits them); the others' ports are never dialled.
+  const portOf = (j: number, i: number) => j === 0 ? live[i].port : 20000 + j * MEMBERS + i;
+  const create = (j: number, i: number) =>
+    admin.create(
+      `/aurora/bench/prod/job${j}/member_`,
+      serverSetMemberJson({ host: "127.0.0.1", port: portOf(j, i) }),
+      zkClient.CreateMode.PERSISTENT_SEQUENTIAL,
     );
+  for (let j = 0; j < JOBS; j++) {
+    await admin.mkdirp(`/aurora/bench/prod/job${j}`);
+    members.push(await Promise.all(Array.from({ length: MEMBERS }, (_, i) => create(j, i))));
   }
   const routes = Array.from(
     { length: JOBS },
@@ -218,20 +228,19 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     "--weight-adjustment-delay-seconds=0",
   ]);
   const out: Record<string, number> = {};
-  let samples: { changes: number; rssMb: number; heapMb: number }[] = [];
+  let samples: { changes: number; rssMb: number; heapMb: number; endpoints: number }[] = [];
+  const conf = `${ap.dir}/conf/nginx.conf`;
+  const endpointsInConfig = async () => {
+    const text = await Deno.readTextFile(conf).catch(() => "");
+    return (text.match(/^\s+server 127\.0\.0\.1:\d+ weight=/gm) ?? []).length;
+  };
   try {
-    const conf = `${ap.dir}/conf/nginx.conf`;
-    await waitFor(
-      "complete config",
-      async () => {
-        const text = await Deno.readTextFile(conf).catch(() => "");
-        return (text.match(/^\s+server 127\.0\.0\.1:\d+ weight=/gm) ?? []).length ===
-          JOBS * MEMBERS;
-      },
-      60_000,
-      10,
-    );
-    out.startToConfigMs = performance.now() - ap.startedAt;
+    // `--setup` has exited: the config it wrote must already be complete.
+    const written = await endpointsInConfig();
+    if (written !== JOBS * MEMBERS) {
+      throw new Error(`--setup wrote ${written} endpoints, not ${JOBS * MEMBERS}`);
+    }
+    out.startToConfigMs = ap.setupMs;
     await waitFor(
       "first reload",
       async () => (await ap.metrics())["aurproxy_reloads_total"] >= 1,
@@ -242,41 +251,38 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     out.rssMb = rssMb(ap.pid);
     out.heapMb = (await ap.metrics())["aurproxy_process_heap_used_bytes"] / 1e6;
 
-    // Churn: 10 changes/s (alternately remove and re-add a member) while wrk runs.
+    // Churn: 10 changes/s while wrk runs. Change 2n removes member (j, i) and change 2n+1
+    // creates it again (same instance, new znode), with (j, i) walking every job in turn,
+    // job0 included: 2,000 endpoints, 1,999 between the two halves of a pair.
     const cpu0 = cpuSeconds(ap.pid);
     const reloads0 = m0["aurproxy_reloads_total"];
     const t0 = performance.now();
     let changes = 0;
-    const memory: { changes: number; rssMb: number; heapMb: number }[] = [];
+    let fewest = JOBS * MEMBERS, most = JOBS * MEMBERS;
+    const memory: typeof samples = [];
     const churn = (async () => {
-      let k = 0;
       while (performance.now() - t0 < churnSeconds * 1000) {
-        const j = k % JOBS;
-        const i = Math.floor(k / JOBS) % MEMBERS;
-        const path = `/aurora/bench/prod/job${j}`;
-        if (k % 2 === 0) {
-          await admin.remove(members[j][i]);
-        } else {
-          members[j][i] = await admin.create(
-            `${path}/member_`,
-            serverSetMemberJson({ host: "127.0.0.1", port: j === 0 ? live[i].port : 30000 + k }),
-            zkClient.CreateMode.PERSISTENT_SEQUENTIAL,
-          );
-          k++;
-        }
-        if (k % 2 === 0) k++;
+        const pair = Math.floor(changes / 2);
+        const j = pair % JOBS;
+        const i = Math.floor(pair / JOBS) % MEMBERS;
+        if (changes % 2 === 0) await admin.remove(members[j][i]);
+        else members[j][i] = await create(j, i);
         changes++;
         if (changes % 100 === 0) {
           const m = await ap.metrics();
+          const endpoints = await endpointsInConfig();
+          fewest = Math.min(fewest, endpoints);
+          most = Math.max(most, endpoints);
           memory.push({
             changes,
             rssMb: rssMb(ap.pid),
             heapMb: m["aurproxy_process_heap_used_bytes"] / 1e6,
+            endpoints,
           });
           console.error(
-            `  after ${changes} changes: RSS ${memory.at(-1)!.rssMb.toFixed(0)} MB, heap ${
-              memory.at(-1)!.heapMb.toFixed(0)
-            } MB`,
+            `  after ${changes} changes: ${endpoints} endpoints, RSS ${
+              memory.at(-1)!.rssMb.toFixed(0)
+            } MB, heap ${memory.at(-1)!.heapMb.toFixed(0)} MB`,
           );
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -299,6 +305,11 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     out.requests = load.requests;
     out.rps = load.rps;
     out.failed = load.errors + load.non2xx;
+    // Once the last change has reached the config (min interval 1 s), count again.
+    await new Promise((r) => setTimeout(r, 2000));
+    const end = await endpointsInConfig();
+    out.endpointsMin = Math.min(fewest, end);
+    out.endpointsMax = Math.max(most, end);
   } finally {
     await ap.stop();
     await admin.close();
@@ -357,7 +368,7 @@ try {
       target: "<= 500 ms",
     },
     {
-      metric: "2,000 endpoints: start to first complete config",
+      metric: "2,000 endpoints: start to first complete config (run --setup)",
       value: s.startToConfigMs,
       unit: "ms",
       target: "<= 3000 ms",
@@ -365,6 +376,11 @@ try {
     { metric: "2,000 endpoints: aurproxy RSS", value: s.rssMb, unit: "MB", target: "<= 150 MB" },
     { metric: "2,000 endpoints: render + nginx -t + reload", value: s.applyMs, unit: "ms" },
     { metric: `churn: member changes in ${values["churn-seconds"]} s`, value: s.changes },
+    {
+      metric: "churn: endpoints in the config (min-max)",
+      value: `${s.endpointsMin}-${s.endpointsMax}`,
+      target: "2,000 +- 1",
+    },
     { metric: "churn: nginx reloads (coalesced, min interval 1 s)", value: s.reloads },
     { metric: "churn: requests through nginx (new connection each)", value: s.requests },
     { metric: "churn: failed requests", value: s.failed, target: "0" },

@@ -44,6 +44,8 @@ export interface Stack {
   readonly nginx: RunningNginx;
   /** When `aurproxy run` was spawned (performance.now()). */
   readonly startedAt: number;
+  /** How long `aurproxy run --setup` took, spawn to exit (ms). */
+  readonly setupMs: number;
   /** aurproxy's /metrics.json. */
   metrics(): Promise<Record<string, number>>;
   /** Asks aurproxy to quit (/quitquitquit), waits for it, then stops nginx. */
@@ -74,7 +76,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     "--management-host=127.0.0.1",
     `--config=${configPath}`,
   ];
+  const setupStart = performance.now();
   const setup = await aurproxy(["run", "--setup", ...common, ...(o.setupFlags ?? [])]).output();
+  const setupMs = performance.now() - setupStart;
   if (!setup.success) throw new Error(`aurproxy run --setup failed (exit ${setup.code})`);
   const keys = nginxKeys(o.dir);
   const nginx = await runNginx({
@@ -103,6 +107,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     pid: proc.pid,
     nginx,
     startedAt,
+    setupMs,
     metrics: metricsJson,
     stop: async () => {
       try {

@@ -8,8 +8,15 @@
  * per millisecond rather than in bursts, and never all in the same millisecond.
  *
  * Bounding: at most `maxConcurrent` checks run at once; a due check waits in a FIFO queue
- * for a slot. A check still running (or queued) when its next turn comes is skipped, so a
- * slow endpoint never has two checks in flight.
+ * for a slot. By default the cap follows the jobs: enough slots for every job's check to
+ * run until its timeout (Σ timeout/interval, what is in flight on average when every
+ * endpoint hangs) plus {@linkcode MIN_SPARE_SLOTS} for the healthy ones. A fixed cap would
+ * let endpoints that time out hold every slot, and healthy endpoints would be checked ever
+ * more rarely: exactly when traffic depends on the checks.
+ *
+ * One check per job at a time: a turn that comes while the job's previous check still
+ * runs (a check may last up to its interval) is not dropped but runs as soon as that check
+ * ends, so a check as long as the interval still gives one result per interval.
  *
  * @module
  */
@@ -20,20 +27,29 @@ import type { Clock, TimerId } from "../clock.ts";
 export interface CheckJob {
   /** Milliseconds between the starts of two checks; > 0. */
   readonly intervalMs: number;
+  /**
+   * Longest one run can take (its timeout); sizes the default concurrency cap. Omitted:
+   * runs are taken to be short.
+   */
+  readonly timeoutMs?: number;
   /** One check; must settle promptly once `signal` aborts. Its rejection is ignored. */
   readonly run: (signal: AbortSignal) => Promise<void>;
 }
 
 export interface CheckSchedulerOptions {
   readonly clock: Clock;
-  /** Checks allowed in flight at once; default {@linkcode DEFAULT_MAX_CONCURRENT}. */
+  /** A fixed number of checks allowed in flight at once; default: follows the jobs. */
   readonly maxConcurrent?: number;
   /** Source of the sequence's random start, in [0, 1); default `Math.random`. */
   readonly random?: () => number;
 }
 
-/** Enough to keep up with thousands of endpoints, few enough not to flood a network. */
-export const DEFAULT_MAX_CONCURRENT = 64;
+/**
+ * Slots on top of those that timing-out checks may hold: quick checks need few (2,000
+ * endpoints answering in 1 ms each keep about 2 in flight), and the golden-ratio spread
+ * keeps bursts small.
+ */
+export const MIN_SPARE_SLOTS = 64;
 
 /** 1/φ: successive multiples, taken modulo 1, are the most evenly spread sequence known. */
 const GOLDEN = (Math.sqrt(5) - 1) / 2;
@@ -43,6 +59,8 @@ interface Entry {
   timer?: TimerId;
   running?: AbortController;
   queued: boolean;
+  /** A turn came while the previous check was running: run again when it ends. */
+  missed: boolean;
   removed: boolean;
   /** When the next run is due. */
   due: number;
@@ -58,7 +76,9 @@ interface Entry {
  */
 export class CheckScheduler {
   readonly #clock: Clock;
-  readonly #max: number;
+  readonly #fixedMax?: number;
+  /** Σ min(timeout, interval)/interval over the jobs: slots that hanging checks can hold. */
+  #load = 0;
   readonly #offset: number;
   readonly #queue: Entry[] = [];
   #added = 0;
@@ -67,13 +87,19 @@ export class CheckScheduler {
   #jobs = 0;
 
   constructor(opts: CheckSchedulerOptions) {
-    const max = opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
-    if (!Number.isInteger(max) || max < 1) {
+    const max = opts.maxConcurrent;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
       throw new RangeError(`maxConcurrent: expected an integer >= 1, got ${max}`);
     }
     this.#clock = opts.clock;
-    this.#max = max;
+    this.#fixedMax = max;
     this.#offset = (opts.random ?? Math.random)();
+  }
+
+  /** Checks allowed in flight at once now (fixed, or following the jobs). */
+  get maxConcurrent(): number {
+    // The epsilon absorbs rounding left in the sum by jobs added and removed.
+    return this.#fixedMax ?? Math.ceil(this.#load - 1e-6) + MIN_SPARE_SLOTS;
   }
 
   /** Checks running now. */
@@ -111,18 +137,25 @@ export class CheckScheduler {
     if (!(job.intervalMs > 0)) {
       throw new RangeError(`intervalMs: expected > 0, got ${job.intervalMs}`);
     }
+    if (job.timeoutMs !== undefined && !(job.timeoutMs >= 0)) {
+      throw new RangeError(`timeoutMs: expected >= 0, got ${job.timeoutMs}`);
+    }
+    const load = Math.min(job.timeoutMs ?? 0, job.intervalMs) / job.intervalMs;
     const now = this.#clock.now();
     const phase = this.#nextPhase(job.intervalMs);
     // Align to the wall clock so jobs added at different times still interleave.
     const sinceAligned = ((now - phase) % job.intervalMs + job.intervalMs) % job.intervalMs;
     const due = sinceAligned === 0 ? now : now + job.intervalMs - sinceAligned;
-    const e: Entry = { job, queued: false, removed: false, due };
+    const e: Entry = { job, queued: false, missed: false, removed: false, due };
     this.#jobs++;
+    this.#load += load;
     this.#arm(e);
+    this.#drain(); // the cap may have grown
     return () => {
       if (e.removed) return;
       e.removed = true;
       this.#jobs--;
+      this.#load = this.#jobs ? this.#load - load : 0;
       if (e.timer !== undefined) this.#clock.clearTimeout(e.timer);
       e.timer = undefined;
       if (e.queued) {
@@ -145,16 +178,22 @@ export class CheckScheduler {
         e.due += (Math.floor((now - e.due) / e.job.intervalMs) + 1) * e.job.intervalMs;
       }
       this.#arm(e);
-      if (!e.running && !e.queued) {
-        e.queued = true;
-        this.#queue.push(e);
-        this.#drain();
-      }
+      if (e.running) e.missed = true;
+      else this.#enqueue(e);
     }, Math.max(0, e.due - clock.now()));
   }
 
+  /** Queues `e` unless it is queued already (a queued turn covers this one too). */
+  #enqueue(e: Entry): void {
+    if (e.queued) return;
+    e.queued = true;
+    this.#queue.push(e);
+    this.#drain();
+  }
+
   #drain(): void {
-    while (this.#inFlight < this.#max && this.#queue.length) {
+    const max = this.maxConcurrent;
+    while (this.#inFlight < max && this.#queue.length) {
       const e = this.#queue.shift()!;
       e.queued = false;
       const ac = new AbortController();
@@ -170,7 +209,10 @@ export class CheckScheduler {
       run.catch(() => {}).finally(() => {
         e.running = undefined;
         this.#inFlight--;
-        this.#drain();
+        if (e.missed && !e.removed) {
+          e.missed = false;
+          this.#enqueue(e);
+        } else this.#drain();
       });
     }
   }

@@ -223,6 +223,22 @@ Deno.test("health adjuster: a check slower than timeout is a failure, and is abo
   strictEqual(clock.pending, 0);
 });
 
+Deno.test("health adjuster: with timeout == interval every turn checks: unhealthy after threshold x interval", async () => {
+  const { clock, calls, make } = setup(() => ({ status: 200, afterMs: 60_000 }));
+  const { a, box } = make({ interval: 1, timeout: 1, unhealthyThreshold: 2 });
+  const t0 = clock.now();
+  a.start(); // phase 0: the first check starts at once
+  await clock.advance(1999);
+  strictEqual(a.current().detail, "initializing (1 failure: timeout after 1000 ms)");
+  await clock.advance(1);
+  strictEqual(a.current().detail, "unhealthy (2 failures: timeout after 1000 ms)");
+  strictEqual(box.signals, 1);
+  await clock.advance(2999);
+  deepStrictEqual(calls.map((c) => c.at - t0), [0, 1000, 2000, 3000, 4000], "one check a second");
+  a.stop();
+  strictEqual(clock.pending, 0);
+});
+
 Deno.test("health adjuster: stop aborts the check in flight, leaves no timer and ignores its result", async () => {
   const { clock, calls, state, make, metrics } = setup(() => ({ status: 200, afterMs: 300 }));
   const { a, box } = make({ healthyThreshold: 1 });

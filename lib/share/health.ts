@@ -11,6 +11,18 @@
  *   problem, not the endpoint's, so the status stays as it was. A lookup slower than
  *   `timeout` cannot be told apart from a slow endpoint and counts as a timeout.
  *
+ * How a check is made: a new connection per check with `Connection: close` (the raw client
+ * of `http_probe.ts` in production, `fetch` in unit tests), never a kept-alive one:
+ * - it sees what nginx sees when it opens a new connection: a kept-alive connection can
+ *   keep answering after the instance stopped listening or its accept loop hung;
+ * - reusing an idle connection races with the server's keep-alive timeout (5 s in Node,
+ *   often at or below a check interval) and yields false failures when the server closes
+ *   it just as the check is sent;
+ * - 2,000 endpoints would otherwise hold 2,000 idle sockets, near common fd limits.
+ * The price is one TCP handshake per check (about twice the CPU of a kept-alive check, see
+ * `http_probe.ts`), and since the server closes first the TIME_WAIT sockets land on its
+ * side, not ours. Every phase, the connect included, is bounded by `timeout`.
+ *
  * `port_name`: the check goes to `endpoint.ports[port_name]` instead of the traffic port.
  * An endpoint without that port is never checked: it stays initializing with share 0 and
  * its detail names the missing port (the original crashed its checker on this), because
@@ -73,18 +85,8 @@ export interface HttpCheckOptions {
 }
 
 /**
- * One HTTP check; never throws. The timeout runs on `clock` so fake clocks drive it too.
- *
- * Each check opens its own connection (`Connection: close`) rather than reusing a pooled
- * keep-alive one, on purpose:
- * - it sees what nginx sees when it opens a new connection: a pooled connection can keep
- *   answering after the instance stopped listening or its accept loop hung;
- * - reusing an idle connection races with the server's keep-alive timeout (5 s in Node,
- *   often at or below a check interval) and yields false failures when the server closes
- *   it just as the check is sent;
- * - 2,000 endpoints would otherwise hold 2,000 idle sockets, near common fd limits.
- * The price, one TCP handshake per check (~700/s for 2,000 endpoints every 3 s), is small,
- * and since the server closes first the TIME_WAIT sockets land on its side, not ours.
+ * One HTTP check through `fetch`, on its own connection (`Connection: close`, see the
+ * module comment); never throws. The timeout runs on `clock` so fake clocks drive it too.
  *
  * @example
  * ```ts
@@ -235,7 +237,11 @@ export function healthAdjuster(
         );
         return;
       }
-      remove = deps.scheduler.add({ intervalMs: cfg.interval * 1000, run });
+      remove = deps.scheduler.add({
+        intervalMs: cfg.interval * 1000,
+        timeoutMs: cfg.timeout * 1000,
+        run,
+      });
     },
     stop() {
       if (phase === "stopped") return;
@@ -243,7 +249,6 @@ export function healthAdjuster(
       phase = "stopped";
       remove?.();
       remove = undefined;
-      probe?.close();
     },
     current(): ShareFactor {
       if (url === undefined) {

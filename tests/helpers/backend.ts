@@ -79,3 +79,160 @@ export function startBackend(opts: TestBackendOptions): Promise<TestBackend> {
   );
   return ready.then(() => backend);
 }
+
+/** A raw HTTP/1.1 server that can stop accepting while still serving what it accepted. */
+export interface KeepAliveBackend {
+  readonly port: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Request lines received, in order. */
+  readonly requests: string[];
+  /** Closes the listener only: new connections are refused, open ones still answered. */
+  stopAccepting(): void;
+  /** Closes the listener and every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a backend answering `200 ok` to every request on kept-alive connections, and
+ * closing a connection only when the request says `Connection: close`. `stopAccepting`
+ * models a server whose listening socket is gone (a botched restart, a dead accept loop)
+ * but whose old connections live on: what nginx sees is a refused connection.
+ *
+ * @example
+ * ```ts
+ * const b = startKeepAliveBackend();
+ * b.stopAccepting(); // new connections refused, kept-alive ones still served
+ * await b.close();
+ * ```
+ */
+export function startKeepAliveBackend(): KeepAliveBackend {
+  const port = freePort();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const conns = new Set<Deno.Conn>();
+  const served: Promise<void>[] = [];
+  let connections = 0;
+  let listening = true;
+  const requests: string[] = [];
+  const serve = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(4096);
+    let pending = "";
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        pending += new TextDecoder().decode(buf.subarray(0, n));
+        let end: number;
+        let close = false;
+        while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
+          const head = pending.slice(0, end);
+          pending = pending.slice(end + 4);
+          requests.push(head.split("\r\n")[0]);
+          close = /\r\nconnection:\s*close/i.test(head);
+          await conn.write(new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\nContent-Length: 2\r\n${close ? "Connection: close\r\n" : ""}\r\nok`,
+          ));
+          if (close) break;
+        }
+        if (close) break;
+      }
+    } catch {
+      // Closed by the test.
+    }
+    conns.delete(conn);
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        connections++;
+        conns.add(conn);
+        served.push(serve(conn));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  const stopAccepting = () => {
+    if (!listening) return;
+    listening = false;
+    listener.close();
+  };
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    requests,
+    stopAccepting,
+    close: async () => {
+      stopAccepting();
+      await accepting;
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      await Promise.all(served);
+    },
+  };
+}
+
+/** A listener that answers no SYN: see {@linkcode startUnansweredListener}. */
+export interface UnansweredListener {
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * A real listener that never accepts, with its accept queue filled by connections of our
+ * own: the kernel then drops new SYNs, so a connection attempt hangs as it does towards
+ * an overloaded or hung server or a black-holed address (until the kernel gives up, ~2
+ * min later). Costs a few hundred file descriptors until `close`.
+ *
+ * @example
+ * ```ts
+ * const l = await startUnansweredListener();
+ * await Deno.connect({ hostname: "127.0.0.1", port: l.port }); // hangs
+ * l.close();
+ * ```
+ */
+export async function startUnansweredListener(): Promise<UnansweredListener> {
+  const port = freePort();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const fillers: Deno.Conn[] = [];
+  const close = () => {
+    for (const c of fillers) c.close();
+    listener.close();
+  };
+  try {
+    // The queue is full once some attempts of a batch get no answer within 200 ms.
+    for (let full = false; !full;) {
+      if (fillers.length > 65_536) throw new Error("the accept queue never filled up");
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 200);
+      const batch = await Promise.allSettled(
+        Array.from(
+          { length: 64 },
+          () => Deno.connect({ hostname: "127.0.0.1", port, signal: ac.signal }),
+        ),
+      );
+      clearTimeout(timer);
+      for (const r of batch) {
+        if (r.status === "fulfilled") fillers.push(r.value);
+        else if (ac.signal.aborted) full = true;
+        else throw r.reason;
+      }
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { port, close };
+}

@@ -1,6 +1,8 @@
 /**
- * Health checks against real HTTP servers on loopback, with the real clock and real fetch.
- * Intervals are 0.2 s so each test takes about a second.
+ * Health checks against real HTTP servers on loopback, with the real clock and the raw
+ * HTTP probe used in production. Intervals are 0.2 s so each test takes about a second.
+ * Time bounds follow the promise made to users: out within unhealthy_threshold x interval
+ * (+ 1 s), back within healthy_threshold x interval (+ 1 s).
  */
 
 import { strictEqual } from "node:assert";
@@ -11,10 +13,16 @@ import { memoryLogger } from "../../lib/log.ts";
 import type { ShareAdjuster } from "../../lib/share/adjuster.ts";
 import { CheckScheduler } from "../../lib/share/check_scheduler.ts";
 import { healthAdjuster } from "../../lib/share/health.ts";
-import { startBackend } from "../helpers/backend.ts";
+import {
+  startBackend,
+  startKeepAliveBackend,
+  startUnansweredListener,
+} from "../helpers/backend.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 
 const INTERVAL_MS = 200;
+/** What users are promised, with threshold 2: out (or back) within 2 x interval + 1 s. */
+const BOUND_MS = 2 * INTERVAL_MS + 1000;
 const base: HealthCheckConfig = {
   kind: "http_health",
   path: "",
@@ -46,9 +54,13 @@ const ep = (port: number, ports: Record<string, number> = {}): Endpoint => ({
 const healthy = (a: ShareAdjuster) => a.current().share === 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A server recording the method of each request; `hold` makes it answer only at close. */
+/**
+ * A server recording the method, path and arrival time of each request; `hold` makes it
+ * answer only at close.
+ */
 function recordingServer(opts: { hold?: boolean } = {}) {
   const methods: string[] = [];
+  const arrivals: { path: string; at: number }[] = [];
   const port = freePort();
   const ac = new AbortController();
   let release!: () => void;
@@ -57,6 +69,7 @@ function recordingServer(opts: { hold?: boolean } = {}) {
     { hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} },
     async (req) => {
       methods.push(req.method);
+      arrivals.push({ path: new URL(req.url).pathname, at: performance.now() });
       if (opts.hold) await released;
       return new Response("ok");
     },
@@ -64,6 +77,7 @@ function recordingServer(opts: { hold?: boolean } = {}) {
   return {
     port,
     methods,
+    arrivals,
     close: async () => {
       release();
       ac.abort();
@@ -99,16 +113,78 @@ Deno.test("health check: a backend answering 500 leaves after unhealthy_threshol
   }
 });
 
-Deno.test("health check: a backend that stops listening is taken out", async () => {
+Deno.test("health check: a backend that stops listening is taken out in time, and back once it listens again", async () => {
   const b = await startBackend({ name: "a" });
-  const { a } = checked(ep(b.port));
+  const { a, changes } = checked(ep(b.port));
+  let again: Awaited<ReturnType<typeof startBackend>> | undefined;
   try {
     await waitFor("healthy", () => healthy(a), 3000);
     await b.close();
-    await waitFor("unhealthy", () => !healthy(a), 3000);
+    const closedAt = Date.now();
+    await waitFor("unhealthy", () => !healthy(a), BOUND_MS + 1000);
+    const down = changes.at(-1)! - closedAt;
+    strictEqual(down <= BOUND_MS, true, `out ${down} ms after it stopped listening`);
+    strictEqual(a.current().detail, "unhealthy (2 failures: connection refused)");
+
+    again = await startBackend({ name: "a", port: b.port });
+    const listeningAt = Date.now();
+    await waitFor("healthy again", () => healthy(a), BOUND_MS + 1000);
+    const up = changes.at(-1)! - listeningAt;
+    strictEqual(up <= BOUND_MS, true, `back ${up} ms after it listened again`);
+    strictEqual(a.current().detail, "healthy");
+  } finally {
+    a.stop();
+    await again?.close();
+  }
+});
+
+Deno.test("health check: a backend that stops accepting but still serves its open connections is taken out", async () => {
+  // What nginx sees is a refused connection, whatever old connections still answer.
+  const b = startKeepAliveBackend();
+  const { a, changes } = checked(ep(b.port));
+  try {
+    await waitFor("healthy", () => healthy(a), 3000);
+    b.stopAccepting();
+    const stoppedAt = Date.now();
+    await waitFor("unhealthy", () => !healthy(a), BOUND_MS + 1000);
+    const down = changes.at(-1)! - stoppedAt;
+    strictEqual(down <= BOUND_MS, true, `out ${down} ms after it stopped accepting`);
     strictEqual(a.current().detail, "unhealthy (2 failures: connection refused)");
   } finally {
     a.stop();
+    await b.close();
+  }
+});
+
+Deno.test("health check: endpoints whose SYNs go unanswered time out and do not hold up the others", async () => {
+  // More hung endpoints than the scheduler has slots: each connect must end at its timeout.
+  const hungPort = await startUnansweredListener();
+  const b = await startBackend({ name: "a" });
+  const scheduler = new CheckScheduler({ clock: systemClock, maxConcurrent: 64 });
+  const make = (port: number) =>
+    healthAdjuster(base, { endpoint: ep(port), clock: systemClock, signal: () => {} }, {
+      scheduler,
+      logger: memoryLogger(),
+    });
+  const hung = Array.from({ length: 70 }, () => make(hungPort.port));
+  const answering = make(b.port);
+  try {
+    for (const a of hung) a.start();
+    answering.start();
+    const t0 = Date.now();
+    await waitFor("the answering endpoint healthy", () => healthy(answering), BOUND_MS + 1000);
+    await waitFor(
+      "every hung endpoint unhealthy",
+      () => hung.every((a) => a.current().detail.startsWith("unhealthy")),
+      BOUND_MS + 1000,
+    );
+    const took = Date.now() - t0;
+    strictEqual(took <= BOUND_MS, true, `took ${took} ms`);
+    strictEqual(hung[0].current().detail, "unhealthy (2 failures: timeout after 150 ms)");
+  } finally {
+    for (const a of [...hung, answering]) a.stop();
+    hungPort.close();
+    await b.close();
   }
 });
 
@@ -183,16 +259,38 @@ Deno.test("health check: an unresolvable host keeps its previous state", async (
 Deno.test("health check: one scheduler checks many real endpoints spread over the interval", async () => {
   const server = recordingServer();
   const scheduler = new CheckScheduler({ clock: systemClock, maxConcurrent: 4 });
-  const adjusters = Array.from({ length: 20 }, () =>
-    healthAdjuster(base, {
-      endpoint: ep(server.port),
-      clock: systemClock,
-      signal: () => {},
-    }, { scheduler, logger: memoryLogger() }));
+  const n = 20;
+  const adjusters = Array.from(
+    { length: n },
+    (_, i) =>
+      healthAdjuster({ ...base, route: `/health/${i}` }, {
+        endpoint: ep(server.port),
+        clock: systemClock,
+        signal: () => {},
+      }, { scheduler, logger: memoryLogger() }),
+  );
   try {
+    const t0 = performance.now();
     for (const a of adjusters) a.start();
     await waitFor("all healthy", () => adjusters.every(healthy), 3000);
     strictEqual(scheduler.maxInFlight <= 4, true);
+    // When each endpoint's first check reached it, relative to the start.
+    const first = new Map<string, number>();
+    for (const { path, at } of server.arrivals) if (!first.has(path)) first.set(path, at - t0);
+    const starts = [...first.values()].sort((x, y) => x - y);
+    strictEqual(starts.length, n);
+    strictEqual(
+      starts.at(-1)! < INTERVAL_MS + 50,
+      true,
+      `all within the first interval: ${starts}`,
+    );
+    // Evenly over the interval: 20 phases cover ~95 % of it, ~10 ms apart.
+    const span = starts.at(-1)! - starts[0];
+    strictEqual(span >= 0.6 * INTERVAL_MS, true, `spread over ${span} ms only: ${starts}`);
+    const busiest = Math.max(
+      ...starts.map((s) => starts.filter((t) => t >= s && t < s + 10).length),
+    );
+    strictEqual(busiest <= 4, true, `${busiest} first checks within 10 ms: ${starts}`);
   } finally {
     for (const a of adjusters) a.stop();
     await server.close();

@@ -204,6 +204,15 @@ Deno.test("zk outage: a silent cut longer than the session timeout: noticed, the
   const relay = startTcpRelay(zk.port);
   const d = deps(2000);
   const ensemble = `127.0.0.1:${relay.port}`;
+  const dir = await Deno.makeTempDir();
+  // Re-confirms the entries of connected sources every 100 ms.
+  const state = await EndpointStateStore.load(`${dir}/state.json`, {
+    maxAgeSeconds: 3600,
+    refreshMs: 100,
+    flushDelayMs: 10,
+    clock: systemClock,
+    logger: d.logger,
+  });
   try {
     const announcer = await zk.announcer();
     const m1 = await announcer.announce("/aurora/r/e/j", { host: "127.0.0.1", port: 9001 });
@@ -211,7 +220,7 @@ Deno.test("zk outage: a silent cut longer than the session timeout: noticed, the
       zkServers: ensemble,
       zkPath: "/aurora/r/e/j",
       zkMemberPrefix: "member_",
-    }, d);
+    }, { ...d, state });
     let changes = 0;
     src.onChange(() => changes++);
     await src.start();
@@ -225,12 +234,18 @@ Deno.test("zk outage: a silent cut longer than the session timeout: noticed, the
     await announcer.announce("/aurora/r/e/j", { host: "127.0.0.1", port: 9002 });
     await announcer.remove(m1);
     await waitFor("the cut to be noticed", () => session.state === "disconnected", 5000);
+    const savedAt = state.get(src.name)!.savedAt;
     await waitFor(
       "the server to expire aurproxy's session",
       async () => !(await zk.liveSessions()).includes(id),
       10_000,
     );
     strictEqual(ports(src), "9001", "last known endpoints are kept during the cut");
+    strictEqual(
+      state.get(src.name)!.savedAt,
+      savedAt,
+      "the state file no longer vouches for endpoints it cannot confirm",
+    );
     relay.resume();
     await until(src, "9002");
     strictEqual(trace.stop(), "9001 -> 9002");
@@ -242,9 +257,11 @@ Deno.test("zk outage: a silent cut longer than the session timeout: noticed, the
     await until(src, "9002,9003");
     await src.stop();
   } finally {
+    await state.stop();
     await d.sessions.closeAll();
     await relay.close();
     await zk.destroy();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

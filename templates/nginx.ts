@@ -54,11 +54,17 @@ const live = (u: Upstream) => u.endpoints.some((e) => e.weight > 0);
 function serverLine(e: WeightedEndpoint, c: Context): string {
   const audit = commentSafe(e.audit.join(" | "));
   const at = hostPort(e.address, e.port);
-  if (e.weight <= 0) return `        # server ${at} (weight 0) # ${audit}`;
   // max_fails defaults to 0: aurproxy's health checks decide membership, and nginx's
   // passive marking would take a whole small pool out on a burst of errors.
-  return `        server ${at} weight=${e.weight} max_fails=${ctx(c, "max_fails", 0)} ` +
-    `fail_timeout=${ctx(c, "fail_timeout", "10s")}; # ${audit}`;
+  const fails = `max_fails=${ctx(c, "max_fails", 0)} fail_timeout=${ctx(c, "fail_timeout", "10s")}`;
+  if (e.weight > 0) return `        server ${at} weight=${e.weight} ${fails}; # ${audit}`;
+  // A standby overflow endpoint takes no traffic, but a request that failed on every
+  // primary it tried may still be retried on it: primaries that crash all at once cost
+  // no request while their health checks catch up.
+  if (e.pool === "overflow" && e.share > 0) {
+    return `        server ${at} backup ${fails}; # ${audit}`;
+  }
+  return `        # server ${at} (weight 0) # ${audit}`;
 }
 
 function upstreamBlock(u: Upstream, c: Context, keepalive: boolean): string {
@@ -134,10 +140,11 @@ ${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header Connection "";
         # An instance that has just gone away must not cost a request: a request whose
-        # backend refuses, resets or does not answer in time is tried once more on another
-        # endpoint. nginx never retries a non-idempotent request (POST) once it was sent.
+        # backend refuses, resets or does not answer in time is tried on another endpoint
+        # (the standby overflow ones last), on at most 3 in all. nginx never retries a
+        # non-idempotent request (POST) once it was sent.
         proxy_next_upstream ${ctx(c, "proxy_next_upstream", "error timeout")};
-        proxy_next_upstream_tries ${ctx(c, "proxy_next_upstream_tries", 2)};
+        proxy_next_upstream_tries ${ctx(c, "proxy_next_upstream_tries", 3)};
 
 ${health}${denied}${routes}    }
 `;
@@ -247,5 +254,7 @@ events {
     multi_accept on;
 }
 
-${http.length || o.statsPort ? httpBlock(snap, http, o) : ""}${tcp.length ? `\n${streamBlock(tcp, c)}` : ""}`;
+${http.length || o.statsPort ? httpBlock(snap, http, o) : ""}${
+    tcp.length ? `\n${streamBlock(tcp, c)}` : ""
+  }`;
 }

@@ -312,6 +312,21 @@ Deno.test("shaping: primaries failing for real move traffic to the overflow pool
     backends.p2 = await startBackend({ name: "p2", port: ports.p2 });
     await steady("primaries back: overflow idle", "1000,1000,0");
 
+    // The whole primary pool crashes at once. Until the health checks notice, nginx tries
+    // the dead primaries, then the standby overflow server (a `backup`).
+    await Promise.all([backends.p1.close(), backends.p2.close()]);
+    mark = t.records.length;
+    await steady("every primary down at once: overflow takes everything", "0,0,1000");
+    const poolGap = t.records.slice(mark + 1).filter((r) =>
+      r.before && r.before === r.after && (r.before.conf.get(ports.p1) ?? 0) > 0 &&
+      (r.before.conf.get(ports.p2) ?? 0) > 0
+    );
+    ok(poolGap.length >= 5, `only ${poolGap.length} requests met the dead pool in the config`);
+    ok(poolGap.every((r) => r.status === 200 && r.body === "overflow"), "all went to overflow");
+    backends.p1 = await startBackend({ name: "p1", port: ports.p1 });
+    backends.p2 = await startBackend({ name: "p2", port: ports.p2 });
+    await steady("primaries back again", "1000,1000,0");
+
     await traffic.stop();
     assertNoFailure("over the whole run", traffic);
   } finally {

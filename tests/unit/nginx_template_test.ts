@@ -1,5 +1,6 @@
 import { strictEqual } from "node:assert";
 import { renderNginx } from "../../templates/nginx.ts";
+import { computeWeights } from "../../lib/balance/weights.ts";
 import type { ProxySnapshot } from "../../lib/snapshot.ts";
 import { snapshot } from "../helpers/snapshots.ts";
 
@@ -39,6 +40,25 @@ Deno.test("nginx template: a zero-weight endpoint is a comment, not a live serve
   );
   has(t, "# server 127.0.0.1:9002 (weight 0) #");
   hasNot(t, "server 127.0.0.1:9002 weight=");
+});
+
+Deno.test("nginx template: standby overflow endpoints are backup servers, unhealthy ones comments", () => {
+  const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }]);
+  const member = (port: number, share: number) => ({
+    endpoint: { host: "127.0.0.1", port, ports: {} },
+    source: "test",
+    factors: [{ name: "health", share, detail: share ? "healthy" : "unhealthy" }],
+  });
+  const w = computeWeights({
+    primary: [member(9001, 1)],
+    overflow: [member(9002, 1), member(9003, 0)],
+    adjust: true,
+  });
+  const route = { ...snap.servers[0].routes[0], endpoints: w.endpoints };
+  const t = renderNginx({ ...snap, servers: [{ ...snap.servers[0], routes: [route] }] }, opts);
+  has(t, "server 127.0.0.1:9001 weight=1000 max_fails=0 fail_timeout=10s;");
+  has(t, "server 127.0.0.1:9002 backup max_fails=0 fail_timeout=10s; # overflow");
+  has(t, "# server 127.0.0.1:9003 (weight 0) # overflow");
 });
 
 Deno.test("nginx template: no live endpoint -> the location returns the configured code, no upstream", () => {
@@ -112,7 +132,7 @@ Deno.test("nginx template: defaults of the original for limits, buffers and retr
   has(t, "proxy_send_timeout 60;");
   has(t, "send_timeout 60;");
   has(t, "proxy_next_upstream error timeout;");
-  has(t, "proxy_next_upstream_tries 2;");
+  has(t, "proxy_next_upstream_tries 3;");
   has(t, "access_log off;");
   has(t, "error_log stderr warn;");
   hasNot(t, "\nuser ");

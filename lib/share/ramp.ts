@@ -106,7 +106,9 @@ export function rampAdjuster(cfg: RampConfig, ctx: AdjusterContext): ShareAdjust
     timer = undefined;
     if (stopped) return;
     const share = shareNow();
-    if (share !== signalled) {
+    // Weights have a resolution of 1/1000: a smaller move (a tick a few ms past the end of
+    // the delay) would cost a reload for nothing.
+    if (Math.round(share * 1000) !== Math.round(signalled * 1000)) {
       signalled = share;
       ctx.signal();
     }

@@ -153,3 +153,15 @@ Deno.test("ramp adjuster: time counts from creation, even if started later", asy
   strictEqual(clock.pending, 0);
   a.stop();
 });
+
+Deno.test("ramp adjuster: a move below the weights' resolution (a tick late by a few ms) is no signal", async () => {
+  const clock = new FakeClock();
+  const box = { signals: 0 };
+  const a = rampAdjuster(cfg({ minShare: 0.2 }), { endpoint, clock, signal: () => box.signals++ });
+  await clock.advance(10_003); // started 3 ms after the delay ended: share 0.20004
+  a.start();
+  strictEqual(box.signals, 0, "0.2 -> 0.20004 would not change a weight");
+  await clock.advance(10_000);
+  strictEqual(box.signals, 1, "the next tick moves the share by 0.13");
+  a.stop();
+});

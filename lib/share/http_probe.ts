@@ -6,11 +6,12 @@
  * sees when it opens a connection: a server whose listener is closed, whose accept loop
  * hung or whose backlog is full can keep answering on a connection it accepted earlier,
  * and a kept-alive check would report it healthy forever. The price is a TCP handshake
- * per check, about twice the CPU of a kept-alive check and mostly in the kernel: 2,000
- * checks a second on loopback take ~35-40 % of a core instead of ~20 % (bench/healthcheck.ts;
- * at the default 3 s interval, a third of that). The JavaScript side stays small: the
- * request is pre-encoded and only the status line is parsed. The server closes first (we
- * read to the end of its answer), so TIME_WAIT sockets land on its side, not aurproxy's.
+ * per check, about twice the CPU of a kept-alive check, half of it in the kernel: 2,000
+ * endpoints on loopback take ~40-45 % of a core checked every second instead of ~20 %,
+ * ~25 % every 3 s (bench/healthcheck.ts; on loopback aurproxy also pays the endpoints'
+ * side of each handshake). The JavaScript side stays small: the request is pre-encoded and
+ * only the status line is parsed. The server closes first (we read to the end of its
+ * answer), so TIME_WAIT sockets land on its side, not aurproxy's.
  *
  * Every phase, the TCP connect included, is bounded by `timeoutMs` and ends at once when
  * the caller's signal aborts: a SYN nobody answers (full backlog, black-holed address)

@@ -22,7 +22,14 @@ export { loadConfig, loadConfigText } from "./lib/config/load.ts";
 export { parseConfig } from "./lib/config/parse.ts";
 export type * from "./lib/config/types.ts";
 export { type Clock, systemClock } from "./lib/clock.ts";
-export { type Endpoint, endpointKey, isValidHost, validateEndpointFields } from "./lib/endpoint.ts";
+export {
+  type Endpoint,
+  endpointKey,
+  isIpLiteral,
+  isValidHost,
+  validateEndpointFields,
+} from "./lib/endpoint.ts";
+export { HostResolver, type LookupFn, type Resolution, systemLookup } from "./lib/host_resolver.ts";
 export { UsageError, UsageErrors } from "./lib/errors.ts";
 export { consoleLogger, type Logger, memoryLogger } from "./lib/log.ts";
 export { MetricsRegistry } from "./lib/metrics/registry.ts";
@@ -41,7 +48,7 @@ export { computeWeights, type PoolMember } from "./lib/balance/weights.ts";
 export { buildSnapshot } from "./lib/balance/snapshot_builder.ts";
 export type * from "./lib/snapshot.ts";
 export type { ApplyResult, ProxyBackend } from "./lib/backends/backend.ts";
-export { NginxBackend } from "./lib/backends/nginx/backend.ts";
+export { configMeaning, NginxBackend } from "./lib/backends/nginx/backend.ts";
 export { renderNginx } from "./templates/nginx.ts";
 export { ZkSession } from "./lib/zk/session.ts";
 export { ZkSessions } from "./lib/zk/sessions.ts";

@@ -283,27 +283,40 @@ Deno.test("cli: run beside nginx serves traffic and the management port; /quitqu
   }
 });
 
-Deno.test("cli: SIGTERM shuts down like /quitquitquit", async () => {
-  const backend = await startBackend({ name: "web" });
-  await using s = await setupDir(backend.port);
-  const mgmt = freePort();
-  const proc = await spawnAurproxy(
-    "run",
-    `--management-port=${mgmt}`,
-    "--management-host=127.0.0.1",
-    `--config=${s.configJson}`,
-  );
-  try {
-    await waitForPort(mgmt);
-    proc.kill("SIGTERM");
-    const st = await proc.status;
-    strictEqual(st.code, 0);
-  } finally {
-    await proc.stdout.cancel();
-    await proc.stderr.cancel();
-    await backend.close();
-  }
-});
+for (
+  const [how, stop] of [
+    ["SIGTERM", (p: Deno.ChildProcess) => p.kill("SIGTERM")],
+    [
+      "abortabortabort",
+      async (_: Deno.ChildProcess, mgmt: number) =>
+        strictEqual((await httpGet(mgmt, "/abortabortabort", { method: "POST" })).body, "OK"),
+    ],
+  ] as const
+) {
+  Deno.test(`cli: ${how} runs the shutdown handlers and exits 0, like /quitquitquit`, async () => {
+    const backend = await startBackend({ name: "web" });
+    await using s = await setupDir(backend.port);
+    const mgmt = freePort();
+    const proc = await spawnAurproxy(
+      "run",
+      `--management-port=${mgmt}`,
+      "--management-host=127.0.0.1",
+      `--config=${s.configJson}`,
+    );
+    const log = new Response(proc.stderr).text();
+    try {
+      await waitForPort(mgmt);
+      await stop(proc, mgmt);
+      strictEqual((await proc.status).code, 0);
+      const text = await log;
+      strictEqual(text.includes(`shutting down (${how})`), true, text);
+      strictEqual(text.includes("shutdown complete"), true, text);
+    } finally {
+      await proc.stdout.cancel();
+      await backend.close();
+    }
+  });
+}
 
 Deno.test("cli: a config error writes nothing; validate checks upstream and stream knobs with nginx -t", async () => {
   await using s = await setupDir(freePort());
@@ -370,30 +383,6 @@ Deno.test("cli: registry host names are resolved by aurproxy; one that does not 
       await nginx.stop();
     }
   } finally {
-    await backend.close();
-  }
-});
-
-Deno.test("cli: POST /abortabortabort runs the shutdown handlers and exits 0", async () => {
-  const backend = await startBackend({ name: "web" });
-  await using s = await setupDir(backend.port);
-  const mgmt = freePort();
-  const proc = await spawnAurproxy(
-    "run",
-    `--management-port=${mgmt}`,
-    "--management-host=127.0.0.1",
-    `--config=${s.configJson}`,
-  );
-  const log = new Response(proc.stderr).text();
-  try {
-    await waitForPort(mgmt);
-    strictEqual((await httpGet(mgmt, "/abortabortabort", { method: "POST" })).body, "OK");
-    strictEqual((await proc.status).code, 0);
-    const text = await log;
-    strictEqual(text.includes("shutting down (abortabortabort)"), true, text);
-    strictEqual(text.includes("shutdown complete"), true, text);
-  } finally {
-    await proc.stdout.cancel();
     await backend.close();
   }
 });

@@ -101,6 +101,48 @@ export function healthShare(s: HealthState): number {
   return s.status === "healthy" ? 1 : 0;
 }
 
+/** The health status as data for `/status.json`; see {@linkcode healthData}. */
+export type HealthData = {
+  readonly status: HealthStatus;
+  readonly consecutiveSuccesses: number;
+  readonly consecutiveFailures: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  /** Absent before the first check. */
+  readonly lastResult?: CheckResult["kind"];
+  /** Why the last check failed or was inconclusive. */
+  readonly lastReason?: string;
+};
+
+/**
+ * The state as plain data for `/status.json`: the status, the streaks against their
+ * thresholds, and the last result with its reason. The streaks and `inconclusive` reset
+ * each other, so the last result follows from them.
+ *
+ * @example
+ * ```ts
+ * const t = { healthyThreshold: 2, unhealthyThreshold: 3 };
+ * healthData(nextHealth(INITIAL_HEALTH, { kind: "failure", reason: "status 500" }, t), t);
+ * // { status: "initializing", consecutiveSuccesses: 0, consecutiveFailures: 1,
+ * //   healthyThreshold: 2, unhealthyThreshold: 3, lastResult: "failure", lastReason: "status 500" }
+ * ```
+ */
+export function healthData(s: HealthState, t: Thresholds): HealthData {
+  const data = {
+    status: s.status,
+    consecutiveSuccesses: s.successes,
+    consecutiveFailures: s.failures,
+    healthyThreshold: t.healthyThreshold,
+    unhealthyThreshold: t.unhealthyThreshold,
+  };
+  if (s.inconclusive) {
+    return { ...data, lastResult: "inconclusive", lastReason: s.lastInconclusive ?? "" };
+  }
+  if (s.successes) return { ...data, lastResult: "success" };
+  if (s.failures) return { ...data, lastResult: "failure", lastReason: s.lastFailure ?? "" };
+  return data;
+}
+
 /**
  * Audit text for the nginx comment and the status page, e.g. "healthy",
  * "unhealthy (3 failures: status 500)", "initializing 1/2",

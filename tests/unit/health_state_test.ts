@@ -3,6 +3,7 @@ import {
   type CheckResult,
   describeHealth,
   healthAfter,
+  healthData,
   healthShare,
   type HealthState,
   INITIAL_HEALTH,
@@ -101,4 +102,62 @@ Deno.test("health state: thresholds of 1 flip on every conclusive result", () =>
     [],
   );
   deepStrictEqual(s.map((x) => x.status), ["healthy", "unhealthy", "unhealthy", "healthy"]);
+});
+
+Deno.test("health state: as data for /status.json, the last result follows the latest check", () => {
+  const base = { healthyThreshold: 2, unhealthyThreshold: 3 };
+  deepStrictEqual(healthData(INITIAL_HEALTH, t), {
+    status: "initializing",
+    consecutiveSuccesses: 0,
+    consecutiveFailures: 0,
+    ...base,
+  });
+  const s = trace([ok, ok, fail, dns, refused, ok]);
+  deepStrictEqual(s.map((x) => healthData(x, t)), [
+    {
+      status: "initializing",
+      consecutiveSuccesses: 1,
+      consecutiveFailures: 0,
+      ...base,
+      lastResult: "success",
+    },
+    {
+      status: "healthy",
+      consecutiveSuccesses: 2,
+      consecutiveFailures: 0,
+      ...base,
+      lastResult: "success",
+    },
+    {
+      status: "healthy",
+      consecutiveSuccesses: 0,
+      consecutiveFailures: 1,
+      ...base,
+      lastResult: "failure",
+      lastReason: "status 500",
+    },
+    {
+      status: "healthy",
+      consecutiveSuccesses: 0,
+      consecutiveFailures: 1,
+      ...base,
+      lastResult: "inconclusive",
+      lastReason: "cannot resolve host",
+    },
+    {
+      status: "healthy",
+      consecutiveSuccesses: 0,
+      consecutiveFailures: 2,
+      ...base,
+      lastResult: "failure",
+      lastReason: "connection refused",
+    },
+    {
+      status: "healthy",
+      consecutiveSuccesses: 1,
+      consecutiveFailures: 0,
+      ...base,
+      lastResult: "success",
+    },
+  ]);
 });

@@ -11,17 +11,27 @@
  *   problem, not the endpoint's, so the status stays as it was. A lookup slower than
  *   `timeout` cannot be told apart from a slow endpoint and counts as a timeout.
  *
- * How a check is made: a new connection per check with `Connection: close` (the raw client
- * of `http_probe.ts` in production, `fetch` in unit tests), never a kept-alive one:
- * - it sees what nginx sees when it opens a new connection: a kept-alive connection can
- *   keep answering after the instance stopped listening or its accept loop hung;
- * - reusing an idle connection races with the server's keep-alive timeout (5 s in Node,
- *   often at or below a check interval) and yields false failures when the server closes
- *   it just as the check is sent;
- * - 2,000 endpoints would otherwise hold 2,000 idle sockets, near common fd limits.
- * The price is one TCP handshake per check (about twice the CPU of a kept-alive check, see
- * `http_probe.ts`), and since the server closes first the TIME_WAIT sockets land on its
- * side, not ours. Every phase, the connect included, is bounded by `timeout`.
+ * How a check is made: in production the raw HTTP/1.1 client of `http_probe.ts`, on one
+ * kept-alive connection per endpoint, with a bounded blind spot:
+ * - a new connection is dialled at least every `REDIAL_EVERY` (10) checks, and after any
+ *   failed check every check dials a new one until one succeeds. A kept-alive connection
+ *   alone would hide an instance that stopped accepting new connections (listener closed,
+ *   accept loop hung, backlog full) while it still answers the connection it accepted
+ *   earlier, and nginx, which opens new connections, would fail on it. With the redial,
+ *   such an instance is out within `REDIAL_EVERY - 1 + unhealthy_threshold` checks
+ *   (11 × `interval` with the defaults), where a crash, a refused connection, a non-200
+ *   answer or a timeout still takes only `unhealthy_threshold` checks.
+ * - why not a new connection per check, which would see every such instance at once: a
+ *   TCP handshake and teardown per check cost twice the CPU (2,000 endpoints checked every
+ *   second: ~42 % of a core against ~20 %), and Deno's floor for that many connections a
+ *   second is above the 25 % budget.
+ * - a kept connection the endpoint closed while idle (its keep-alive timeout, often at or
+ *   below a check interval) is retried at once on a new connection: it never counts as a
+ *   failure.
+ * - the connection is held between checks: allow aurproxy one file descriptor per
+ *   health-checked endpoint. It is closed when the endpoint's adjuster stops.
+ * Every phase, the connect included, is bounded by `timeout`. Unit tests inject `fetch`
+ * (driven by a fake clock), which sends `Connection: close`: a connection per check.
  *
  * `port_name`: the check goes to `endpoint.ports[port_name]` instead of the traffic port.
  * An endpoint without that port is never checked: it stays initializing with share 0 and
@@ -38,13 +48,14 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
 import { classifyFetchError } from "./check_error.ts";
-import { HttpProbe } from "./http_probe.ts";
+import { HttpProbe, REDIAL_EVERY } from "./http_probe.ts";
 import type { CheckScheduler } from "./check_scheduler.ts";
 
 export { classifyFetchError };
 import {
   type CheckResult,
   describeHealth,
+  healthData,
   healthShare,
   type HealthState,
   type HealthStatus,
@@ -61,6 +72,8 @@ export interface HealthDeps {
    * HTTP probe of `http_probe.ts`.
    */
   readonly fetch?: typeof fetch;
+  /** The raw probe dials a new connection at least every this many checks (tests only). */
+  readonly redialEvery?: number;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
 }
@@ -85,8 +98,9 @@ export interface HttpCheckOptions {
 }
 
 /**
- * One HTTP check through `fetch`, on its own connection (`Connection: close`, see the
- * module comment); never throws. The timeout runs on `clock` so fake clocks drive it too.
+ * One HTTP check through `fetch` (injected by unit tests), on its own connection
+ * (`Connection: close`, see the module comment); never throws. The timeout runs on
+ * `clock` so fake clocks drive it too.
  *
  * @example
  * ```ts
@@ -182,11 +196,15 @@ export function healthAdjuster(
   const url = healthCheckUrl(endpoint, cfg.route, cfg.portName);
   // An injected fetch (unit tests with a fake clock) goes through httpCheck; production
   // uses the raw probe, several times cheaper per check.
-  const probe = url === undefined || deps.fetch ? undefined : new HttpProbe(url, cfg.httpMethod);
+  const probe = url === undefined || deps.fetch
+    ? undefined
+    : new HttpProbe(url, cfg.httpMethod, { redialEvery: deps.redialEvery ?? REDIAL_EVERY });
   const check = (o: Omit<HttpCheckOptions, "fetch">) =>
     deps.fetch ? httpCheck({ ...o, fetch: deps.fetch }) : probe!.check(o);
   const metrics = deps.metrics;
   let state: HealthState = INITIAL_HEALTH;
+  /** The factor of `state`, built once per check rather than on every snapshot. */
+  let shown: { of: HealthState; factor: ShareFactor } | undefined;
   let remove: (() => void) | undefined;
   let phase: "new" | "started" | "stopped" = "new";
 
@@ -249,6 +267,7 @@ export function healthAdjuster(
       phase = "stopped";
       remove?.();
       remove = undefined;
+      probe?.close();
     },
     current(): ShareFactor {
       if (url === undefined) {
@@ -256,9 +275,21 @@ export function healthAdjuster(
           name: "health",
           share: 0,
           detail: `initializing: endpoint has no port named "${cfg.portName}"`,
+          state: { status: "unchecked", missingPort: cfg.portName! },
         };
       }
-      return { name: "health", share: healthShare(state), detail: describeHealth(state, t) };
+      if (shown?.of !== state) {
+        shown = {
+          of: state,
+          factor: {
+            name: "health",
+            share: healthShare(state),
+            detail: describeHealth(state, t),
+            state: healthData(state, t),
+          },
+        };
+      }
+      return shown.factor;
     },
   };
 }

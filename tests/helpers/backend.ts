@@ -85,6 +85,8 @@ export interface KeepAliveBackend {
   readonly port: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Connections open now (accepted and not yet closed by either side). */
+  readonly open: number;
   /** Request lines received, in order. */
   readonly requests: string[];
   /** Closes the listener only: new connections are refused, open ones still answered. */
@@ -93,9 +95,18 @@ export interface KeepAliveBackend {
   close(): Promise<void>;
 }
 
+export interface KeepAliveBackendOptions {
+  /**
+   * Closes a connection left idle this long after an answer, as servers' keep-alive
+   * timeouts do (5 s in Node). Default: never.
+   */
+  idleTimeoutMs?: number;
+}
+
 /**
  * Starts a backend answering `200 ok` to every request on kept-alive connections, and
- * closing a connection only when the request says `Connection: close`. `stopAccepting`
+ * closing a connection only when the request says `Connection: close` (or, with
+ * `idleTimeoutMs`, when it stays idle after an answer). `stopAccepting`
  * models a server whose listening socket is gone (a botched restart, a dead accept loop)
  * but whose old connections live on: what nginx sees is a refused connection.
  *
@@ -106,7 +117,7 @@ export interface KeepAliveBackend {
  * await b.close();
  * ```
  */
-export function startKeepAliveBackend(): KeepAliveBackend {
+export function startKeepAliveBackend(opts: KeepAliveBackendOptions = {}): KeepAliveBackend {
   const port = freePort();
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const conns = new Set<Deno.Conn>();
@@ -117,9 +128,19 @@ export function startKeepAliveBackend(): KeepAliveBackend {
   const serve = async (conn: Deno.Conn) => {
     const buf = new Uint8Array(4096);
     let pending = "";
+    let answered = false;
     try {
       for (;;) {
-        const n = await conn.read(buf);
+        // Closing the connection ends the pending read; the timer never outlives it.
+        const idle = answered && opts.idleTimeoutMs !== undefined
+          ? setTimeout(() => conn.close(), opts.idleTimeoutMs)
+          : undefined;
+        let n: number | null;
+        try {
+          n = await conn.read(buf);
+        } finally {
+          clearTimeout(idle);
+        }
         if (n === null) break;
         pending += new TextDecoder().decode(buf.subarray(0, n));
         let end: number;
@@ -132,6 +153,7 @@ export function startKeepAliveBackend(): KeepAliveBackend {
           await conn.write(new TextEncoder().encode(
             `HTTP/1.1 200 OK\r\nContent-Length: 2\r\n${close ? "Connection: close\r\n" : ""}\r\nok`,
           ));
+          answered = true;
           if (close) break;
         }
         if (close) break;
@@ -166,6 +188,9 @@ export function startKeepAliveBackend(): KeepAliveBackend {
     port,
     get connections() {
       return connections;
+    },
+    get open() {
+      return conns.size;
     },
     requests,
     stopAccepting,

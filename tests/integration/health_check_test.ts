@@ -2,7 +2,9 @@
  * Health checks against real HTTP servers on loopback, with the real clock and the raw
  * HTTP probe used in production. Intervals are 0.2 s so each test takes about a second.
  * Time bounds follow the promise made to users: out within unhealthy_threshold x interval
- * (+ 1 s), back within healthy_threshold x interval (+ 1 s).
+ * (+ 1 s), back within healthy_threshold x interval (+ 1 s); a backend that only stops
+ * accepting new connections, within (REDIAL_EVERY - 1 + unhealthy_threshold) x interval
+ * (+ 1 s), since its kept-alive connection may pass until the next redial.
  */
 
 import { strictEqual } from "node:assert";
@@ -12,7 +14,9 @@ import type { Endpoint } from "../../lib/endpoint.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import type { ShareAdjuster } from "../../lib/share/adjuster.ts";
 import { CheckScheduler } from "../../lib/share/check_scheduler.ts";
-import { healthAdjuster } from "../../lib/share/health.ts";
+import { healthAdjuster, type HealthDeps } from "../../lib/share/health.ts";
+import { REDIAL_EVERY } from "../../lib/share/http_probe.ts";
+import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import {
   startBackend,
   startKeepAliveBackend,
@@ -35,13 +39,21 @@ const base: HealthCheckConfig = {
 };
 
 /** A started health adjuster; `changes` holds the time of each signal. */
-function checked(endpoint: Endpoint, cfg: Partial<HealthCheckConfig> = {}) {
+function checked(
+  endpoint: Endpoint,
+  cfg: Partial<HealthCheckConfig> = {},
+  deps: Partial<HealthDeps> = {},
+) {
   const changes: number[] = [];
   const a = healthAdjuster({ ...base, ...cfg }, {
     endpoint,
     clock: systemClock,
     signal: () => changes.push(Date.now()),
-  }, { scheduler: new CheckScheduler({ clock: systemClock }), logger: memoryLogger() });
+  }, {
+    scheduler: new CheckScheduler({ clock: systemClock }),
+    logger: memoryLogger(),
+    ...deps,
+  });
   a.start();
   return { a, changes };
 }
@@ -138,18 +150,90 @@ Deno.test("health check: a backend that stops listening is taken out in time, an
   }
 });
 
-Deno.test("health check: a backend that stops accepting but still serves its open connections is taken out", async () => {
-  // What nginx sees is a refused connection, whatever old connections still answer.
+Deno.test("health check: checks reuse a kept-alive connection, a new one every REDIAL_EVERY checks", async () => {
   const b = startKeepAliveBackend();
-  const { a, changes } = checked(ep(b.port));
+  const { a } = checked(ep(b.port), { interval: 0.05, timeout: 0.04 });
+  try {
+    await waitFor("20 checks", () => b.requests.length >= 2 * REDIAL_EVERY, 5000, 2);
+    const requests = b.requests.length;
+    const connections = b.connections;
+    const expected = Math.ceil(requests / REDIAL_EVERY);
+    strictEqual(
+      connections === expected || connections === expected + 1, // the next check's dial
+      true,
+      `${requests} checks on ${connections} connections`,
+    );
+    strictEqual(a.current().detail, "healthy");
+  } finally {
+    a.stop();
+    await b.close();
+  }
+});
+
+Deno.test("health check: a backend that stops accepting but still serves its open connections is out within (REDIAL_EVERY - 1 + unhealthy_threshold) checks", async () => {
+  // What nginx sees is a refused connection, whatever old connections still answer.
+  const redialEvery = 4;
+  const b = startKeepAliveBackend();
+  const { a, changes } = checked(ep(b.port), {}, { redialEvery });
   try {
     await waitFor("healthy", () => healthy(a), 3000);
+    // The worst case: the listener closes just after the probe dialled a new connection.
+    await waitFor("the second connection", () => b.connections === 2, 3000, 1);
     b.stopAccepting();
     const stoppedAt = Date.now();
-    await waitFor("unhealthy", () => !healthy(a), BOUND_MS + 1000);
+    const servedBefore = b.requests.length;
+    await waitFor("unhealthy", () => !healthy(a), 5000);
     const down = changes.at(-1)! - stoppedAt;
-    strictEqual(down <= BOUND_MS, true, `out ${down} ms after it stopped accepting`);
+    const checks = redialEvery - 1 + base.unhealthyThreshold;
+    strictEqual(
+      down <= checks * INTERVAL_MS + 1000,
+      true,
+      `out ${down} ms after it stopped accepting`,
+    );
+    // Not at once: the kept connection really carried the checks until the redial.
+    strictEqual(
+      b.requests.length - servedBefore >= redialEvery - 1,
+      true,
+      `${b.requests.length - servedBefore} checks served on the kept connection`,
+    );
+    strictEqual(down >= (checks - 1) * INTERVAL_MS - 100, true, `out after ${down} ms only`);
     strictEqual(a.current().detail, "unhealthy (2 failures: connection refused)");
+  } finally {
+    a.stop();
+    await b.close();
+  }
+});
+
+Deno.test("health check: a kept connection the backend closes while idle never counts as a failure", async () => {
+  // The backend's keep-alive timeout is shorter than the interval: every reuse finds the
+  // connection closed.
+  const b = startKeepAliveBackend({ idleTimeoutMs: INTERVAL_MS / 2 });
+  const metrics = new MetricsRegistry("t");
+  const { a, changes } = checked(ep(b.port), {}, { metrics });
+  try {
+    await waitFor("8 checks", () => b.requests.length >= 8, 5000);
+    strictEqual(a.current().detail, "healthy");
+    strictEqual(changes.length, 1, "healthy once, never a change since");
+    strictEqual(metrics.get("health_checks_total", { result: "failure" }), 0);
+    strictEqual(
+      b.connections >= 7,
+      true,
+      `${b.connections} connections: the reuse found them closed`,
+    );
+  } finally {
+    a.stop();
+    await b.close();
+  }
+});
+
+Deno.test("health check: stopping the adjuster closes its kept connection", async () => {
+  const b = startKeepAliveBackend();
+  const { a } = checked(ep(b.port));
+  try {
+    await waitFor("healthy", () => healthy(a), 3000);
+    strictEqual(b.open, 1);
+    a.stop();
+    await waitFor("the backend saw the connection close", () => b.open === 0, 2000, 5);
   } finally {
     a.stop();
     await b.close();

@@ -104,11 +104,30 @@ Deno.test("health adjuster: initializing -> healthy -> unhealthy, signalling eac
   a.start();
   strictEqual(a.current().share, 0);
   strictEqual(a.current().detail, "initializing 0/2");
+  deepStrictEqual(a.current().state, {
+    status: "initializing",
+    consecutiveSuccesses: 0,
+    consecutiveFailures: 0,
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+  });
   await clock.advance(0); // phase 0: the first check runs at once
   strictEqual(a.current().detail, "initializing 1/2");
   strictEqual(box.signals, 0);
   await clock.advance(1000);
-  deepStrictEqual(a.current(), { name: "health", share: 1, detail: "healthy" });
+  deepStrictEqual(a.current(), {
+    name: "health",
+    share: 1,
+    detail: "healthy",
+    state: {
+      status: "healthy",
+      consecutiveSuccesses: 2,
+      consecutiveFailures: 0,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      lastResult: "success",
+    },
+  });
   strictEqual(box.signals, 1);
   deepStrictEqual(
     { url: calls[0].url, method: calls[0].method, connection: calls[0].connection },
@@ -121,6 +140,15 @@ Deno.test("health adjuster: initializing -> healthy -> unhealthy, signalling eac
   await clock.advance(1000);
   strictEqual(a.current().share, 0);
   strictEqual(a.current().detail, "unhealthy (2 failures: status 503)");
+  deepStrictEqual(a.current().state, {
+    status: "unhealthy",
+    consecutiveSuccesses: 0,
+    consecutiveFailures: 2,
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+    lastResult: "failure",
+    lastReason: "status 503",
+  });
   strictEqual(box.signals, 2);
   strictEqual(calls.length, 4, "one check per interval");
   strictEqual(state.bodiesCancelled, 4, "every response body released");
@@ -174,6 +202,7 @@ Deno.test("health adjuster: port_name checks the named port; a missing one is ne
     name: "health",
     share: 0,
     detail: 'initializing: endpoint has no port named "admin"',
+    state: { status: "unchecked", missingPort: "admin" },
   });
   strictEqual(metrics.get("health_endpoints", { status: "unchecked" }), 1);
   await clock.advance(10_000);
@@ -198,6 +227,10 @@ Deno.test("health adjuster: a DNS failure of ours leaves the status as it was", 
   await clock.advance(10_000);
   strictEqual(a.current().share, 1);
   strictEqual(a.current().detail, "healthy; last check inconclusive: cannot resolve host");
+  deepStrictEqual(
+    [a.current().state?.status, a.current().state?.lastResult, a.current().state?.lastReason],
+    ["healthy", "inconclusive", "cannot resolve host"],
+  );
   strictEqual(box.signals, 1);
   strictEqual(metrics.get("health_checks_total", { result: "inconclusive" }), 10);
   answer = new TypeError("fetch failed", {

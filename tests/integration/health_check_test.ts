@@ -264,7 +264,9 @@ Deno.test("health check: endpoints whose SYNs go unanswered time out and do not 
     );
     const took = Date.now() - t0;
     strictEqual(took <= BOUND_MS, true, `took ${took} ms`);
-    strictEqual(hung[0].current().detail, "unhealthy (2 failures: timeout after 150 ms)");
+    // The first ones out may have failed once more while the last ones caught up.
+    const detail = hung[0].current().detail;
+    strictEqual(/^unhealthy \([23] failures: timeout after 150 ms\)$/.test(detail), true, detail);
   } finally {
     for (const a of [...hung, answering]) a.stop();
     hungPort.close();
@@ -326,9 +328,14 @@ Deno.test("health check: port_name checks the named port, not the traffic port",
 });
 
 Deno.test("health check: an unresolvable host keeps its previous state", async () => {
-  const { a, changes } = checked({ host: "nonexistent.invalid", port: 80, ports: {} });
+  // A lookup slower than the timeout counts as a timeout: on a loaded machine the
+  // resolver's thread can take longer than 150 ms, so this test allows it 500 ms.
+  const { a, changes } = checked({ host: "nonexistent.invalid", port: 80, ports: {} }, {
+    interval: 0.5,
+    timeout: 0.5,
+  });
   try {
-    await sleep(6 * INTERVAL_MS); // 5+ checks: far past unhealthy_threshold
+    await sleep(2100); // 4 checks: past unhealthy_threshold
     strictEqual(
       a.current().detail,
       "initializing 0/2; last check inconclusive: cannot resolve host",

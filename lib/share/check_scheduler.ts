@@ -4,8 +4,12 @@
  * Spreading: each job gets a fixed phase within its interval and runs at the times
  * `phase + k·interval` (wall-clock aligned, fixed rate). Phases follow the golden-ratio
  * sequence from a random start, so any number of jobs, added together or one by one over
- * time, lie evenly over the interval: 2,000 endpoints checked every second fire about two
- * per millisecond rather than in bursts, and never all in the same millisecond.
+ * time, lie evenly over the interval.
+ *
+ * Ticks: one timer serves every job. Turns due within the same tick of `tickMs` (10 ms by
+ * default) start together at the tick's end, never early and less than a tick late: 2,000
+ * endpoints checked every second start ~20 at a time, 100 times a second, rather than all
+ * at once or one wake-up per check (see {@linkcode DEFAULT_TICK_MS} for why).
  *
  * Bounding: at most `maxConcurrent` checks run at once; a due check waits in a FIFO queue
  * for a slot. By default the cap follows the jobs: enough slots for every job's check to
@@ -42,7 +46,22 @@ export interface CheckSchedulerOptions {
   readonly maxConcurrent?: number;
   /** Source of the sequence's random start, in [0, 1); default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Checks due within the same tick of this many milliseconds (on a grid of the clock's
+   * time) start together at the tick's end; default {@linkcode DEFAULT_TICK_MS}. 0: each
+   * check at its exact time, one timer wake-up per check.
+   */
+  readonly tickMs?: number;
 }
+
+/**
+ * Each wake-up of the process costs tens of microseconds before any check runs (more on a
+ * virtual machine). 2,000 checks a second at their exact times woke it ~700 times a second;
+ * in 10 ms ticks ~250, as the checks of a tick also get their answers together: 17.5 ->
+ * 13.9 % of a core for the checks alone on the 2-core development VM. A check is less than
+ * 10 ms late and ~20 start together: still far from 2,000 in the same millisecond.
+ */
+export const DEFAULT_TICK_MS = 10;
 
 /**
  * Slots on top of those that timing-out checks may hold: quick checks need few (2,000
@@ -56,7 +75,8 @@ const GOLDEN = (Math.sqrt(5) - 1) / 2;
 
 interface Entry {
   readonly job: CheckJob;
-  timer?: TimerId;
+  /** Order of addition: ties in `due` run in that order. */
+  readonly seq: number;
   running?: AbortController;
   queued: boolean;
   /** A turn came while the previous check was running: run again when it ends. */
@@ -64,6 +84,57 @@ interface Entry {
   removed: boolean;
   /** When the next run is due. */
   due: number;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+
+/** The entries by due time, earliest first (a binary heap). */
+class DueHeap {
+  readonly #a: Entry[] = [];
+
+  get size(): number {
+    return this.#a.length;
+  }
+
+  peek(): Entry | undefined {
+    return this.#a[0];
+  }
+
+  push(e: Entry): void {
+    const a = this.#a;
+    let i = a.push(e) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(e, a[parent])) break;
+      a[i] = a[parent];
+      i = parent;
+    }
+    a[i] = e;
+  }
+
+  pop(): Entry | undefined {
+    const a = this.#a;
+    const top = a[0];
+    const last = a.pop();
+    if (!a.length || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const c = l + 1 < a.length && before(a[l + 1], a[l]) ? l + 1 : l;
+      if (!before(a[c], last)) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.#a.length = 0;
+  }
 }
 
 /**
@@ -80,6 +151,12 @@ export class CheckScheduler {
   /** Σ min(timeout, interval)/interval over the jobs: slots that hanging checks can hold. */
   #load = 0;
   readonly #offset: number;
+  readonly #tickMs: number;
+  /** Every job's next turn; removed jobs linger until their turn comes. */
+  readonly #heap = new DueHeap();
+  /** The one timer, and the time it fires at. */
+  #timer?: TimerId;
+  #timerAt = Infinity;
   readonly #queue: Entry[] = [];
   #added = 0;
   #inFlight = 0;
@@ -91,6 +168,11 @@ export class CheckScheduler {
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
       throw new RangeError(`maxConcurrent: expected an integer >= 1, got ${max}`);
     }
+    const tick = opts.tickMs ?? DEFAULT_TICK_MS;
+    if (!(tick >= 0) || !Number.isFinite(tick)) {
+      throw new RangeError(`tickMs: expected a finite number >= 0, got ${tick}`);
+    }
+    this.#tickMs = tick;
     this.#clock = opts.clock;
     this.#fixedMax = max;
     this.#offset = (opts.random ?? Math.random)();
@@ -146,18 +228,21 @@ export class CheckScheduler {
     // Align to the wall clock so jobs added at different times still interleave.
     const sinceAligned = ((now - phase) % job.intervalMs + job.intervalMs) % job.intervalMs;
     const due = sinceAligned === 0 ? now : now + job.intervalMs - sinceAligned;
-    const e: Entry = { job, queued: false, missed: false, removed: false, due };
+    const e: Entry = { job, seq: this.#added, queued: false, missed: false, removed: false, due };
     this.#jobs++;
     this.#load += load;
-    this.#arm(e);
+    this.#heap.push(e);
+    this.#arm();
     this.#drain(); // the cap may have grown
     return () => {
       if (e.removed) return;
       e.removed = true;
       this.#jobs--;
       this.#load = this.#jobs ? this.#load - load : 0;
-      if (e.timer !== undefined) this.#clock.clearTimeout(e.timer);
-      e.timer = undefined;
+      if (!this.#jobs) {
+        this.#heap.clear();
+        this.#arm();
+      }
       if (e.queued) {
         this.#queue.splice(this.#queue.indexOf(e), 1);
         e.queued = false;
@@ -166,21 +251,44 @@ export class CheckScheduler {
     };
   }
 
-  #arm(e: Entry): void {
+  /** Sets the timer for the tick of the earliest turn, or clears it when there is none. */
+  #arm(): void {
     const clock = this.#clock;
-    e.timer = clock.setTimeout(() => {
-      e.timer = undefined;
-      if (e.removed) return;
-      e.due += e.job.intervalMs;
-      const now = clock.now();
+    const next = this.#heap.peek();
+    const at = next === undefined
+      ? Infinity
+      : this.#tickMs > 0
+      ? Math.ceil(next.due / this.#tickMs) * this.#tickMs
+      : next.due;
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = clock.setTimeout(() => this.#fire(), Math.max(0, at - clock.now()));
+  }
+
+  /** Starts (or queues) every turn that is due, then waits for the next tick. */
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    const due: Entry[] = [];
+    for (let e = this.#heap.peek(); e !== undefined && e.due <= now; e = this.#heap.peek()) {
+      this.#heap.pop();
+      if (e.removed) continue;
+      const interval = e.job.intervalMs;
+      e.due += interval;
       // After a stall (suspended process, blocked loop) skip the missed turns, no burst.
-      if (e.due <= now) {
-        e.due += (Math.floor((now - e.due) / e.job.intervalMs) + 1) * e.job.intervalMs;
-      }
-      this.#arm(e);
+      if (e.due <= now) e.due += (Math.floor((now - e.due) / interval) + 1) * interval;
+      this.#heap.push(e);
+      due.push(e);
+    }
+    this.#arm();
+    for (const e of due) {
       if (e.running) e.missed = true;
       else this.#enqueue(e);
-    }, Math.max(0, e.due - clock.now()));
+    }
   }
 
   /** Queues `e` unless it is queued already (a queued turn covers this one too). */

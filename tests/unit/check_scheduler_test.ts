@@ -3,7 +3,11 @@
  * until their timeout, and how the concurrency cap follows the jobs.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import { CheckScheduler, MIN_SPARE_SLOTS } from "../../lib/share/check_scheduler.ts";
+import {
+  CheckScheduler,
+  DEFAULT_TICK_MS,
+  MIN_SPARE_SLOTS,
+} from "../../lib/share/check_scheduler.ts";
 import { FakeClock } from "../helpers/fake_clock.ts";
 
 /** A run that lasts `ms` on the fake clock, or until aborted. */
@@ -123,4 +127,56 @@ Deno.test("check scheduler: rejects a negative timeout", () => {
     () => s.add({ intervalMs: 1000, timeoutMs: -1, run: () => Promise.resolve() }),
     /timeoutMs/,
   );
+});
+
+/** When each of `n` jobs (interval 1 s) starts its first two turns, by job. */
+async function startTimes(clock: FakeClock, s: CheckScheduler, n: number): Promise<number[][]> {
+  const t0 = clock.now();
+  const starts = Array.from({ length: n }, () => [] as number[]);
+  const removers = starts.map((mine) =>
+    s.add({ intervalMs: 1000, run: () => Promise.resolve(void mine.push(clock.now() - t0)) })
+  );
+  await clock.advance(2500);
+  for (const remove of removers) remove();
+  strictEqual(clock.pending, 0);
+  return starts.map((at) => at.slice(0, 2));
+}
+
+Deno.test("check scheduler: checks due within a tick start together at its end, never early, less than a tick late", async () => {
+  const c1 = new FakeClock(1_700_000_000_003);
+  const due = await startTimes(
+    c1,
+    new CheckScheduler({ clock: c1, random: () => 0.3, tickMs: 0 }),
+    300,
+  );
+  const c2 = new FakeClock(1_700_000_000_003);
+  const ticked = await startTimes(c2, new CheckScheduler({ clock: c2, random: () => 0.3 }), 300);
+  strictEqual(DEFAULT_TICK_MS, 10);
+  strictEqual(new Set(due.flat()).size, 600, "without ticks each job has its own time");
+  for (const [i, at] of ticked.entries()) {
+    strictEqual(at.length, 2, `job ${i}`);
+    for (const [k, t] of at.entries()) {
+      const late = t - due[i][k];
+      strictEqual(late >= 0 && late < 10, true, `job ${i} started ${late} ms after its turn`);
+      strictEqual((1_700_000_000_003 + t) % 10, 0, "on the tick grid");
+    }
+  }
+  // 300 jobs a second in 10 ms ticks: ~3 start together, and nearly every tick has some.
+  strictEqual(new Set(ticked.flat()).size >= 190, true);
+});
+
+Deno.test("check scheduler: one timer however many jobs; rejects a negative or infinite tick", () => {
+  const clock = new FakeClock();
+  const s = new CheckScheduler({ clock });
+  const removers = Array.from(
+    { length: 500 },
+    () => s.add({ intervalMs: 1000, run: () => Promise.resolve() }),
+  );
+  strictEqual(clock.pending, 1);
+  for (const remove of removers.slice(1)) remove();
+  strictEqual(clock.pending, 1, "the last job still has its turn");
+  removers[0]();
+  strictEqual(clock.pending, 0);
+  throws(() => new CheckScheduler({ clock, tickMs: -1 }), /tickMs/);
+  throws(() => new CheckScheduler({ clock, tickMs: Infinity }), /tickMs/);
 });

@@ -2,13 +2,18 @@
  * Health-check benchmark: 2,000 endpoints (real local listeners) checked every second.
  * Measures aurproxy's CPU and RSS while checking (baseline: the same 2,000 endpoints with
  * no health checks, in the same run), how evenly the checks are spread over the interval,
- * and how long failing endpoints take to leave the nginx config (target:
+ * how many connections the checks open (kept-alive, a new one every REDIAL_EVERY checks
+ * per endpoint: N / REDIAL_EVERY a second, against N with a connection per check), and
+ * how long failing endpoints take to leave the nginx config (target:
  * unhealthy_threshold x interval + 1 s): 20 endpoints start failing one after the other,
  * at different phases of their check cycle, and the median and the worst are reported.
  * The settings that differ from aurproxy's defaults are printed with the results.
  *
  *   deno run -A bench/healthcheck.ts [--endpoints=2000] [--seconds=15] [--failing=20]
  *     [--interval=1]
+ *
+ * `--seconds` is rounded up to whole redial cycles (REDIAL_EVERY x interval: 20 s by
+ * default), so the window holds the average share of new connections.
  *
  * @module
  */
@@ -17,6 +22,7 @@ import { parseArgs } from "node:util";
 import { httpGet } from "../tests/helpers/http.ts";
 import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
 import { freePort, waitFor } from "../tests/helpers/ports.ts";
+import { REDIAL_EVERY } from "../lib/share/http_probe.ts";
 import { cpuSeconds, percentile, report, rssMb } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -29,9 +35,13 @@ const { values } = parseArgs({
   },
 });
 const N = Number(values.endpoints);
-const SECONDS = Number(values.seconds);
-const FAILING = Math.min(N, Number(values.failing));
 const INTERVAL = Number(values.interval);
+// Whole redial cycles: every endpoint's connection is renewed once per REDIAL_EVERY checks,
+// all in the same interval when they started together, so a window of any other length
+// would count one renewal round more or less than the average.
+const CYCLE = REDIAL_EVERY * INTERVAL;
+const SECONDS = Math.max(1, Math.ceil(Number(values.seconds) / CYCLE)) * CYCLE;
+const FAILING = Math.min(N, Number(values.failing));
 const TIMEOUT = 0.5;
 const UNHEALTHY = 2;
 const HEALTHY = 1;
@@ -48,8 +58,12 @@ const settings = {
   healthy_threshold: { value: HEALTHY, default: 2 },
 };
 
-// The endpoints: one listener each, recording when health checks arrive.
+// The endpoints: one listener each, recording when health checks arrive and the
+// connections first seen while recording (a connection is its endpoint and client port:
+// the ephemeral range does not wrap within a run).
 const arrivals: number[] = [];
+const seen = new Set<string>();
+let newConnections = 0;
 let recording = false;
 const failing = new Set<number>();
 const ac = new AbortController();
@@ -57,7 +71,13 @@ const ports: number[] = [];
 const servers = Array.from({ length: N }, () => {
   const port = freePort();
   ports.push(port);
-  return Deno.serve({ hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} }, () => {
+  const listen = { hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} };
+  return Deno.serve(listen, (_req, info) => {
+    const conn = `${port} ${info.remoteAddr.port}`;
+    if (!seen.has(conn)) {
+      seen.add(conn);
+      if (recording) newConnections++;
+    }
     if (recording) arrivals.push(performance.now());
     return new Response(failing.has(port) ? "down" : "ok", {
       status: failing.has(port) ? 500 : 200,
@@ -173,7 +193,9 @@ try {
     for (const a of arrivals) {
       slots.set(Math.floor((a - t0) / 100), (slots.get(Math.floor((a - t0) / 100)) ?? 0) + 1);
     }
-    const checksPerSecond = arrivals.length / ((arrivals.at(-1)! - t0) / 1000);
+    const windowSeconds = (arrivals.at(-1)! - t0) / 1000;
+    const checksPerSecond = arrivals.length / windowSeconds;
+    const connectionsPerSecond = newConnections / windowSeconds;
     const evenPerSlot = checksPerSecond / 10;
     const maxPerSlot = Math.max(...slots.values());
 
@@ -232,6 +254,13 @@ try {
         value: checksPerSecond,
         baseline: N / INTERVAL,
         target: `${N / INTERVAL}`,
+      },
+      {
+        metric:
+          `new connections per second, one per ${REDIAL_EVERY} checks (baseline: one per check)`,
+        value: connectionsPerSecond,
+        baseline: checksPerSecond,
+        target: `~${N / INTERVAL / REDIAL_EVERY}`,
       },
       {
         metric: "most checks arriving in one 100 ms slot (baseline: perfectly even)",

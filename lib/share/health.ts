@@ -22,9 +22,9 @@
  *   (11 × `interval` with the defaults), where a crash, a refused connection, a non-200
  *   answer or a timeout still takes only `unhealthy_threshold` checks.
  * - why not a new connection per check, which would see every such instance at once: a
- *   TCP handshake and teardown per check cost twice the CPU (2,000 endpoints checked every
- *   second: ~42 % of a core against ~20 %), and Deno's floor for that many connections a
- *   second is above the 25 % budget.
+ *   TCP handshake and teardown per check cost far more CPU (2,000 endpoints checked every
+ *   second: ~42 % of a core, against 16 % now; bench/healthcheck.ts), and Deno's floor
+ *   for that many connections a second (~35 %) is above the 25 % budget.
  * - a kept connection the endpoint closed while idle (its keep-alive timeout, often at or
  *   below a check interval) is retried at once on a new connection: it never counts as a
  *   failure.
@@ -37,6 +37,11 @@
  * An endpoint without that port is never checked: it stays initializing with share 0 and
  * its detail names the missing port (the original crashed its checker on this), because
  * sending traffic to an instance whose health nobody can see would be worse.
+ *
+ * The factor's `state` (in `/status.json`): `status` (initializing, healthy, unhealthy, or
+ * unchecked without the named port), `consecutiveSuccesses` and `consecutiveFailures`
+ * against `healthyThreshold` and `unhealthyThreshold`, and `lastResult` (success, failure,
+ * inconclusive; absent before the first check) with its `lastReason`.
  *
  * @module
  */

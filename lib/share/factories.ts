@@ -24,7 +24,7 @@ export interface AdjusterDeps {
   readonly scheduler: CheckScheduler;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
-  /** Defaults to the global `fetch`. */
+  /** For unit tests: checks go through this `fetch`. Default: the raw HTTP probe (`http_probe.ts`). */
   readonly fetch?: typeof fetch;
 }
 

@@ -76,6 +76,12 @@ export class NginxBackend implements ProxyBackend {
   readonly #deps: NginxBackendDeps;
   #binary?: NginxBinary;
   #live: LiveState = "unknown";
+  /**
+   * {@linkcode configMeaning} of the live file: read once, then kept as we write it (the
+   * file is aurproxy's), so an update neither re-reads nor re-parses 2,000 server lines.
+   * `null`: there is no live file.
+   */
+  #liveMeaning?: string | null;
   /** Workers the running config asks for (from the last file we wrote or found live). */
   #liveWorkerCount?: number;
 
@@ -120,9 +126,13 @@ export class NginxBackend implements ProxyBackend {
     const text = this.render(snapshot);
     let tmp: string | undefined;
     try {
-      const live = await Deno.readTextFile(file).catch(() => undefined);
-      this.#liveWorkerCount ??= live === undefined ? undefined : workerCountOf(live);
-      const same = live !== undefined && configMeaning(live) === configMeaning(text);
+      if (this.#liveMeaning === undefined) {
+        const live = await Deno.readTextFile(file).catch(() => undefined);
+        this.#liveWorkerCount = live === undefined ? undefined : workerCountOf(live);
+        this.#liveMeaning = live === undefined ? null : configMeaning(live);
+      }
+      const meaning = configMeaning(text);
+      const same = meaning === this.#liveMeaning;
       if (same && (!opts.reload || this.#live === "confirmed")) return { kind: "unchanged" };
       if (!same) {
         tmp = await this.#writeTemp(text);
@@ -135,11 +145,15 @@ export class NginxBackend implements ProxyBackend {
           return { kind: "invalid", error: tested.error };
         }
         // `.1` is the last config nginx ran, not one it never loaded.
-        if (live !== undefined && this.#live !== "unconfirmed") {
-          await Deno.copyFile(file, `${file}.1`);
+        if (this.#liveMeaning !== null && this.#live !== "unconfirmed") {
+          // Gone meanwhile (removed by hand): then there is nothing to keep.
+          await Deno.copyFile(file, `${file}.1`).catch((err) => {
+            if (!(err instanceof Deno.errors.NotFound)) throw err;
+          });
         }
         await Deno.rename(tmp, file);
         tmp = undefined;
+        this.#liveMeaning = meaning;
         this.#inc(M.writes);
         // `--setup` writes for an nginx yet to start: it will run this file.
         this.#live = opts.reload ? "unconfirmed" : "unknown";

@@ -385,7 +385,15 @@ try {
     { metric: "churn: requests through nginx (new connection each)", value: s.requests },
     { metric: "churn: failed requests", value: s.failed, target: "0" },
     { metric: "churn: aurproxy CPU", value: s.cpuPct, unit: "% of a core" },
-    { metric: "churn: aurproxy RSS after", value: s.rssAfterMb, unit: "MB", target: "<= 150 MB" },
+    {
+      // The issue's RSS target is for the 2,000 endpoints at rest (above). Under churn the
+      // heap follows the garbage collector (each update re-renders 2,000 server lines), so
+      // both the last and the highest sample are shown: growth would show as a rising trend.
+      metric: "churn: aurproxy RSS after / highest sample",
+      value: `${s.rssAfterMb.toFixed(0)} / ${
+        Math.max(s.rssAfterMb, ...s.memory.map((m) => m.rssMb)).toFixed(0)
+      } MB`,
+    },
   ], { trials: { fast, slow }, scale: s });
 } finally {
   await zk.destroy();

@@ -20,7 +20,7 @@ export { buildGraph, type Graph, run, type RunOptions, runOptions } from "./lib/
 export { main } from "./main.ts";
 export { loadConfig, loadConfigText } from "./lib/config/load.ts";
 export { parseConfig } from "./lib/config/parse.ts";
-export type * from "./lib/config/types.ts";
+export type * from "./lib/model/config.ts";
 export { type Clock, systemClock } from "./lib/clock.ts";
 export {
   type Endpoint,
@@ -28,28 +28,33 @@ export {
   isIpLiteral,
   isValidHost,
   validateEndpointFields,
-} from "./lib/endpoint.ts";
-export { HostResolver, type LookupFn, type Resolution, systemLookup } from "./lib/host_resolver.ts";
+} from "./lib/model/endpoint.ts";
+export {
+  HostResolver,
+  type LookupFn,
+  type Resolution,
+  systemLookup,
+} from "./lib/pipeline/host_resolver.ts";
 export { UsageError, UsageErrors } from "./lib/errors.ts";
 export { consoleLogger, type Logger, memoryLogger } from "./lib/log.ts";
 export { MetricsRegistry } from "./lib/metrics/registry.ts";
 export type { Source, SourceStatus } from "./lib/sources/source.ts";
 export { StaticSource } from "./lib/sources/static.ts";
 export { ListSource } from "./lib/sources/list_source.ts";
-export { ServerSetSource } from "./lib/sources/serverset.ts";
-export { auroraJobPath, AuroraSource } from "./lib/sources/aurora.ts";
-export { MesosMasterSource } from "./lib/sources/mesos.ts";
+export { ServerSetSource } from "./lib/sources/registry/serverset.ts";
+export { auroraJobPath, AuroraSource } from "./lib/sources/registry/aurora.ts";
+export { MesosMasterSource } from "./lib/sources/registry/mesos.ts";
 export { EndpointStateStore } from "./lib/sources/state_file.ts";
 export { sourceFactory } from "./lib/sources/factory.ts";
 export type { AdjusterFactory, ShareAdjuster, ShareFactor } from "./lib/share/adjuster.ts";
 export { adjusterFactory } from "./lib/share/factories.ts";
-export { CheckScheduler } from "./lib/share/check_scheduler.ts";
+export { CheckScheduler } from "./lib/share/health/scheduler.ts";
 export { computeWeights, type PoolMember } from "./lib/balance/weights.ts";
-export { buildSnapshot } from "./lib/balance/snapshot_builder.ts";
-export type * from "./lib/snapshot.ts";
+export { buildSnapshot } from "./lib/pipeline/snapshot_builder.ts";
+export type * from "./lib/model/snapshot.ts";
 export type { ApplyResult, ProxyBackend } from "./lib/backends/backend.ts";
 export { configMeaning, NginxBackend } from "./lib/backends/nginx/backend.ts";
-export { renderNginx } from "./templates/nginx.ts";
+export { renderNginx } from "./lib/backends/nginx/render.ts";
 export { ZkSession } from "./lib/zk/session.ts";
 export { ZkSessions } from "./lib/zk/sessions.ts";
 export { announce, serverSetMemberJson } from "./lib/zk/announcer.ts";

@@ -28,10 +28,10 @@ import { memoryLogger } from "../lib/log.ts";
 import { serverSetMemberJson } from "../lib/zk/announcer.ts";
 import { zk as zkClient } from "../lib/zk/client.ts";
 import { ZkSession } from "../lib/zk/session.ts";
-import { httpGet } from "../tests/helpers/http.ts";
-import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
-import { freePort, waitFor } from "../tests/helpers/ports.ts";
-import { startZooKeeper, type TestZooKeeper } from "../tests/helpers/zookeeper.ts";
+import { httpGet } from "../testing/http.ts";
+import { nginxKeys, startStack } from "../testing/aurproxy_stack.ts";
+import { freePort, waitFor } from "../testing/ports.ts";
+import { startZooKeeper, type TestZooKeeper } from "../testing/zookeeper.ts";
 import { cpuSeconds, percentile, report, rssMb, wrk } from "./lib.ts";
 
 const { values } = parseArgs({

@@ -19,10 +19,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { httpGet } from "../tests/helpers/http.ts";
-import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
-import { freePort, waitFor } from "../tests/helpers/ports.ts";
-import { REDIAL_EVERY } from "../lib/share/http_probe.ts";
+import { httpGet } from "../testing/http.ts";
+import { nginxKeys, startStack } from "../testing/aurproxy_stack.ts";
+import { freePort, waitFor } from "../testing/ports.ts";
+import { REDIAL_EVERY } from "../lib/share/health/probe.ts";
 import { cpuSeconds, percentile, report, rssMb } from "./lib.ts";
 
 const { values } = parseArgs({

@@ -10,12 +10,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { startNginx } from "../tests/helpers/nginx.ts";
-import { freePort } from "../tests/helpers/ports.ts";
-import { snapshot } from "../tests/helpers/snapshots.ts";
-import { renderNginx } from "../templates/nginx.ts";
+import { startNginx } from "../testing/nginx.ts";
+import { freePort } from "../testing/ports.ts";
+import { snapshot } from "../testing/snapshots.ts";
+import { renderNginx } from "../lib/backends/nginx/render.ts";
 import { report, wrk } from "./lib.ts";
-import { runNginx } from "../tests/helpers/nginx.ts";
+import { runNginx } from "../testing/nginx.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

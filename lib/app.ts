@@ -7,19 +7,19 @@
  */
 
 import type { ProxyBackend } from "./backends/backend.ts";
-import type { PoolMembers } from "./balance/snapshot_builder.ts";
-import { buildSnapshot } from "./balance/snapshot_builder.ts";
+import type { PoolMembers } from "./pipeline/snapshot_builder.ts";
+import { buildSnapshot } from "./pipeline/snapshot_builder.ts";
 import type { Clock, TimerId } from "./clock.ts";
-import type { AdjusterConfig, PoolsConfig, ProxyConfig, SourceConfig } from "./config/types.ts";
-import type { HostResolver } from "./host_resolver.ts";
+import type { AdjusterConfig, PoolsConfig, ProxyConfig, SourceConfig } from "./model/config.ts";
+import type { HostResolver } from "./pipeline/host_resolver.ts";
 import type { Logger } from "./log.ts";
 import type { HealthCheckResult, HealthProbe } from "./management/health.ts";
 import type { MetricsRegistry } from "./metrics/registry.ts";
 import type { AdjusterFactory } from "./share/adjuster.ts";
-import { TrackedSource } from "./share/tracker.ts";
-import type { ProxySnapshot } from "./snapshot.ts";
+import { TrackedSource } from "./pipeline/tracked_source.ts";
+import type { ProxySnapshot } from "./model/snapshot.ts";
 import type { Source } from "./sources/source.ts";
-import { type UpdateOutcome, Updater } from "./updater.ts";
+import { type UpdateOutcome, Updater } from "./pipeline/updater.ts";
 import type { ApplyResult } from "./backends/backend.ts";
 
 export interface ProxyAppDeps {

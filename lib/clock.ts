@@ -1,6 +1,6 @@
 /**
  * Time as a collaborator: production code takes a {@linkcode Clock} so unit tests can
- * drive timers deterministically (see `tests/helpers/fake_clock.ts`) while integration
+ * drive timers deterministically (see `testing/fake_clock.ts`) while integration
  * tests use {@linkcode systemClock}.
  *
  * @module

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { startZooKeeper } from "../tests/helpers/zookeeper.ts";
-import { freePort, waitFor, waitForPort } from "../tests/helpers/ports.ts";
-import { nginxKeys, startStack } from "../tests/helpers/aurproxy_stack.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
+import { freePort, waitFor, waitForPort } from "../testing/ports.ts";
+import { nginxKeys, startStack } from "../testing/aurproxy_stack.ts";
 
 const once = Deno.args.includes("--once");
 const root = new URL("../", import.meta.url).pathname;

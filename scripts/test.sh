@@ -11,7 +11,7 @@ export NO_COLOR=1 RUST_BACKTRACE=0
 echo "== deno fmt --check / lint / check"
 deno fmt --check
 deno lint
-deno check main.ts mod.ts bench/ scripts/ examples/ tests/
+deno check main.ts mod.ts bench/ scripts/ examples/ tests/ testing/
 
 echo "== bundle"
 deno task bundle

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ProxySnapshot } from "../snapshot.ts";
+import type { ProxySnapshot } from "../model/snapshot.ts";
 
 /** Outcome of one apply. Never thrown: the updater counts and logs each kind. */
 export type ApplyResult =

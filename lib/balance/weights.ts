@@ -18,9 +18,9 @@
  * @module
  */
 
-import type { Endpoint } from "../endpoint.ts";
+import type { Endpoint } from "../model/endpoint.ts";
 import type { ShareFactor } from "../share/adjuster.ts";
-import type { Pool, WeightedEndpoint } from "../snapshot.ts";
+import type { Pool, WeightedEndpoint } from "../model/snapshot.ts";
 
 /** An endpoint with its adjusters' current factors. */
 export interface PoolMember {

@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
-import { suggest } from "./suggest.ts";
+import { suggest } from "../text/suggest.ts";
 
 type FlagKind = "string" | "boolean";
 

@@ -5,7 +5,7 @@
  */
 
 import { loadConfig } from "../config/load.ts";
-import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../snapshot.ts";
+import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../model/snapshot.ts";
 import type { Logger } from "../log.ts";
 import { consoleLogger } from "../log.ts";
 import type { FlagValues } from "./flags.ts";

@@ -10,19 +10,19 @@ import { ProxyApp } from "../app.ts";
 import { NginxBackend } from "../backends/nginx/backend.ts";
 import { systemClock } from "../clock.ts";
 import { loadConfig } from "../config/load.ts";
-import type { ProxyConfig } from "../config/types.ts";
-import { HostResolver } from "../host_resolver.ts";
+import type { ProxyConfig } from "../model/config.ts";
+import { HostResolver } from "../pipeline/host_resolver.ts";
 import { consoleLogger, type Level, type Logger } from "../log.ts";
 import { startManagementServer } from "../management/server.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import { CheckScheduler } from "../share/check_scheduler.ts";
+import { CheckScheduler } from "../share/health/scheduler.ts";
 import { adjusterFactory } from "../share/factories.ts";
 import { sourceFactory } from "../sources/factory.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
-import { Shutdown } from "./shutdown.ts";
+import { Shutdown } from "../lifecycle/shutdown.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 

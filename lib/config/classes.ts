@@ -11,7 +11,7 @@
  */
 
 import { didYouMean } from "./did_you_mean.ts";
-import type { AdjusterConfig, SourceConfig } from "./types.ts";
+import type { AdjusterConfig, SourceConfig } from "../model/config.ts";
 
 export type SourceKind = SourceConfig["kind"];
 export type AdjusterKind = AdjusterConfig["kind"];

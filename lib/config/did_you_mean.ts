@@ -5,7 +5,7 @@
  * @module
  */
 
-import { suggest } from "../cli/suggest.ts";
+import { suggest } from "../text/suggest.ts";
 
 /** Shortest word the prefix rule applies to: shorter ones prefix too much. */
 const MIN_PREFIX = 4;

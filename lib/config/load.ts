@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.ts";
 import { parseConfig, type ParseOptions } from "./parse.ts";
-import type { ProxyConfig } from "./types.ts";
+import type { ProxyConfig } from "../model/config.ts";
 
 const FLAG = "--config";
 

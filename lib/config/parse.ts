@@ -19,7 +19,7 @@
  * @module
  */
 
-import { isValidHost, isValidPort } from "../endpoint.ts";
+import { isValidHost, isValidPort } from "../model/endpoint.ts";
 import { UsageError, UsageErrors } from "../errors.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { type ClassTables, DEFAULT_CLASSES, findClass, resolveClass } from "./classes.ts";
@@ -34,7 +34,7 @@ import type {
   ServerConfig,
   SourceConfig,
   StreamConfig,
-} from "./types.ts";
+} from "../model/config.ts";
 
 type Json = Record<string, unknown>;
 

@@ -9,7 +9,7 @@
 
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { ProxySnapshot } from "../snapshot.ts";
+import type { ProxySnapshot } from "../model/snapshot.ts";
 import { combineHealth, healthBody, type HealthProbe } from "./health.ts";
 import { renderStatusPage } from "./status_page.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../snapshot.ts";
+import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../model/snapshot.ts";
 import type { HealthCheckResult } from "./health.ts";
 
 const ESC: Record<string, string> = {

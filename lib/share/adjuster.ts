@@ -10,7 +10,7 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { Endpoint } from "../endpoint.ts";
+import type { Endpoint } from "../model/endpoint.ts";
 
 /** One adjuster's current contribution to an endpoint's share, with its audit text. */
 export interface ShareFactor {

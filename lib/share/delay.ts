@@ -7,7 +7,7 @@
  */
 
 import type { TimerId } from "../clock.ts";
-import type { DelayStartConfig } from "../config/types.ts";
+import type { DelayStartConfig } from "../model/config.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
 
 /**

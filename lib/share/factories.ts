@@ -5,13 +5,13 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { AdjusterConfig } from "../config/types.ts";
+import type { AdjusterConfig } from "../model/config.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { AdjusterFactory } from "./adjuster.ts";
-import type { CheckScheduler } from "./check_scheduler.ts";
+import type { CheckScheduler } from "./health/scheduler.ts";
 import { delayStartAdjuster } from "./delay.ts";
-import { CHECKS_METRIC, healthAdjuster } from "./health.ts";
+import { CHECKS_METRIC, healthAdjuster } from "./health/adjuster.ts";
 import { rampAdjuster } from "./ramp.ts";
 
 export interface AdjusterDeps {

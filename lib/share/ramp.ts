@@ -23,7 +23,7 @@
  */
 
 import type { TimerId } from "../clock.ts";
-import type { RampConfig } from "../config/types.ts";
+import type { RampConfig } from "../model/config.ts";
 import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
 
 /**

@@ -6,14 +6,14 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { SourceConfig } from "../config/types.ts";
+import type { SourceConfig } from "../model/config.ts";
 import { UsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ZkSessions } from "../zk/sessions.ts";
-import { AuroraSource } from "./aurora.ts";
-import { MesosMasterSource } from "./mesos.ts";
-import { ServerSetSource } from "./serverset.ts";
+import { AuroraSource } from "./registry/aurora.ts";
+import { MesosMasterSource } from "./registry/mesos.ts";
+import { ServerSetSource } from "./registry/serverset.ts";
 import type { Source } from "./source.ts";
 import type { EndpointStateStore } from "./state_file.ts";
 import { StaticSource } from "./static.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Endpoint } from "../endpoint.ts";
-import { ChangeSignal, type Unsubscribe } from "../signal.ts";
+import type { Endpoint } from "../model/endpoint.ts";
+import { ChangeSignal, type Unsubscribe } from "../lifecycle/signal.ts";
 import type { Source } from "./source.ts";
 
 /**

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Endpoint } from "../endpoint.ts";
-import type { Unsubscribe } from "../signal.ts";
+import type { Endpoint } from "../model/endpoint.ts";
+import type { Unsubscribe } from "../lifecycle/signal.ts";
 
 /** Health of a source's connection to its registry, for /health and metrics. */
 export interface SourceStatus {

@@ -14,10 +14,10 @@
 
 import { dirname } from "node:path";
 import type { Clock, TimerId } from "../clock.ts";
-import type { Endpoint } from "../endpoint.ts";
-import { validateEndpointFields } from "../endpoint.ts";
+import type { Endpoint } from "../model/endpoint.ts";
+import { validateEndpointFields } from "../model/endpoint.ts";
 import type { Logger } from "../log.ts";
-import type { Unsubscribe } from "../signal.ts";
+import type { Unsubscribe } from "../lifecycle/signal.ts";
 
 interface StoredEndpoint {
   host: string;

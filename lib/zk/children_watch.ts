@@ -10,7 +10,7 @@
 
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Unsubscribe } from "../signal.ts";
+import type { Unsubscribe } from "../lifecycle/signal.ts";
 import { isNoNode, type ZkSession } from "./session.ts";
 
 /** What a read found. `children` maps child name to its data (UTF-8). */

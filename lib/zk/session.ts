@@ -21,7 +21,7 @@
 import { Buffer } from "node:buffer";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import { ChangeSignal, type Unsubscribe } from "../signal.ts";
+import { ChangeSignal, type Unsubscribe } from "../lifecycle/signal.ts";
 import {
   BAD_ARGUMENTS,
   CONNECTION_CLOSED,

@@ -1,11 +1,11 @@
 import { strictEqual } from "node:assert";
 import { isAlive } from "../../lib/backends/nginx/process.ts";
-import { startBackend } from "../helpers/backend.ts";
-import { httpGet } from "../helpers/http.ts";
-import { startNginx } from "../helpers/nginx.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { snapshot } from "../helpers/snapshots.ts";
-import { routeConfig, testApp } from "../helpers/app.ts";
+import { startBackend } from "../../testing/backend.ts";
+import { httpGet } from "../../testing/http.ts";
+import { startNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { snapshot } from "../../testing/snapshots.ts";
+import { routeConfig, testApp } from "../../testing/app.ts";
 
 const body = async (port: number) => (await httpGet(port, "/")).body;
 

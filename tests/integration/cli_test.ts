@@ -3,10 +3,10 @@
  * is tested too): exit codes, --setup, run beside a real nginx, lifecycle endpoints.
  */
 import { strictEqual } from "node:assert";
-import { startBackend } from "../helpers/backend.ts";
-import { httpGet } from "../helpers/http.ts";
-import { runNginx } from "../helpers/nginx.ts";
-import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
+import { startBackend } from "../../testing/backend.ts";
+import { httpGet } from "../../testing/http.ts";
+import { runNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 let bundlePath: string | undefined;

@@ -11,11 +11,11 @@ import { memoryLogger } from "../../lib/log.ts";
 import { announce } from "../../lib/zk/announcer.ts";
 import { zk as zkClient } from "../../lib/zk/client.ts";
 import { ZkSession } from "../../lib/zk/session.ts";
-import { startBackend, type TestBackend } from "../helpers/backend.ts";
-import { httpGet } from "../helpers/http.ts";
-import { runNginx } from "../helpers/nginx.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { startZooKeeper } from "../helpers/zookeeper.ts";
+import { startBackend, type TestBackend } from "../../testing/backend.ts";
+import { httpGet } from "../../testing/http.ts";
+import { runNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const JOB = "/aurora/www-data/devel/hello_world";
 

@@ -9,20 +9,20 @@
 
 import { strictEqual } from "node:assert";
 import { systemClock } from "../../lib/clock.ts";
-import type { HealthCheckConfig } from "../../lib/config/types.ts";
-import type { Endpoint } from "../../lib/endpoint.ts";
+import type { HealthCheckConfig } from "../../lib/model/config.ts";
+import type { Endpoint } from "../../lib/model/endpoint.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import type { ShareAdjuster } from "../../lib/share/adjuster.ts";
-import { CheckScheduler } from "../../lib/share/check_scheduler.ts";
-import { healthAdjuster, type HealthDeps } from "../../lib/share/health.ts";
-import { REDIAL_EVERY } from "../../lib/share/http_probe.ts";
+import { CheckScheduler } from "../../lib/share/health/scheduler.ts";
+import { healthAdjuster, type HealthDeps } from "../../lib/share/health/adjuster.ts";
+import { REDIAL_EVERY } from "../../lib/share/health/probe.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import {
   startBackend,
   startKeepAliveBackend,
   startUnansweredListener,
-} from "../helpers/backend.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
+} from "../../testing/backend.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
 
 const INTERVAL_MS = 200;
 /** What users are promised, with threshold 2: out (or back) within 2 x interval + 1 s. */

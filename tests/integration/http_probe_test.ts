@@ -5,10 +5,10 @@
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { systemClock } from "../../lib/clock.ts";
-import type { CheckResult } from "../../lib/share/health_state.ts";
-import { HttpProbe, REDIAL_EVERY } from "../../lib/share/http_probe.ts";
-import { startKeepAliveBackend, startUnansweredListener } from "../helpers/backend.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
+import type { CheckResult } from "../../lib/share/health/state.ts";
+import { HttpProbe, REDIAL_EVERY } from "../../lib/share/health/probe.ts";
+import { startKeepAliveBackend, startUnansweredListener } from "../../testing/backend.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
 
 interface RawServer {
   port: number;

@@ -1,14 +1,14 @@
 import { strictEqual } from "node:assert";
-import { startBackend, type TestBackend } from "../helpers/backend.ts";
-import { nginxOptions, startNginx, type TestNginx } from "../helpers/nginx.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { snapshot } from "../helpers/snapshots.ts";
-import { httpGet } from "../helpers/http.ts";
+import { startBackend, type TestBackend } from "../../testing/backend.ts";
+import { nginxOptions, startNginx, type TestNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { snapshot } from "../../testing/snapshots.ts";
+import { httpGet } from "../../testing/http.ts";
 import { childPids, isAlive } from "../../lib/backends/nginx/process.ts";
 import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import type { ProxySnapshot } from "../../lib/snapshot.ts";
+import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
 
 async function get(port: number, path: string, host?: string): Promise<[number, string]> {
   const r = await httpGet(port, path, { host });

@@ -20,13 +20,13 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import type { ProxyApp } from "../../lib/app.ts";
-import type { ProxySnapshot } from "../../lib/snapshot.ts";
-import { testApp } from "../helpers/app.ts";
-import { startBackend, type TestBackend } from "../helpers/backend.ts";
-import { startNginx } from "../helpers/nginx.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { snapshot } from "../helpers/snapshots.ts";
-import { startTraffic, type Traffic, type TrafficRecord } from "../helpers/traffic.ts";
+import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
+import { testApp } from "../../testing/app.ts";
+import { startBackend, type TestBackend } from "../../testing/backend.ts";
+import { startNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { snapshot } from "../../testing/snapshots.ts";
+import { startTraffic, type Traffic, type TrafficRecord } from "../../testing/traffic.ts";
 
 const RAMP = "tellapart.aurproxy.share.adjusters.RampingShareAdjuster";
 const HEALTH = "tellapart.aurproxy.share.adjusters.HttpHealthCheckShareAdjuster";

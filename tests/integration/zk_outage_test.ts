@@ -2,19 +2,19 @@ import { strictEqual } from "node:assert";
 import { systemClock } from "../../lib/clock.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import { AuroraSource } from "../../lib/sources/aurora.ts";
-import { ServerSetSource } from "../../lib/sources/serverset.ts";
+import { AuroraSource } from "../../lib/sources/registry/aurora.ts";
+import { ServerSetSource } from "../../lib/sources/registry/serverset.ts";
 import type { Source } from "../../lib/sources/source.ts";
 import { EndpointStateStore } from "../../lib/sources/state_file.ts";
 import { announce } from "../../lib/zk/announcer.ts";
 import { ZkSession } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
-import { nginxKeys, startStack } from "../helpers/aurproxy_stack.ts";
-import { startBackend } from "../helpers/backend.ts";
-import { httpGet } from "../helpers/http.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { startTcpRelay } from "../helpers/tcp_relay.ts";
-import { startZooKeeper } from "../helpers/zookeeper.ts";
+import { nginxKeys, startStack } from "../../testing/aurproxy_stack.ts";
+import { startBackend } from "../../testing/backend.ts";
+import { httpGet } from "../../testing/http.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { startTcpRelay } from "../../testing/tcp_relay.ts";
+import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const ports = (s: Source) => s.endpoints().map((e) => e.port).sort((a, b) => a - b).join(",");
 const until = (s: Source, expected: string, ms = 15_000) =>

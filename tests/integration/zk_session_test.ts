@@ -5,9 +5,9 @@ import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { shuffleHosts, ZkOpError, ZkSession } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
-import { startTcpRelay } from "../helpers/tcp_relay.ts";
-import { startZooKeeper, type TestZooKeeper } from "../helpers/zookeeper.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { startTcpRelay } from "../../testing/tcp_relay.ts";
+import { startZooKeeper, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
 // One ZooKeeper for the file (tickTime 200 ms: sessions may be as short as 400 ms).
 let server: TestZooKeeper | undefined;

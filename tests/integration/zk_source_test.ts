@@ -3,16 +3,16 @@ import { parseConfig } from "../../lib/config/parse.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import { AuroraSource } from "../../lib/sources/aurora.ts";
-import { MesosMasterSource } from "../../lib/sources/mesos.ts";
-import { ServerSetSource } from "../../lib/sources/serverset.ts";
+import { AuroraSource } from "../../lib/sources/registry/aurora.ts";
+import { MesosMasterSource } from "../../lib/sources/registry/mesos.ts";
+import { ServerSetSource } from "../../lib/sources/registry/serverset.ts";
 import type { Source } from "../../lib/sources/source.ts";
 import { ChildrenWatch } from "../../lib/zk/children_watch.ts";
 import { BAD_ARGUMENTS } from "../../lib/zk/client.ts";
 import { ZkOpError } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
-import { waitFor } from "../helpers/ports.ts";
-import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../helpers/zookeeper.ts";
+import { waitFor } from "../../testing/ports.ts";
+import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
 // One ZooKeeper for the whole file; each test uses its own paths.
 let server: TestZooKeeper | undefined;

@@ -7,8 +7,8 @@ import {
   CheckScheduler,
   DEFAULT_TICK_MS,
   MIN_SPARE_SLOTS,
-} from "../../lib/share/check_scheduler.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+} from "../../lib/share/health/scheduler.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 /** A run that lasts `ms` on the fake clock, or until aborted. */
 function lasting(clock: FakeClock, ms: number, signal: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@ import {
 } from "../../lib/config/classes.ts";
 import { didYouMean } from "../../lib/config/did_you_mean.ts";
 import { parseConfig, type ParseOptions } from "../../lib/config/parse.ts";
-import type { ProxyConfig } from "../../lib/config/types.ts";
+import type { ProxyConfig } from "../../lib/model/config.ts";
 import { UsageErrors } from "../../lib/errors.ts";
 
 const fixture = (name: string) =>

@@ -1,6 +1,6 @@
 import { strictEqual } from "node:assert";
 import { delayStartAdjuster } from "../../lib/share/delay.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 const endpoint = { host: "10.0.0.1", port: 80, ports: {} };
 

@@ -1,12 +1,12 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
-import type { HealthCheckConfig } from "../../lib/config/types.ts";
-import type { Endpoint } from "../../lib/endpoint.ts";
+import type { HealthCheckConfig } from "../../lib/model/config.ts";
+import type { Endpoint } from "../../lib/model/endpoint.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import { CheckScheduler } from "../../lib/share/check_scheduler.ts";
+import { CheckScheduler } from "../../lib/share/health/scheduler.ts";
 import { adjusterFactory } from "../../lib/share/factories.ts";
-import { classifyFetchError, healthAdjuster } from "../../lib/share/health.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { classifyFetchError, healthAdjuster } from "../../lib/share/health/adjuster.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 const cfg: HealthCheckConfig = {
   kind: "http_health",

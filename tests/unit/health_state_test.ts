@@ -9,7 +9,7 @@ import {
   INITIAL_HEALTH,
   nextHealth,
   type Thresholds,
-} from "../../lib/share/health_state.ts";
+} from "../../lib/share/health/state.ts";
 
 const t: Thresholds = { healthyThreshold: 2, unhealthyThreshold: 3 };
 const ok: CheckResult = { kind: "success" };

@@ -1,8 +1,8 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { HostResolver, type LookupFn } from "../../lib/host_resolver.ts";
+import { HostResolver, type LookupFn } from "../../lib/pipeline/host_resolver.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 /** A name table the test edits, standing in for DNS; counts the lookups. */
 function table(entries: Record<string, string | Error | "hang">) {

@@ -3,7 +3,7 @@ import { managementHandler, type ManagementOptions } from "../../lib/management/
 import type { HealthCheckResult } from "../../lib/management/health.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import type { ProxySnapshot } from "../../lib/snapshot.ts";
+import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
 
 function handler(over: Partial<ManagementOptions> = {}) {
   const calls: string[] = [];

@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { parseMesosMaster, parseServerSetMember } from "../../lib/sources/member.ts";
-import { normalizeZkPath } from "../../lib/sources/registry_source.ts";
-import { auroraJobPath } from "../../lib/sources/aurora.ts";
+import { parseMesosMaster, parseServerSetMember } from "../../lib/sources/registry/member.ts";
+import { normalizeZkPath } from "../../lib/sources/registry/source.ts";
+import { auroraJobPath } from "../../lib/sources/registry/aurora.ts";
 
 const origin = "/aurora/r/e/j/member_0000000001";
 

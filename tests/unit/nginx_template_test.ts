@@ -1,8 +1,8 @@
 import { strictEqual } from "node:assert";
-import { renderNginx } from "../../templates/nginx.ts";
+import { renderNginx } from "../../lib/backends/nginx/render.ts";
 import { computeWeights } from "../../lib/balance/weights.ts";
-import type { ProxySnapshot } from "../../lib/snapshot.ts";
-import { snapshot } from "../helpers/snapshots.ts";
+import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
+import { snapshot } from "../../testing/snapshots.ts";
 
 const opts = { pidPath: "/run/nginx.pid" };
 const has = (text: string, part: string) =>

@@ -1,7 +1,7 @@
 import { strictEqual } from "node:assert";
-import type { RampConfig } from "../../lib/config/types.ts";
+import type { RampConfig } from "../../lib/model/config.ts";
 import { describeRamp, rampAdjuster, rampShare } from "../../lib/share/ramp.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 const cfg = (o: Partial<RampConfig> = {}): RampConfig => ({
   kind: "ramp",

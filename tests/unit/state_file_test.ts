@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { memoryLogger } from "../../lib/log.ts";
 import { EndpointStateStore } from "../../lib/sources/state_file.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 async function tmp() {
   const dir = await Deno.makeTempDir();

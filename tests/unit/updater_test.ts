@@ -1,7 +1,7 @@
 import { strictEqual } from "node:assert";
-import { type UpdateOutcome, Updater } from "../../lib/updater.ts";
+import { type UpdateOutcome, Updater } from "../../lib/pipeline/updater.ts";
 import { memoryLogger } from "../../lib/log.ts";
-import { FakeClock } from "../helpers/fake_clock.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
 
 function setup(minIntervalSeconds: number, outcome: () => UpdateOutcome = () => "done") {
   const clock = new FakeClock();

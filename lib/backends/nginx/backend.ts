@@ -8,11 +8,11 @@
  */
 
 import { dirname } from "node:path";
-import type { NginxOptions } from "../../config/types.ts";
+import type { NginxOptions } from "../../model/config.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
-import type { ProxySnapshot } from "../../snapshot.ts";
-import { renderNginx } from "../../../templates/nginx.ts";
+import type { ProxySnapshot } from "../../model/snapshot.ts";
+import { renderNginx } from "./render.ts";
 import type { ApplyResult, ProxyBackend } from "../backend.ts";
 import { type NginxBinary, resolveNginx, testConfig, type TestResult } from "./binary.ts";
 import { readMasterPid, reloadAndConfirm } from "./process.ts";

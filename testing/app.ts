@@ -6,12 +6,12 @@
  * @module
  */
 
-import { ProxyApp, type ProxyAppOptions } from "../../lib/app.ts";
-import { systemClock } from "../../lib/clock.ts";
-import { parseConfig } from "../../lib/config/parse.ts";
-import { memoryLogger } from "../../lib/log.ts";
-import { CheckScheduler } from "../../lib/share/check_scheduler.ts";
-import { adjusterFactory } from "../../lib/share/factories.ts";
+import { ProxyApp, type ProxyAppOptions } from "../lib/app.ts";
+import { systemClock } from "../lib/clock.ts";
+import { parseConfig } from "../lib/config/parse.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { CheckScheduler } from "../lib/share/health/scheduler.ts";
+import { adjusterFactory } from "../lib/share/factories.ts";
 import type { TestNginx } from "./nginx.ts";
 import { MutableSource } from "./mutable_source.ts";
 

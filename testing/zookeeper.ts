@@ -7,11 +7,11 @@
  * @module
  */
 
-import { systemClock } from "../../lib/clock.ts";
-import { memoryLogger } from "../../lib/log.ts";
-import { announce, createNode, type MemberSpec } from "../../lib/zk/announcer.ts";
-import { zk } from "../../lib/zk/client.ts";
-import { ZkSession } from "../../lib/zk/session.ts";
+import { systemClock } from "../lib/clock.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { announce, createNode, type MemberSpec } from "../lib/zk/announcer.ts";
+import { zk } from "../lib/zk/client.ts";
+import { ZkSession } from "../lib/zk/session.ts";
 import { freePort, waitFor, waitForPort } from "./ports.ts";
 
 /**

@@ -7,17 +7,17 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../clock.ts";
-import { type Endpoint, endpointKey } from "../endpoint.ts";
-import type { Logger } from "../log.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { ChangeSignal, type Unsubscribe } from "../signal.ts";
-import { type ChildrenState, ChildrenWatch } from "../zk/children_watch.ts";
-import type { ZkSession } from "../zk/session.ts";
-import { normalizeEnsemble, type ZkSessions } from "../zk/sessions.ts";
+import type { Clock, TimerId } from "../../clock.ts";
+import { type Endpoint, endpointKey } from "../../model/endpoint.ts";
+import type { Logger } from "../../log.ts";
+import type { MetricsRegistry } from "../../metrics/registry.ts";
+import { ChangeSignal, type Unsubscribe } from "../../lifecycle/signal.ts";
+import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
+import type { ZkSession } from "../../zk/session.ts";
+import { normalizeEnsemble, type ZkSessions } from "../../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
-import type { Source, SourceStatus } from "./source.ts";
-import type { EndpointStateStore } from "./state_file.ts";
+import type { Source, SourceStatus } from "../source.ts";
+import type { EndpointStateStore } from "../state_file.ts";
 
 export interface RegistrySourceDeps {
   readonly sessions: ZkSessions;

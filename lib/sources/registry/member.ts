@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Endpoint } from "../endpoint.ts";
-import { validateEndpointFields } from "../endpoint.ts";
+import type { Endpoint } from "../../model/endpoint.ts";
+import { validateEndpointFields } from "../../model/endpoint.ts";
 
 /** A usable endpoint, a member to leave out on purpose, or a malformed member. */
 export type MemberResult =

@@ -18,10 +18,10 @@
  */
 
 import { lookup as dnsLookup } from "node:dns/promises";
-import type { Clock, TimerId } from "./clock.ts";
-import { isIpLiteral } from "./endpoint.ts";
-import type { Logger } from "./log.ts";
-import type { MetricsRegistry } from "./metrics/registry.ts";
+import type { Clock, TimerId } from "../clock.ts";
+import { isIpLiteral } from "../model/endpoint.ts";
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 
 /** One name's address, or why there is none. */
 export type Resolution = { readonly address: string } | { readonly error: string };

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { PoolsConfig, ProxyConfig } from "../config/types.ts";
-import type { Resolution } from "../host_resolver.ts";
-import type { Pool, ProxySnapshot, SkippedEndpoint, Upstream } from "../snapshot.ts";
-import { computeWeights, type PoolMember } from "./weights.ts";
+import type { PoolsConfig, ProxyConfig } from "../model/config.ts";
+import type { Resolution } from "./host_resolver.ts";
+import type { Pool, ProxySnapshot, SkippedEndpoint, Upstream } from "../model/snapshot.ts";
+import { computeWeights, type PoolMember } from "../balance/weights.ts";
 
 /** Current members of one route's or stream's pools. */
 export interface PoolMembers {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { AuroraSourceConfig } from "../config/types.ts";
-import { normalizeZkPath, type RegistrySourceDeps } from "./registry_source.ts";
+import type { AuroraSourceConfig } from "../../model/config.ts";
+import { normalizeZkPath, type RegistrySourceDeps } from "./source.ts";
 import { ServerSetSource } from "./serverset.ts";
 
 /** The job's serverset path, slashes normalised: ("sd/x", "r", "e", "j") → "/sd/x/r/e/j". */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ListSource } from "../../lib/sources/list_source.ts";
+import { ListSource } from "../lib/sources/list_source.ts";
 
 export class MutableSource extends ListSource {
   constructor(name: string, ports: readonly number[] = [], host = "127.0.0.1") {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CheckResult } from "./health_state.ts";
+import type { CheckResult } from "./state.ts";
 
 const DNS_FAILURE =
   /dns error|failed to lookup address|name or service not known|nodename nor servname|no address associated|temporary failure in name resolution|ENOTFOUND|EAI_AGAIN/i;

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { MesosMasterSourceConfig } from "../config/types.ts";
+import type { MesosMasterSourceConfig } from "../../model/config.ts";
 import { parseMesosMaster } from "./member.ts";
-import { normalizeZkPath, RegistrySource, type RegistrySourceDeps } from "./registry_source.ts";
+import { normalizeZkPath, RegistrySource, type RegistrySourceDeps } from "./source.ts";
 
 const PREFIX = "json.info_";
 

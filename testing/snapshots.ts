@@ -4,9 +4,9 @@
  * @module
  */
 
-import { computeWeights } from "../../lib/balance/weights.ts";
-import type { Context } from "../../lib/config/types.ts";
-import type { ProxySnapshot, ServerSnapshot, Upstream } from "../../lib/snapshot.ts";
+import { computeWeights } from "../lib/balance/weights.ts";
+import type { Context } from "../lib/model/config.ts";
+import type { ProxySnapshot, ServerSnapshot, Upstream } from "../lib/model/snapshot.ts";
 
 export interface RouteSpec {
   locations: string[];

@@ -5,12 +5,12 @@
  * @module
  */
 
-import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
-import { resolveNginx } from "../../lib/backends/nginx/binary.ts";
-import type { NginxOptions } from "../../lib/config/types.ts";
-import { memoryLogger } from "../../lib/log.ts";
-import { MetricsRegistry } from "../../lib/metrics/registry.ts";
-import type { ProxySnapshot } from "../../lib/snapshot.ts";
+import { NginxBackend } from "../lib/backends/nginx/backend.ts";
+import { resolveNginx } from "../lib/backends/nginx/binary.ts";
+import type { NginxOptions } from "../lib/model/config.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { MetricsRegistry } from "../lib/metrics/registry.ts";
+import type { ProxySnapshot } from "../lib/model/snapshot.ts";
 import { waitFor, waitForPort } from "./ports.ts";
 
 export interface TestNginx {

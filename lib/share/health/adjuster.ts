@@ -46,15 +46,15 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../clock.ts";
-import type { HealthCheckConfig } from "../config/types.ts";
-import { type Endpoint, endpointKey } from "../endpoint.ts";
-import type { Logger } from "../log.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
+import type { Clock, TimerId } from "../../clock.ts";
+import type { HealthCheckConfig } from "../../model/config.ts";
+import { type Endpoint, endpointKey } from "../../model/endpoint.ts";
+import type { Logger } from "../../log.ts";
+import type { MetricsRegistry } from "../../metrics/registry.ts";
+import type { AdjusterContext, ShareAdjuster, ShareFactor } from "../adjuster.ts";
 import { classifyFetchError } from "./check_error.ts";
-import { HttpProbe, REDIAL_EVERY } from "./http_probe.ts";
-import type { CheckScheduler } from "./check_scheduler.ts";
+import { HttpProbe, REDIAL_EVERY } from "./probe.ts";
+import type { CheckScheduler } from "./scheduler.ts";
 
 export { classifyFetchError };
 import {
@@ -67,7 +67,7 @@ import {
   INITIAL_HEALTH,
   nextHealth,
   type Thresholds,
-} from "./health_state.ts";
+} from "./state.ts";
 
 export interface HealthDeps {
   /** Shared by every health adjuster of the process: spreads and bounds the checks. */

@@ -42,9 +42,9 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../clock.ts";
+import type { Clock, TimerId } from "../../clock.ts";
 import { classifyFetchError } from "./check_error.ts";
-import type { CheckResult } from "./health_state.ts";
+import type { CheckResult } from "./state.ts";
 
 export interface ProbeOptions {
   readonly url: string;

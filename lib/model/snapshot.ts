@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Context } from "./config/types.ts";
+import type { Context } from "./config.ts";
 
 /** Which pool an endpoint belongs to. */
 export type Pool = "primary" | "overflow";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Clock, TimerId } from "./clock.ts";
-import type { Logger } from "./log.ts";
+import type { Clock, TimerId } from "../clock.ts";
+import type { Logger } from "../log.ts";
 
 /** What an update reports back. */
 export type UpdateOutcome =

@@ -9,14 +9,14 @@
  * @module
  */
 
-import type { Context } from "../lib/config/types.ts";
+import type { Context } from "../../model/config.ts";
 import type {
   ProxySnapshot,
   RouteSnapshot,
   ServerSnapshot,
   Upstream,
   WeightedEndpoint,
-} from "../lib/snapshot.ts";
+} from "../../model/snapshot.ts";
 
 export interface NginxRenderOptions {
   /** `pid` directive. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../lib/clock.ts";
+import type { Clock, TimerId } from "../lib/clock.ts";
 
 interface Timer {
   id: number;

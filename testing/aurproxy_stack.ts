@@ -9,7 +9,7 @@
 import { runNginx, type RunningNginx } from "./nginx.ts";
 import { freePort, waitForPort } from "./ports.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** The config keys that keep nginx's files inside `dir`. */
 export function nginxKeys(dir: string) {

@@ -4,14 +4,14 @@
  * @module
  */
 
-import type { ServerSetSourceConfig } from "../config/types.ts";
+import type { ServerSetSourceConfig } from "../../model/config.ts";
 import { parseServerSetMember } from "./member.ts";
 import {
   memberQualifier,
   normalizeZkPath,
   RegistrySource,
   type RegistrySourceDeps,
-} from "./registry_source.ts";
+} from "./source.ts";
 
 /**
  * Named like `serverset:zk1:2181,zk2:2181/sd/web#http` (see `registrySourceName`).

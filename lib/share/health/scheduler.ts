@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../clock.ts";
+import type { Clock, TimerId } from "../../clock.ts";
 
 /** One periodic check. */
 export interface CheckJob {

@@ -1,3 +1,5 @@
+export type { PoolMember } from "./lib/model/pool_member.ts";
+export type { ShareFactor } from "./lib/model/share.ts";
 /**
  * aurproxy's public API, for embedding it or building on its parts: the validated
  * config model, sources, share adjusters, the weight calculation, the snapshot, the
@@ -46,10 +48,10 @@ export { auroraJobPath, AuroraSource } from "./lib/sources/registry/aurora.ts";
 export { MesosMasterSource } from "./lib/sources/registry/mesos.ts";
 export { EndpointStateStore } from "./lib/sources/state_file.ts";
 export { sourceFactory } from "./lib/sources/factory.ts";
-export type { AdjusterFactory, ShareAdjuster, ShareFactor } from "./lib/share/adjuster.ts";
+export type { AdjusterFactory, ShareAdjuster } from "./lib/share/adjuster.ts";
 export { adjusterFactory } from "./lib/share/factories.ts";
 export { CheckScheduler } from "./lib/share/health/scheduler.ts";
-export { computeWeights, type PoolMember } from "./lib/balance/weights.ts";
+export { computeWeights } from "./lib/balance/weights.ts";
 export { buildSnapshot } from "./lib/pipeline/snapshot_builder.ts";
 export type * from "./lib/model/snapshot.ts";
 export type { ApplyResult, ProxyBackend } from "./lib/backends/backend.ts";

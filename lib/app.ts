@@ -13,7 +13,6 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { AdjusterConfig, PoolsConfig, ProxyConfig, SourceConfig } from "./model/config.ts";
 import type { HostResolver } from "./pipeline/host_resolver.ts";
 import type { Logger } from "./log.ts";
-import type { HealthCheckResult, HealthProbe } from "./management/health.ts";
 import type { MetricsRegistry } from "./metrics/registry.ts";
 import type { AdjusterFactory } from "./share/adjuster.ts";
 import { TrackedSource } from "./pipeline/tracked_source.ts";
@@ -21,6 +20,7 @@ import type { ProxySnapshot } from "./model/snapshot.ts";
 import type { Source } from "./sources/source.ts";
 import { type UpdateOutcome, Updater } from "./pipeline/updater.ts";
 import type { ApplyResult } from "./backends/backend.ts";
+import type { HealthCheckResult, HealthProbe } from "./model/health.ts";
 
 export interface ProxyAppDeps {
   readonly clock: Clock;

@@ -18,18 +18,11 @@
  * @module
  */
 
-import type { Endpoint } from "../model/endpoint.ts";
-import type { ShareFactor } from "../share/adjuster.ts";
 import type { Pool, WeightedEndpoint } from "../model/snapshot.ts";
+import type { ShareFactor } from "../model/share.ts";
+import type { PoolMember } from "../model/pool_member.ts";
 
 /** An endpoint with its adjusters' current factors. */
-export interface PoolMember {
-  readonly endpoint: Endpoint;
-  /** The address to render when the host is a name aurproxy resolved; default the host. */
-  readonly address?: string;
-  readonly source: string;
-  readonly factors: readonly ShareFactor[];
-}
 
 export interface WeightInput {
   readonly primary: readonly PoolMember[];

@@ -8,16 +8,7 @@
  * @module
  */
 
-export type HealthLevel = "ok" | "degraded" | "failed";
-
-export interface HealthCheckResult {
-  readonly level: HealthLevel;
-  /** One line per fact, e.g. `zk 10.0.0.1:2181: disconnected for 12s`. */
-  readonly lines: readonly string[];
-}
-
-/** Something that contributes to health (sources, ensembles, the updater). */
-export type HealthProbe = () => HealthCheckResult;
+import type { HealthCheckResult, HealthLevel, HealthProbe } from "../model/health.ts";
 
 const RANK: Record<HealthLevel, number> = { ok: 0, degraded: 1, failed: 2 };
 

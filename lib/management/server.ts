@@ -10,8 +10,9 @@
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ProxySnapshot } from "../model/snapshot.ts";
-import { combineHealth, healthBody, type HealthProbe } from "./health.ts";
+import { combineHealth, healthBody } from "./health.ts";
 import { renderStatusPage } from "./status_page.ts";
+import type { HealthProbe } from "../model/health.ts";
 
 /** A feature's routes: return a Response to handle the request, or undefined to pass. */
 export type RouteHandler = (req: Request, url: URL) => Response | Promise<Response> | undefined;

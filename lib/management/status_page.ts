@@ -7,7 +7,7 @@
  */
 
 import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../model/snapshot.ts";
-import type { HealthCheckResult } from "./health.ts";
+import type { HealthCheckResult } from "../model/health.ts";
 
 const ESC: Record<string, string> = {
   "&": "&amp;",

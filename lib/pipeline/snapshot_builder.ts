@@ -8,7 +8,8 @@
 import type { PoolsConfig, ProxyConfig } from "../model/config.ts";
 import type { Resolution } from "./host_resolver.ts";
 import type { Pool, ProxySnapshot, SkippedEndpoint, Upstream } from "../model/snapshot.ts";
-import { computeWeights, type PoolMember } from "../balance/weights.ts";
+import { computeWeights } from "../balance/weights.ts";
+import type { PoolMember } from "../model/pool_member.ts";
 
 /** Current members of one route's or stream's pools. */
 export interface PoolMembers {

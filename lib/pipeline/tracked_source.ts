@@ -9,9 +9,9 @@
 import type { Clock } from "../clock.ts";
 import { type Endpoint, endpointKey } from "../model/endpoint.ts";
 import type { Logger } from "../log.ts";
-import type { PoolMember } from "../balance/weights.ts";
 import type { Source } from "../sources/source.ts";
 import type { AdjusterFactory, ShareAdjuster } from "../share/adjuster.ts";
+import type { PoolMember } from "../model/pool_member.ts";
 
 interface Tracked {
   endpoint: Endpoint;

@@ -8,7 +8,8 @@
 
 import type { TimerId } from "../clock.ts";
 import type { DelayStartConfig } from "../model/config.ts";
-import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
+import type { AdjusterContext, ShareAdjuster } from "./adjuster.ts";
+import type { ShareFactor } from "../model/share.ts";
 
 /**
  * Builds the adjuster for one endpoint; the delay counts from now (creation time).

@@ -24,7 +24,8 @@
 
 import type { TimerId } from "../clock.ts";
 import type { RampConfig } from "../model/config.ts";
-import type { AdjusterContext, ShareAdjuster, ShareFactor } from "./adjuster.ts";
+import type { AdjusterContext, ShareAdjuster } from "./adjuster.ts";
+import type { ShareFactor } from "../model/share.ts";
 
 /**
  * The share `elapsedS` seconds after the endpoint appeared. Pure.

@@ -7,9 +7,9 @@
 
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { HealthCheckResult } from "../management/health.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { ZkSession } from "./session.ts";
+import type { HealthCheckResult } from "../model/health.ts";
 
 export interface ZkSessionsOptions {
   readonly sessionTimeoutMs: number;

@@ -1,9 +1,9 @@
 import { strictEqual } from "node:assert";
 import { managementHandler, type ManagementOptions } from "../../lib/management/server.ts";
-import type { HealthCheckResult } from "../../lib/management/health.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
+import type { HealthCheckResult } from "../../lib/model/health.ts";
 
 function handler(over: Partial<ManagementOptions> = {}) {
   const calls: string[] = [];

@@ -1,5 +1,6 @@
 import { strictEqual } from "node:assert";
-import { computeWeights, type PoolMember, primaryPortion } from "../../lib/balance/weights.ts";
+import { computeWeights, primaryPortion } from "../../lib/balance/weights.ts";
+import type { PoolMember } from "../../lib/model/pool_member.ts";
 
 function member(port: number, ...shares: number[]): PoolMember {
   return {

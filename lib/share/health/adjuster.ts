@@ -51,7 +51,7 @@ import type { HealthCheckConfig } from "../../model/config.ts";
 import { type Endpoint, endpointKey } from "../../model/endpoint.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
-import type { AdjusterContext, ShareAdjuster, ShareFactor } from "../adjuster.ts";
+import type { AdjusterContext, ShareAdjuster } from "../adjuster.ts";
 import { classifyFetchError } from "./check_error.ts";
 import { HttpProbe, REDIAL_EVERY } from "./probe.ts";
 import type { CheckScheduler } from "./scheduler.ts";
@@ -68,6 +68,7 @@ import {
   nextHealth,
   type Thresholds,
 } from "./state.ts";
+import type { ShareFactor } from "../../model/share.ts";
 
 export interface HealthDeps {
   /** Shared by every health adjuster of the process: spreads and bounds the checks. */

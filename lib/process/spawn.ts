@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import type { Level, Logger } from "../log.ts";
 import { forwardLines } from "./lines.ts";
 import type { OutputMode, OutputStream, ProcessSpec, SupervisorOptions } from "./options.ts";
 
@@ -66,9 +66,17 @@ export function spawnChild(
   const pump = (mode: OutputMode, stream: OutputStream, source: () => ReadableStream) => {
     if (mode !== "log") return;
     const out = log.child(stream);
-    const level = options.lineLevel;
+    const emit = (line: string) => {
+      let level: Level = "info";
+      try {
+        level = options.lineLevel?.(line, stream) ?? "info";
+      } catch {
+        // A broken classifier must not stop the reading (the child would block): info.
+      }
+      out[level](line);
+    };
     pumps.push(
-      forwardLines(source(), (line) => out[level ? level(line, stream) : "info"](line), {
+      forwardLines(source(), emit, {
         maxLineBytes: options.maxLineBytes,
         signal: reading.signal,
       }).catch((err) => log.warn(`reading ${stream} failed`, err)),

@@ -242,7 +242,7 @@ export class Supervisor {
   async #watch(cur: Current): Promise<ChildExit> {
     const status = await cur.handle.status;
     // Workers or background jobs the child left behind would hold its ports and pipes.
-    signalGroup(cur.handle.pid, "SIGKILL");
+    this.#killGroup(cur.handle.pid);
     await this.#drain(cur.handle);
     if (cur.deadline !== undefined) this.#clock.clearTimeout(cur.deadline);
     this.#current = undefined;
@@ -298,9 +298,18 @@ export class Supervisor {
     cur.handle.kill(sig);
     cur.deadline = this.#clock.setTimeout(() => {
       this.#log.warn(`pid ${cur.handle.pid} still running ${ms} ms after ${sig}; SIGKILL`);
-      signalGroup(cur.handle.pid, "SIGKILL");
+      this.#killGroup(cur.handle.pid);
     }, ms);
     return cur.done;
+  }
+
+  #killGroup(pid: number): void {
+    try {
+      signalGroup(pid, "SIGKILL");
+    } catch (err) {
+      // Not ours to kill (EPERM): nothing more the supervisor can do; say so.
+      this.#log.warn(`could not kill process group ${pid}`, err);
+    }
   }
 
   /** Waits (bounded) for the output the child wrote before it exited to be logged. */

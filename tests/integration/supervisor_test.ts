@@ -62,7 +62,7 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
 }
 
 Deno.test("supervisor: starts a child, reports it running, stops it with SIGTERM and leaves no process", async () => {
-  const { sup, exits, logged } = supervise({ argv: ["sleep", "1000"], startingMs: 50 });
+  const { sup, exits, logged } = supervise({ argv: ["sleep", "1000"], startingMs: 500 });
   sup.start();
   const pid = sup.status().pid!;
   ok(alive(pid));

@@ -39,40 +39,62 @@ function upstreams(snap: ProxySnapshot | undefined): Upstream[] {
 
 const keyOf = (e: WeightedEndpoint) => `${e.pool} ${endpointKey(e)}`;
 const entry = (e: WeightedEndpoint): DiffEndpoint => ({ endpoint: endpointKey(e), pool: e.pool });
+const sameEndpoint = (a: WeightedEndpoint, b: WeightedEndpoint) =>
+  a.port === b.port && a.host === b.host && a.pool === b.pool;
 
 function diffUpstream(
   slug: string,
   before: readonly WeightedEndpoint[],
-  after: Upstream,
+  after: readonly WeightedEndpoint[],
   limit: number,
 ): UpstreamDiff | undefined {
-  const old = new Map(before.map((e) => [keyOf(e), e]));
-  const joined: DiffEndpoint[] = [];
-  const reweighted: WeightChange[] = [];
-  let joinedCount = 0;
-  let reweightedCount = 0;
-  for (const e of after.endpoints) {
-    const k = keyOf(e);
-    const was = old.get(k);
-    old.delete(k);
-    if (!was) {
-      if (joinedCount++ < limit) joined.push(entry(e));
-    } else if (was.weight !== e.weight) {
-      if (reweightedCount++ < limit) {
-        reweighted.push({ ...entry(e), from: was.weight, to: e.weight });
-      }
+  const reweighted: { at: number; change: WeightChange }[] = [];
+  const compare = (was: WeightedEndpoint, e: WeightedEndpoint, at: number) => {
+    if (was.weight !== e.weight) {
+      reweighted.push({ at, change: { ...entry(e), from: was.weight, to: e.weight } });
+    }
+  };
+  // Endpoints mostly keep their order from one snapshot to the next: walk both lists
+  // together, stepping over a single insertion or removal, and set aside what does not
+  // pair up. Only that remainder is looked up by key (it also catches endpoints that moved).
+  let left: WeightedEndpoint[] = [];
+  let joined: { e: WeightedEndpoint; at: number }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length && j < after.length) {
+    if (sameEndpoint(before[i], after[j])) compare(before[i++], after[j], j++);
+    else if (i + 1 < before.length && sameEndpoint(before[i + 1], after[j])) left.push(before[i++]);
+    else if (j + 1 < after.length && sameEndpoint(before[i], after[j + 1])) {
+      joined.push({ e: after[j], at: j++ });
+    } else {
+      left.push(before[i++]);
+      joined.push({ e: after[j], at: j++ });
     }
   }
-  const gone = [...old.values()];
-  if (!joinedCount && !reweightedCount && !gone.length) return undefined;
+  while (i < before.length) left.push(before[i++]);
+  while (j < after.length) joined.push({ e: after[j], at: j++ });
+  if (left.length && joined.length) {
+    const old = new Map(left.map((e) => [keyOf(e), e]));
+    joined = joined.filter(({ e, at }) => {
+      const k = keyOf(e);
+      const was = old.get(k);
+      if (!was) return true;
+      old.delete(k);
+      compare(was, e, at);
+      return false;
+    });
+    left = [...old.values()];
+  }
+  if (!joined.length && !reweighted.length && !left.length) return undefined;
+  reweighted.sort((a, b) => a.at - b.at);
   return {
     upstream: slug,
-    joined,
-    joinedCount,
-    left: gone.slice(0, limit).map(entry),
-    leftCount: gone.length,
-    reweighted,
-    reweightedCount,
+    joined: joined.slice(0, limit).map((x) => entry(x.e)),
+    joinedCount: joined.length,
+    left: left.slice(0, limit).map(entry),
+    leftCount: left.length,
+    reweighted: reweighted.slice(0, limit).map((r) => r.change),
+    reweightedCount: reweighted.length,
   };
 }
 
@@ -97,11 +119,11 @@ export function diffSnapshots(
     const was = before.get(u.slug);
     before.delete(u.slug);
     if (was === u) continue;
-    const d = diffUpstream(u.slug, was?.endpoints ?? [], u, limit);
+    const d = diffUpstream(u.slug, was?.endpoints ?? [], u.endpoints, limit);
     if (d) out.push(d);
   }
   for (const [slug, was] of before) {
-    const d = diffUpstream(slug, was.endpoints, { ...was, endpoints: [] }, limit);
+    const d = diffUpstream(slug, was.endpoints, [], limit);
     if (d) out.push(d);
   }
   return out;

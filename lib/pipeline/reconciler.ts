@@ -138,10 +138,13 @@ export class Reconciler {
     await this.#updater.stop();
   }
 
-  /** Builds a snapshot of the desired state now (no listener hears of it). */
+  /**
+   * Builds a snapshot of the desired state now (no listener hears of it), reusing the
+   * upstreams that did not change since the last one built.
+   */
   buildSnapshot(): ProxySnapshot {
     const delayMs = this.#timing.weightAdjustmentDelaySeconds * 1000;
-    return this.#build(this.#deps.clock.now() >= this.#startedAt + delayMs);
+    return this.#build(this.#deps.clock.now() >= this.#startedAt + delayMs, this.#snapshot);
   }
 
   /**
@@ -172,12 +175,13 @@ export class Reconciler {
     };
   }
 
-  #build(adjust: boolean): ProxySnapshot {
+  #build(adjust: boolean, previous?: ProxySnapshot): ProxySnapshot {
     const { resolver, clock, config, members } = this.#deps;
     return buildSnapshot(config, (p) => members.membersOf(p), {
       adjust,
       now: clock.now(),
       addressOf: resolver && ((host) => resolver.addressOf(host)),
+      previous,
     });
   }
 

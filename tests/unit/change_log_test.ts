@@ -146,3 +146,36 @@ Deno.test("change log: a bounded ring; long lists are cut in the line with a cou
     logger.lines[0],
   );
 });
+
+Deno.test("snapshot diff: insertions, removals, moves and weight changes anywhere match a plain set comparison", () => {
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let round = 0; round < 1000; round++) {
+    const before = Array.from({ length: rand(30) }, (_, i) => `${i + 1}:${1 + rand(3)}`);
+    const after = before.filter(() => rand(5) > 0).map((s) =>
+      rand(4) ? s : `${s.split(":")[0]}:${1 + rand(3)}`
+    );
+    for (let i = rand(3); i > 0; i--) after.splice(rand(after.length + 1), 0, `${100 + i}:1`);
+    if (rand(4) === 0 && after.length > 1) after.push(after.shift()!);
+    const d = diffSnapshots(snap([up("u", before)]), snap([up("u", after)]))[0];
+    const weights = (l: string[]) =>
+      new Map(l.map((s) => s.split(":").map(Number) as [number, number]));
+    const b = weights(before);
+    const a = weights(after);
+    const sorted = (xs: number[]) => xs.sort((x, y) => x - y);
+    const port = (e: { endpoint: string }) => Number(e.endpoint.split(":")[1]);
+    deepStrictEqual(
+      sorted(d?.joined.map(port) ?? []),
+      sorted([...a.keys()].filter((p) => !b.has(p))),
+    );
+    deepStrictEqual(
+      sorted(d?.left.map(port) ?? []),
+      sorted([...b.keys()].filter((p) => !a.has(p))),
+    );
+    deepStrictEqual(
+      d?.reweighted.map(port) ?? [],
+      [...a.keys()].filter((p) => b.has(p) && b.get(p) !== a.get(p)),
+      `${before} -> ${after}`,
+    );
+  }
+});

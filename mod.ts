@@ -87,4 +87,17 @@ export { renderNginx } from "./lib/backends/nginx/render.ts";
 export { ZkSession } from "./lib/zk/session.ts";
 export { ZkSessions } from "./lib/zk/sessions.ts";
 export { announce, serverSetMemberJson } from "./lib/zk/announcer.ts";
-export { startManagementServer } from "./lib/management/server.ts";
+export { type ManagementOptions, startManagementServer } from "./lib/management/server.ts";
+export {
+  type MountedRoute,
+  type RouteHandler,
+  RouteRegistry,
+  type RouteSpec,
+} from "./lib/management/routes.ts";
+export {
+  SHUTDOWN_PHASES,
+  type ShutdownPhase,
+  ShutdownSequence,
+  type ShutdownStep,
+} from "./lib/lifecycle/shutdown.ts";
+export { listenForSignals, STOP_SIGNALS } from "./lib/lifecycle/process_signals.ts";

@@ -54,11 +54,19 @@ export type ProxyAppOptions = ReconcilerTiming;
 /**
  * @example
  * ```ts
- * const app = new ProxyApp(config, deps, { updatePeriodSeconds: 2, minIntervalSeconds: 10, weightAdjustmentDelaySeconds: 180 });
- * await app.start();
- * app.snapshot(); // what nginx is (about to be) configured with
- * app.changes.entries(); // what each update changed
- * await app.stop();
+ * import type { ProxyConfig } from "./model/config.ts";
+ *
+ * async function serve(config: ProxyConfig, deps: ProxyAppDeps) {
+ *   const app = new ProxyApp(config, deps, {
+ *     updatePeriodSeconds: 2,
+ *     minIntervalSeconds: 10,
+ *     weightAdjustmentDelaySeconds: 180,
+ *   });
+ *   await app.start();
+ *   app.snapshot(); // what nginx is (about to be) configured with
+ *   app.changes.entries(); // what each update changed
+ *   await app.stop();
+ * }
  * ```
  */
 export class ProxyApp {

@@ -56,9 +56,12 @@ export interface ProxyProcessStatus {
 /**
  * @example
  * ```ts
- * const backend: ProxyBackend = new NginxBackend(config.nginx, { logger, metrics });
- * const checked = await backend.validate(snapshot);
- * if (checked.ok) await backend.apply(snapshot, { reload: true });
+ * import type { ProxySnapshot } from "../model/snapshot.ts";
+ *
+ * async function applyIfValid(backend: ProxyBackend, snapshot: ProxySnapshot) {
+ *   const checked = await backend.validate(snapshot);
+ *   return checked.ok ? await backend.apply(snapshot, { reload: true }) : checked;
+ * }
  * ```
  */
 export interface ProxyBackend {

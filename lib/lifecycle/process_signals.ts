@@ -14,8 +14,9 @@ export const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGTERM", "SIGINT"];
  *
  * @example
  * ```ts
- * const stopListening = listenForSignals(STOP_SIGNALS, (sig) => void shutdown.run(sig));
- * shutdown.add("close", "signals", stopListening);
+ * const stopListening = listenForSignals(STOP_SIGNALS, (sig) => console.log(`${sig}: stopping`));
+ * // In the wiring: shutdown.add("close", "signal listeners", stopListening);
+ * stopListening();
  * ```
  */
 export function listenForSignals(

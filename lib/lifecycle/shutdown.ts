@@ -42,9 +42,11 @@ interface Step {
 /**
  * @example
  * ```ts
- * const shutdown = new ShutdownSequence({ logger });
- * shutdown.add("flush", "state file", () => state.flush());
- * shutdown.add("close", "zookeeper", () => sessions.closeAll(), { timeoutMs: 5000 });
+ * import { memoryLogger } from "../log.ts";
+ *
+ * const shutdown = new ShutdownSequence({ logger: memoryLogger() });
+ * shutdown.add("close", "zookeeper", () => console.log("sessions closed"), { timeoutMs: 5000 });
+ * shutdown.add("flush", "state file", () => console.log("state written")); // runs first
  * await shutdown.run("SIGTERM");
  * ```
  */

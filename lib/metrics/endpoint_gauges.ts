@@ -26,9 +26,12 @@ function upstreamsOf(snap: ProxySnapshot): Upstream[] {
 /**
  * @example
  * ```ts
- * const gauges = new EndpointGauges(metrics);
- * reconciler.addListener(gauges);
- * metrics.get("endpoints_live", { upstream: "s_default_80_r0", pool: "primary" }); // 3
+ * import { MetricsRegistry } from "./registry.ts";
+ *
+ * const metrics = new MetricsRegistry("aurproxy");
+ * const gauges = new EndpointGauges(metrics); // a pipeline listener: reconciler.addListener(gauges)
+ * gauges.onSnapshot({ context: {}, servers: [], builtAt: 0, adjustmentDelayed: false }, undefined);
+ * metrics.get("endpoints_live", { upstream: "s_default_80_r0", pool: "primary" }); // 0
  * ```
  */
 export class EndpointGauges {

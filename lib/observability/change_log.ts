@@ -105,9 +105,14 @@ function outcome(r: ApplyResult): ApplyOutcome {
 /**
  * @example
  * ```ts
- * const changes = new ChangeLog({ logger });
- * reconciler.addListener(changes);
- * changes.entries().at(-1); // { seq, at, upstreams: [{ upstream, joined, left, reweighted, ... }], apply }
+ * import { memoryLogger } from "../log.ts";
+ * import type { ProxySnapshot } from "../model/snapshot.ts";
+ *
+ * const changes = new ChangeLog({ logger: memoryLogger() }); // reconciler.addListener(changes)
+ * const snap: ProxySnapshot = { context: {}, servers: [], builtAt: 0, adjustmentDelayed: false };
+ * changes.onSnapshot(snap, undefined);
+ * changes.onApplied({ kind: "applied", reloaded: true, durationMs: 12 }, snap);
+ * describeEntry(changes.entries()[0]); // "no endpoint changes; applied in 12 ms"
  * ```
  */
 export class ChangeLog implements PipelineListener {

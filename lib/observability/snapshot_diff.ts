@@ -104,8 +104,12 @@ function diffUpstream(
  *
  * @example
  * ```ts
- * const changes = diffSnapshots(before, after);
- * changes[0]; // { upstream: "s_default_80_r0", joined: [{ endpoint: "10.0.0.3:31000", pool: "primary" }], ... }
+ * import type { ProxySnapshot } from "../model/snapshot.ts";
+ *
+ * function joinedEndpoints(before: ProxySnapshot, after: ProxySnapshot): string[] {
+ *   // e.g. [{ upstream: "s_default_80_r0", joined: [{ endpoint: "10.0.0.3:31000", pool: "primary" }], ... }]
+ *   return diffSnapshots(before, after).flatMap((d) => d.joined.map((j) => j.endpoint));
+ * }
  * ```
  */
 export function diffSnapshots(

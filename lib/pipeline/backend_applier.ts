@@ -31,9 +31,19 @@ const M = {
 /**
  * @example
  * ```ts
- * const applier = new BackendApplier(backend, { clock, logger, metrics });
- * const result = await applier.apply(snapshot);
- * applier.appliedSnapshot(); // the snapshot nginx confirmed, if result was applied/unchanged
+ * import type { ProxyBackend } from "../backends/backend.ts";
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ * import type { ProxySnapshot } from "../model/snapshot.ts";
+ *
+ * async function update(backend: ProxyBackend, snapshot: ProxySnapshot) {
+ *   const metrics = new MetricsRegistry("aurproxy");
+ *   const applier = new BackendApplier(backend, { clock: systemClock, logger: memoryLogger(), metrics });
+ *   const result = await applier.apply(snapshot);
+ *   // The snapshot the proxy runs (this one unless the apply failed) and /health's view.
+ *   return { result, running: applier.appliedSnapshot(), health: applier.healthProbe()() };
+ * }
  * ```
  */
 export class BackendApplier implements SnapshotApplier {

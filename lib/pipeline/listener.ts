@@ -24,10 +24,10 @@ import type { ProxySnapshot } from "../model/snapshot.ts";
  *
  * @example
  * ```ts
+ * // Registered with `reconciler.addListener(logApplies)` (or ProxyApp's).
  * const logApplies: PipelineListener = {
  *   onApplied: (result, snapshot) => console.log(result.kind, snapshot.builtAt),
  * };
- * reconciler.addListener(logApplies);
  * ```
  */
 export interface PipelineListener {
@@ -46,7 +46,11 @@ export interface PipelineListener {
  *
  * @example
  * ```ts
- * const applier: SnapshotApplier = { apply: (snap) => backend.apply(snap, { reload: true }) };
+ * import type { ProxyBackend } from "../backends/backend.ts";
+ *
+ * const applierFor = (backend: ProxyBackend): SnapshotApplier => ({
+ *   apply: (snap) => backend.apply(snap, { reload: true }),
+ * });
  * ```
  */
 export interface SnapshotApplier {

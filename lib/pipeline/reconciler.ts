@@ -59,12 +59,22 @@ function outcomeOf(result: ApplyResult): UpdateOutcome {
 /**
  * @example
  * ```ts
- * const reconciler = new Reconciler(
- *   { clock, logger, config, members: topology, applier, listeners: [gauges, changeLog] },
- *   { updatePeriodSeconds: 2, minIntervalSeconds: 10, weightAdjustmentDelaySeconds: 180 },
- * );
- * topology.onChange(() => reconciler.markDirty());
- * reconciler.start();
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import type { ProxyConfig } from "../model/config.ts";
+ * import type { SnapshotApplier } from "./listener.ts";
+ * import type { Topology } from "./topology.ts";
+ *
+ * function wire(config: ProxyConfig, topology: Topology, applier: SnapshotApplier) {
+ *   const reconciler = new Reconciler(
+ *     { clock: systemClock, logger: memoryLogger(), config, members: topology, applier },
+ *     { updatePeriodSeconds: 2, minIntervalSeconds: 10, weightAdjustmentDelaySeconds: 180 },
+ *   );
+ *   reconciler.addListener({ onApplied: (result) => console.log(result.kind) });
+ *   topology.onChange(() => reconciler.markDirty());
+ *   reconciler.start();
+ *   return reconciler;
+ * }
  * ```
  */
 export class Reconciler {

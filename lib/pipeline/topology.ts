@@ -43,10 +43,28 @@ interface Pools {
 /**
  * @example
  * ```ts
- * const topology = new Topology(config, { clock, logger, createSource, createAdjuster });
- * topology.onChange(() => reconciler.markDirty());
+ * import { systemClock } from "../clock.ts";
+ * import { parseConfig } from "../config/parse.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { ListSource } from "../sources/list_source.ts";
+ *
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [
+ *     { source_class: "static", name: "web", host: "10.0.0.1", port: 80 },
+ *   ] }] }],
+ * });
+ * const topology = new Topology(config, {
+ *   clock: systemClock,
+ *   logger: memoryLogger(),
+ *   createSource: () => new ListSource("web", [{ host: "10.0.0.1", port: 80, ports: {} }]),
+ *   createAdjuster: () => {
+ *     throw new Error("none configured");
+ *   },
+ * });
+ * topology.onChange(() => console.log("update due")); // the reconciler's markDirty
  * await topology.start();
- * topology.membersOf(config.servers[0].routes[0]); // { primary: [...], overflow: [...] }
+ * topology.membersOf(config.servers[0].routes[0]).primary.length; // 1
  * await topology.stop();
  * ```
  */

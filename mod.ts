@@ -18,6 +18,28 @@ export type { ShareFactor } from "./lib/model/share.ts";
  */
 
 export { ProxyApp, type ProxyAppDeps, type ProxyAppOptions } from "./lib/app.ts";
+export { type MemberView, Topology, type TopologyDeps } from "./lib/pipeline/topology.ts";
+export {
+  Reconciler,
+  type ReconcilerDeps,
+  type ReconcilerTiming,
+} from "./lib/pipeline/reconciler.ts";
+export type { PipelineListener, SnapshotApplier } from "./lib/pipeline/listener.ts";
+export { BackendApplier, type BackendApplierDeps } from "./lib/pipeline/backend_applier.ts";
+export { EndpointGauges } from "./lib/metrics/endpoint_gauges.ts";
+export {
+  type ApplyOutcome,
+  ChangeLog,
+  type ChangeLogEntry,
+  type ChangeLogOptions,
+  describeEntry,
+} from "./lib/observability/change_log.ts";
+export {
+  type DiffEndpoint,
+  diffSnapshots,
+  type UpstreamDiff,
+  type WeightChange,
+} from "./lib/observability/snapshot_diff.ts";
 export { buildGraph, type Graph, run, type RunOptions, runOptions } from "./lib/cli/run.ts";
 export { main } from "./main.ts";
 export { loadConfig, loadConfigText } from "./lib/config/load.ts";
@@ -54,10 +76,28 @@ export { CheckScheduler } from "./lib/share/health/scheduler.ts";
 export { computeWeights } from "./lib/balance/weights.ts";
 export { buildSnapshot } from "./lib/pipeline/snapshot_builder.ts";
 export type * from "./lib/model/snapshot.ts";
-export type { ApplyResult, ProxyBackend } from "./lib/backends/backend.ts";
+export type {
+  ApplyResult,
+  ProxyBackend,
+  ProxyProcessStatus,
+  ValidationResult,
+} from "./lib/backends/backend.ts";
 export { configMeaning, NginxBackend } from "./lib/backends/nginx/backend.ts";
 export { renderNginx } from "./lib/backends/nginx/render.ts";
 export { ZkSession } from "./lib/zk/session.ts";
 export { ZkSessions } from "./lib/zk/sessions.ts";
 export { announce, serverSetMemberJson } from "./lib/zk/announcer.ts";
-export { startManagementServer } from "./lib/management/server.ts";
+export { type ManagementOptions, startManagementServer } from "./lib/management/server.ts";
+export {
+  type MountedRoute,
+  type RouteHandler,
+  RouteRegistry,
+  type RouteSpec,
+} from "./lib/management/routes.ts";
+export {
+  SHUTDOWN_PHASES,
+  type ShutdownPhase,
+  ShutdownSequence,
+  type ShutdownStep,
+} from "./lib/lifecycle/shutdown.ts";
+export { listenForSignals, STOP_SIGNALS } from "./lib/lifecycle/process_signals.ts";

@@ -1,6 +1,8 @@
 /**
- * The proxy backend interface. nginx implements it now; HAProxy could later (applying
- * weight-only changes through its runtime API instead of a reload).
+ * The proxy backend interface: what aurproxy needs of a proxy it keeps configured. nginx
+ * implements it (`nginx/backend.ts`); HAProxy will (applying weight-only changes through
+ * its runtime API instead of a reload). Every implementation passes the shared contract
+ * suite in `testing/contracts/backend_contract.ts`.
  *
  * @module
  */
@@ -20,16 +22,78 @@ export type ApplyResult =
   | { readonly kind: "invalid"; readonly error: string }
   /** Written, but the reload failed or could not be confirmed. The previous config keeps serving. */
   | { readonly kind: "reload_failed"; readonly error: string }
-  /** Writing or signalling failed (a full disk, no permission); nginx serves what it had. */
+  /** Writing or signalling failed (a full disk, no permission); the proxy serves what it had. */
   | { readonly kind: "error"; readonly error: string };
 
+/**
+ * Whether the proxy itself accepts the config rendered for a snapshot. `error` is the
+ * proxy's own message (e.g. nginx's `invalid number "lots" in ...`), for the operator.
+ */
+export type ValidationResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * State of a proxy process the backend supervises (see {@linkcode ProxyBackend.start}).
+ * Cheap to read; /health reports it: `failed` fails the check (restarting aurproxy is the
+ * remedy), `starting`/`restarting`/`stopped` make it degraded.
+ */
+export interface ProxyProcessStatus {
+  /**
+   * `starting`: spawned, not yet accepting; `running`: serving; `restarting`: exited and
+   * about to be started again (backing off); `stopped`: stopped on request; `failed`: the
+   * supervisor gave up (it exited too often, or cannot be spawned).
+   */
+  readonly state: "starting" | "running" | "restarting" | "stopped" | "failed";
+  /** The running process's pid. */
+  readonly pid?: number;
+  /** Restarts since `start()`. */
+  readonly restarts: number;
+  /** One line for /health and the status page, e.g. "exited with code 1, restarting in 2s". */
+  readonly detail: string;
+}
+
+/**
+ * @example
+ * ```ts
+ * import type { ProxySnapshot } from "../model/snapshot.ts";
+ *
+ * async function applyIfValid(backend: ProxyBackend, snapshot: ProxySnapshot) {
+ *   const checked = await backend.validate(snapshot);
+ *   return checked.ok ? await backend.apply(snapshot, { reload: true }) : checked;
+ * }
+ * ```
+ */
 export interface ProxyBackend {
+  /** Short name for logs and /health: "nginx", "haproxy". */
   readonly name: string;
-  /** Pure: the config text for a snapshot. */
+  /** Pure and deterministic: the config text for a snapshot. Touches no file or process. */
   render(snapshot: ProxySnapshot): string;
   /**
-   * Renders, validates, swaps atomically and, when `reload` is true, reloads the running
-   * proxy. `reload: false` is `--setup`: write a validated config for a proxy not started yet.
+   * Renders the snapshot and has the proxy check the result (`nginx -t`), touching nothing
+   * live: neither the live config file nor the running proxy. For `aurproxy validate`.
+   */
+  validate(snapshot: ProxySnapshot): Promise<ValidationResult>;
+  /**
+   * Renders (once), validates, swaps atomically and, when `reload` is true, reloads the
+   * running proxy and confirms the reload. `reload: false` is `--setup`: write a validated
+   * config for a proxy not started yet. A config the proxy rejects never goes live.
    */
   apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult>;
+  /**
+   * Optional, for a backend that runs the proxy process itself rather than signalling one
+   * started by the operator or the Aurora task. Called once, after a first
+   * `apply(snapshot, { reload: false })` wrote a valid config; resolves once the proxy
+   * accepts connections on it, rejects when it cannot be started. From then on the backend
+   * keeps it running (restarting it with backoff) until {@linkcode stop}.
+   */
+  start?(): Promise<void>;
+  /**
+   * Optional, with {@linkcode start}: stops the proxy gracefully (in-flight requests
+   * finish), killing it when `deadlineMs` passes. A shutdown step of the "stop children"
+   * phase; idempotent.
+   */
+  stop?(opts?: { readonly deadlineMs?: number }): Promise<void>;
+  /** Optional, with {@linkcode start}: the supervised process's state, for /health. */
+  status?(): ProxyProcessStatus;
 }

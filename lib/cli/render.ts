@@ -83,7 +83,7 @@ export async function runValidate(v: FlagValues): Promise<number> {
   if (v["skip-nginx-test"]) return 0;
   const graph = await buildGraph(config, graphOptions(v), log);
   try {
-    const result = await graph.backend.test(withPlaceholders(graph.app.buildSnapshot()));
+    const result = await graph.backend.validate(withPlaceholders(graph.app.buildSnapshot()));
     if (!result.ok) {
       console.error(`nginx -t rejected the rendered config:\n${result.error}`);
       return 1;

@@ -22,7 +22,9 @@ import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
-import { Shutdown } from "../lifecycle/shutdown.ts";
+import { ShutdownSequence } from "../lifecycle/shutdown.ts";
+import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
+import { RouteRegistry } from "../management/routes.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -84,17 +86,29 @@ export interface Graph {
   readonly backend: NginxBackend;
   readonly metrics: MetricsRegistry;
   readonly sessions: ZkSessions;
-  /** Closes what the graph shares between sources (state file, ZooKeeper sessions). */
+  /** The shutdown sequence, holding the steps of every part of the graph. */
+  readonly shutdown: ShutdownSequence;
+  /** Routes features mount on the management port. */
+  readonly routes: RouteRegistry;
+  /**
+   * Runs the shutdown sequence quietly: for a command that built the graph for one job
+   * (`render`, `--setup`), or a test done with it.
+   */
   close(): Promise<void>;
 }
 
-/** Builds every collaborator once from the config and options. */
+/**
+ * Builds every collaborator once from the config and options; each adds its shutdown
+ * steps (and, later, its routes) as it is made.
+ */
 export async function buildGraph(
   config: ProxyConfig,
   opts: Omit<RunOptions, "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel">,
   log: Logger,
 ): Promise<Graph> {
   const clock = systemClock;
+  const shutdown = new ShutdownSequence({ logger: log, clock });
+  const routes = new RouteRegistry();
   const metrics = new MetricsRegistry("aurproxy");
   const sessions = new ZkSessions({
     sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
@@ -121,16 +135,22 @@ export async function buildGraph(
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
   }, opts);
+  // The update in flight finishes and no other starts; what the sources know is written.
+  shutdown.add("flush", "proxy updates", () => app.reconciler.stop());
+  if (state) shutdown.add("flush", "state file", () => state.flush());
+  shutdown.add("close", "sources", () => app.stop());
+  // After the sources, which may still record endpoints while they stop.
+  if (state) shutdown.add("close", "state file", () => state.stop());
+  shutdown.add("close", "zookeeper sessions", () => sessions.closeAll());
   return {
     config,
     app,
     backend,
     metrics,
     sessions,
-    close: async () => {
-      await state?.stop();
-      await sessions.closeAll();
-    },
+    shutdown,
+    routes,
+    close: () => shutdown.run("closing", { quiet: true }),
   };
 }
 
@@ -141,7 +161,8 @@ export async function buildGraph(
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
   const config = await loadConfig(opts.configArg);
-  const { app, metrics, sessions, close: closeShared } = await buildGraph(config, opts, log);
+  const graph = await buildGraph(config, opts, log);
+  const { app, metrics, sessions, shutdown } = graph;
 
   if (opts.setup) {
     try {
@@ -153,32 +174,22 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       log.info(`setup: wrote ${config.nginx.configurationFile} (${result.kind})`);
       return 0;
     } finally {
-      await closeShared();
+      await graph.close();
     }
   }
 
-  const shutdown = new Shutdown(log);
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
-  shutdown.add("shared", closeShared);
-  shutdown.add("sources", () => app.stop());
   // Listening from the start: a SIGTERM while the sources start (up to a few seconds
   // waiting for ZooKeeper) shuts down cleanly once everything is up, instead of killing
   // the process halfway.
   let startDone = false;
   let pending: Deno.Signal | undefined;
-  const onSignal = (sig: Deno.Signal) => () => {
+  const stopListening = listenForSignals(STOP_SIGNALS, (sig) => {
     if (startDone) void shutdown.run(sig).then(exited);
     else pending ??= sig;
-  };
-  const signals: [Deno.Signal, () => void][] = [
-    ["SIGTERM", onSignal("SIGTERM")],
-    ["SIGINT", onSignal("SIGINT")],
-  ];
-  for (const [s, fn] of signals) Deno.addSignalListener(s, fn);
-  shutdown.add("signals", () => {
-    for (const [s, fn] of signals) Deno.removeSignalListener(s, fn);
   });
+  shutdown.add("close", "signal listeners", stopListening);
   try {
     await app.start();
   } catch (err) {
@@ -206,8 +217,10 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
+    routes: graph.routes,
   });
-  shutdown.add("management", () => server.close());
+  // Last: /health answers "shutting down" while the other steps run.
+  shutdown.add("close", "management server", () => server.close());
   startDone = true;
   if (pending) void shutdown.run(pending).then(exited);
   await done;

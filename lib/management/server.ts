@@ -1,8 +1,9 @@
 /**
  * The management port: Aurora lifecycle (`/health`, `/quitquitquit`, `/abortabortabort`),
  * metrics (`/metrics` Prometheus text, `/metrics.json`), the desired proxy state
- * (`/status.json`, `/status` as a page) and extra routes mounted by features (the API
- * source). All handlers read state through the functions passed in; none holds any.
+ * (`/status.json`, `/status` as a page) and the routes features mounted in a
+ * {@linkcode RouteRegistry} (the API source). All handlers read state through the
+ * functions passed in; none holds any.
  *
  * @module
  */
@@ -13,9 +14,7 @@ import type { ProxySnapshot } from "../model/snapshot.ts";
 import { combineHealth, healthBody } from "./health.ts";
 import { renderStatusPage } from "./status_page.ts";
 import type { HealthProbe } from "../model/health.ts";
-
-/** A feature's routes: return a Response to handle the request, or undefined to pass. */
-export type RouteHandler = (req: Request, url: URL) => Response | Promise<Response> | undefined;
+import { RouteRegistry } from "./routes.ts";
 
 export interface ManagementOptions {
   readonly hostname: string;
@@ -25,11 +24,15 @@ export interface ManagementOptions {
   readonly health: readonly HealthProbe[];
   /** The latest snapshot, or undefined before the first one. */
   readonly snapshot: () => ProxySnapshot | undefined;
-  /** Runs the shutdown handlers; `abort` is true for /abortabortabort. */
+  /** Runs the shutdown sequence; `abort` is true for /abortabortabort. */
   readonly shutdown: (reason: string, abort: boolean) => void;
   /** Called before each metrics scrape so gauges are fresh. */
   readonly refreshMetrics?: () => void;
-  readonly routes?: readonly RouteHandler[];
+  /**
+   * Routes features mounted (the API source, ...), added before the server starts. One
+   * that clashes with a built-in route (or another feature's) fails the start.
+   */
+  readonly routes?: RouteRegistry;
 }
 
 const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
@@ -44,64 +47,99 @@ const json = (body: unknown, status = 200) =>
     headers: { "content-type": "application/json" },
   });
 
-/** Builds the request handler (separate from listening, so tests can call it directly). */
+/** The management port's own routes: health, Aurora's lifecycle, metrics and status. */
+function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
+  routes.add("health", {
+    method: ["GET", "HEAD"],
+    path: "/health",
+    handler: () => {
+      const h = combineHealth(o.health);
+      const headers: Record<string, string> = { "x-aurproxy-health": h.level };
+      if (h.level !== "ok") headers["x-aurproxy-health-detail"] = oneLine(h.lines.join("; "));
+      return text(healthBody(h), 200, headers);
+    },
+  });
+  routes.add("health", {
+    method: "GET",
+    path: "/health/details",
+    handler: () => {
+      const h = combineHealth(o.health);
+      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
+    },
+  });
+  for (const path of ["/quitquitquit", "/abortabortabort"]) {
+    const abort = path === "/abortabortabort";
+    routes.add("lifecycle", {
+      method: "POST",
+      path,
+      handler: () => {
+        // Answer first; the shutdown sequence runs after the response is on its way.
+        setTimeout(() => o.shutdown(path.slice(1), abort), 0);
+        return text("OK");
+      },
+    });
+    routes.add("lifecycle", {
+      method: "GET",
+      path,
+      handler: () => text("use POST\n", 405, { allow: "POST" }),
+    });
+  }
+  routes.add("metrics", {
+    method: "GET",
+    path: "/metrics",
+    handler: () => {
+      o.refreshMetrics?.();
+      return text(o.metrics.prometheus(), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      });
+    },
+  });
+  routes.add("metrics", {
+    method: "GET",
+    path: "/metrics.json",
+    handler: () => {
+      o.refreshMetrics?.();
+      return json(
+        Object.fromEntries(
+          o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
+        ),
+      );
+    },
+  });
+  routes.add("status", {
+    method: "GET",
+    path: "/status.json",
+    handler: () => {
+      const snap = o.snapshot();
+      return snap ? json(snap) : json({ error: "no snapshot yet" }, 503);
+    },
+  });
+  for (const path of ["/status", "/"]) {
+    routes.add("status", {
+      method: "GET",
+      path,
+      handler: () =>
+        new Response(renderStatusPage(o.snapshot(), combineHealth(o.health)), {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        }),
+    });
+  }
+}
+
+/**
+ * Builds the request handler (separate from listening, so tests can call it directly).
+ * Throws when a feature's route clashes with another route.
+ */
 export function managementHandler(
   o: ManagementOptions,
 ): (req: Request) => Promise<Response> {
+  const routes = new RouteRegistry();
+  mountBuiltins(routes, o);
+  if (o.routes) routes.addAll(o.routes);
   return async (req) => {
     const url = new URL(req.url);
-    const route = `${req.method} ${url.pathname}`;
-    switch (route) {
-      case "GET /health":
-      case "HEAD /health": {
-        const h = combineHealth(o.health);
-        const headers: Record<string, string> = { "x-aurproxy-health": h.level };
-        if (h.level !== "ok") headers["x-aurproxy-health-detail"] = oneLine(h.lines.join("; "));
-        return text(healthBody(h), 200, headers);
-      }
-      case "GET /health/details": {
-        const h = combineHealth(o.health);
-        return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
-      }
-      case "POST /quitquitquit":
-      case "POST /abortabortabort": {
-        const abort = url.pathname === "/abortabortabort";
-        // Answer first; the shutdown handlers run after the response is on its way.
-        setTimeout(() => o.shutdown(url.pathname.slice(1), abort), 0);
-        return text("OK");
-      }
-      case "GET /quitquitquit":
-      case "GET /abortabortabort":
-        return text("use POST\n", 405, { allow: "POST" });
-      case "GET /metrics":
-        o.refreshMetrics?.();
-        return text(o.metrics.prometheus(), 200, {
-          "content-type": "text/plain; version=0.0.4; charset=utf-8",
-        });
-      case "GET /metrics.json":
-        o.refreshMetrics?.();
-        return json(
-          Object.fromEntries(
-            o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
-          ),
-        );
-      case "GET /status.json": {
-        const snap = o.snapshot();
-        return snap ? json(snap) : json({ error: "no snapshot yet" }, 503);
-      }
-      case "GET /status":
-      case "GET /": {
-        const snap = o.snapshot();
-        return new Response(renderStatusPage(snap, combineHealth(o.health)), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        });
-      }
-    }
-    for (const r of o.routes ?? []) {
-      const res = await r(req, url);
-      if (res) return res;
-    }
-    return text("not found\n", 404);
+    const handler = routes.match(req.method, url.pathname);
+    return handler ? await handler(req, url) : text("not found\n", 404);
   };
 }
 
@@ -131,10 +169,10 @@ export interface ManagementServer {
  * ```
  */
 export function startManagementServer(o: ManagementOptions): Promise<ManagementServer> {
-  const handler = managementHandler(o);
   const ac = new AbortController();
   return new Promise((resolve, reject) => {
     try {
+      const handler = managementHandler(o);
       const server = Deno.serve({
         hostname: o.hostname,
         port: o.port,

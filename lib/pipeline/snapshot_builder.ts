@@ -2,12 +2,26 @@
  * Builds the immutable {@linkcode ProxySnapshot} from the config and the current pool
  * members. Pure: the caller supplies the members of each route's or stream's pools.
  *
+ * Given the previous snapshot, an upstream whose inputs did not change (same endpoints,
+ * addresses, sources and factors, same adjustment mode) is not weighed again: the previous
+ * upstream object is reused, and so is a server all of whose upstreams were. One changed
+ * member among 50 jobs rebuilds one upstream, and consumers tell changed upstreams apart
+ * by identity. (A factor's `state`, shown in /status.json only, is as of the upstream's
+ * last rebuild.)
+ *
  * @module
  */
 
 import type { PoolsConfig, ProxyConfig } from "../model/config.ts";
 import type { Resolution } from "./host_resolver.ts";
-import type { Pool, ProxySnapshot, SkippedEndpoint, Upstream } from "../model/snapshot.ts";
+import type {
+  Pool,
+  ProxySnapshot,
+  ServerSnapshot,
+  SkippedEndpoint,
+  Upstream,
+  WeightedEndpoint,
+} from "../model/snapshot.ts";
 import { computeWeights } from "../balance/weights.ts";
 import type { PoolMember } from "../model/pool_member.ts";
 
@@ -26,6 +40,48 @@ export interface BuildOptions {
    * out of the upstream and listed as skipped. Default: every host renders as itself.
    */
   readonly addressOf?: (host: string) => Resolution;
+  /** The snapshot built before from the same config: unchanged parts of it are reused. */
+  readonly previous?: ProxySnapshot;
+}
+
+function sameFactors(a: WeightedEndpoint["factors"], b: PoolMember["factors"]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].name !== b[i].name || a[i].share !== b[i].share || a[i].detail !== b[i].detail) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True when weighing `primary` and `overflow` again would give `prev` (factor states
+ * aside): the weights depend on nothing else the members carry.
+ */
+function sameInputs(
+  prev: Upstream,
+  primary: readonly PoolMember[],
+  overflow: readonly PoolMember[],
+  skipped: readonly SkippedEndpoint[],
+): boolean {
+  if (prev.endpoints.length !== primary.length + overflow.length) return false;
+  if (prev.skipped.length !== skipped.length) return false;
+  let i = 0;
+  for (const [members, pool] of [[primary, "primary"], [overflow, "overflow"]] as const) {
+    for (const m of members) {
+      const e = prev.endpoints[i++];
+      if (
+        e.pool !== pool || e.port !== m.endpoint.port || e.host !== m.endpoint.host ||
+        e.address !== (m.address ?? m.endpoint.host) || e.source !== m.source ||
+        !sameFactors(e.factors, m.factors)
+      ) return false;
+    }
+  }
+  return skipped.every((s, j) => {
+    const p = prev.skipped[j];
+    return p.host === s.host && p.port === s.port && p.pool === s.pool &&
+      p.source === s.source && p.reason === s.reason;
+  });
 }
 
 /**
@@ -40,7 +96,8 @@ export function buildSnapshot(
   membersOf: (pools: PoolsConfig) => PoolMembers,
   opts: BuildOptions,
 ): ProxySnapshot {
-  const upstream = (pools: PoolsConfig, slug: string): Upstream => {
+  const reuse = opts.previous?.adjustmentDelayed === !opts.adjust ? opts.previous : undefined;
+  const upstream = (pools: PoolsConfig, slug: string, prev: Upstream | undefined): Upstream => {
     const m = membersOf(pools);
     const skipped: SkippedEndpoint[] = [];
     const addressed = (members: readonly PoolMember[], pool: Pool): PoolMember[] => {
@@ -59,31 +116,58 @@ export function buildSnapshot(
         return [];
       });
     };
+    const primary = addressed(m.primary, "primary");
+    const overflow = addressed(m.overflow, "overflow");
+    if (prev?.slug === slug && sameInputs(prev, primary, overflow, skipped)) return prev;
     const r = computeWeights({
-      primary: addressed(m.primary, "primary"),
-      overflow: addressed(m.overflow, "overflow"),
+      primary,
+      overflow,
       overflowThresholdPct: pools.overflowThresholdPct,
       adjust: opts.adjust,
     });
     return { slug, endpoints: r.endpoints, skipped, failOpen: r.failOpen, notes: r.notes };
   };
-  return deepFreeze({
-    context: config.context,
-    builtAt: opts.now,
-    adjustmentDelayed: !opts.adjust,
-    servers: config.servers.map((s) => ({
+  const server = (s: ProxyConfig["servers"][number], i: number): ServerSnapshot => {
+    const p = reuse?.servers[i];
+    const prev = p?.slug === s.slug && p.hosts === s.hosts && p.ports === s.ports &&
+        p.context === s.context && p.healthcheckRoute === s.healthcheckRoute &&
+        p.routes.length === s.routes.length && p.streams.length === s.streams.length
+      ? p
+      : undefined;
+    const routes = s.routes.map((r, j) => {
+      const before = prev?.routes[j];
+      const was = before?.locations === r.locations &&
+          before.emptyEndpointStatusCode === r.emptyEndpointStatusCode
+        ? before
+        : undefined;
+      const u = upstream(r, r.slug, was);
+      return u === was ? was : {
+        ...u,
+        locations: r.locations,
+        emptyEndpointStatusCode: r.emptyEndpointStatusCode,
+      };
+    });
+    const streams = s.streams.map((st, j) => upstream(st, st.slug, prev?.streams[j]));
+    if (
+      prev && routes.every((r, j) => r === prev.routes[j]) &&
+      streams.every((st, j) => st === prev.streams[j])
+    ) return prev;
+    return {
       slug: s.slug,
       hosts: s.hosts,
       ports: s.ports,
       healthcheckRoute: s.healthcheckRoute,
       context: s.context,
-      routes: s.routes.map((r) => ({
-        ...upstream(r, r.slug),
-        locations: r.locations,
-        emptyEndpointStatusCode: r.emptyEndpointStatusCode,
-      })),
-      streams: s.streams.map((st) => upstream(st, st.slug)),
-    })),
+      routes,
+      streams,
+    };
+  };
+  // Reused parts are frozen already: deepFreeze stops at them.
+  return deepFreeze({
+    context: config.context,
+    builtAt: opts.now,
+    adjustmentDelayed: !opts.adjust,
+    servers: config.servers.map(server),
   });
 }
 

@@ -17,7 +17,7 @@ Deno.test("app: endpoint changes reach nginx by reload, without restarting it", 
     snapshot([{ ports: [port], routes: [{ locations: ["/"], ports: [a.port] }] }]),
     [port],
   );
-  const { app, sources } = testApp(nginx, routeConfig(port, { pool: a.port }));
+  const { app, sources, logger } = testApp(nginx, routeConfig(port, { pool: a.port }));
   try {
     await app.start();
     strictEqual(await body(port), "a");
@@ -28,6 +28,15 @@ Deno.test("app: endpoint changes reach nginx by reload, without restarting it", 
       app.snapshot()!.servers[0].routes[0].endpoints.map((e) => e.port).join(),
       String(b.port),
     );
+    // The change log says what that update did, and the log has it on one line.
+    // (Traffic can reach the new workers just before the reload is confirmed.)
+    await waitFor("the apply to end", () => app.changes.entries().length === 2);
+    const last = app.changes.entries().at(-1)!;
+    strictEqual(last.apply.kind, "applied");
+    strictEqual(last.upstreams[0].joined.map((e) => e.endpoint).join(), `127.0.0.1:${b.port}`);
+    strictEqual(last.upstreams[0].left.map((e) => e.endpoint).join(), `127.0.0.1:${a.port}`);
+    const line = `+127.0.0.1:${b.port} -127.0.0.1:${a.port}; applied in `;
+    strictEqual(logger.lines.some((l) => l.includes(line)), true, logger.lines.join("\n"));
     // All endpoints gone: the route answers its empty-endpoint code.
     sources.get("pool")!.setPorts([]);
     await waitFor(

@@ -1,5 +1,6 @@
-import { strictEqual } from "node:assert";
+import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { managementHandler, type ManagementOptions } from "../../lib/management/server.ts";
+import { RouteRegistry } from "../../lib/management/routes.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
@@ -139,4 +140,51 @@ Deno.test("management: the status page shows resolved and left-out endpoints, es
 
 Deno.test("management: unknown path is 404", async () => {
   strictEqual((await handler().req("GET", "/nope")).status, 404);
+});
+
+Deno.test("management: routes a feature mounted are served; exact paths win, then the longest prefix", async () => {
+  const routes = new RouteRegistry();
+  routes.add("api source", {
+    method: ["GET", "PUT"],
+    path: "/api/sources/*",
+    handler: (req, url) => new Response(`${req.method} source ${url.pathname.slice(13)}`),
+  });
+  routes.add("api source", {
+    method: "GET",
+    path: "/api/sources/web/members/*",
+    handler: () => new Response("members"),
+  });
+  routes.add("api source", {
+    method: "GET",
+    path: "/api/sources",
+    handler: () => new Response("list"),
+  });
+  const { req } = handler({ routes });
+  strictEqual(await (await req("GET", "/api/sources")).text(), "list");
+  strictEqual(await (await req("GET", "/api/sources/web")).text(), "GET source web");
+  strictEqual(await (await req("PUT", "/api/sources/db")).text(), "PUT source db");
+  strictEqual(await (await req("GET", "/api/sources/web/members/1")).text(), "members");
+  strictEqual((await req("DELETE", "/api/sources/web")).status, 404);
+  strictEqual(await (await req("GET", "/health")).text(), "OK", "built-ins still there");
+  deepStrictEqual(
+    routes.routes().map((r) => `${r.owner}: ${r.method} ${r.path}`),
+    [
+      "api source: GET /api/sources",
+      "api source: GET /api/sources/web/members/*",
+      "api source: GET /api/sources/*",
+      "api source: PUT /api/sources/*",
+    ],
+  );
+});
+
+Deno.test("management: a feature route that clashes with a built-in or another feature's fails the start", () => {
+  const routes = new RouteRegistry();
+  routes.add("mirror", { method: "GET", path: "/health", handler: () => new Response("x") });
+  throws(() => handler({ routes }), /GET \/health is mounted twice: by health and by mirror/);
+  const two = new RouteRegistry();
+  two.add("a", { method: "POST", path: "/api/*", handler: () => new Response("a") });
+  throws(
+    () => two.add("b", { method: "post", path: "/api/*", handler: () => new Response("b") }),
+    /POST \/api\/\* is mounted twice: by a and by b/,
+  );
 });

@@ -13,8 +13,8 @@ import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
 import type { ProxySnapshot } from "../../model/snapshot.ts";
 import { renderNginx } from "./render.ts";
-import type { ApplyResult, ProxyBackend } from "../backend.ts";
-import { type NginxBinary, resolveNginx, testConfig, type TestResult } from "./binary.ts";
+import type { ApplyResult, ProxyBackend, ValidationResult } from "../backend.ts";
+import { type NginxBinary, resolveNginx, testConfig } from "./binary.ts";
 import { readMasterPid, reloadAndConfirm } from "./process.ts";
 
 /** Workers nginx runs for a `worker_processes` value ("auto": one per CPU). */
@@ -64,6 +64,9 @@ const M = {
 type LiveState = "confirmed" | "unconfirmed" | "unknown";
 
 /**
+ * Signals an nginx started by someone else (the Aurora task, an init system); it does not
+ * supervise it, so it has no `start`/`stop`/`status`.
+ *
  * @example
  * ```ts
  * const nginx = new NginxBackend(config.nginx, { logger, metrics });
@@ -109,7 +112,7 @@ export class NginxBackend implements ProxyBackend {
    * Renders and runs `nginx -t` on the result in a temp dir: touches nothing live and
    * needs no access to the live config's directory.
    */
-  async test(snapshot: ProxySnapshot): Promise<TestResult> {
+  async validate(snapshot: ProxySnapshot): Promise<ValidationResult> {
     const dir = await Deno.makeTempDir({ prefix: "aurproxy-validate-" });
     try {
       if (this.options.prefix) await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });

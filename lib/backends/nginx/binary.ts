@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { ValidationResult } from "../backend.ts";
+
 export interface NginxBinary {
   /** Absolute path or name found in PATH. */
   readonly path: string;
@@ -32,9 +34,6 @@ export function resolveNginx(binary: string): NginxBinary {
   return { path: binary };
 }
 
-/** Result of `nginx -t`. */
-export type TestResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
-
 /**
  * Runs `nginx -t -c <file>` (with `-p <prefix>` when set). The error is nginx's own text.
  *
@@ -48,7 +47,7 @@ export async function testConfig(
   bin: NginxBinary,
   file: string,
   prefix?: string,
-): Promise<TestResult> {
+): Promise<ValidationResult> {
   const args = ["-t", "-q", "-c", file, ...(prefix ? ["-p", prefix] : [])];
   let out: Deno.CommandOutput;
   try {

@@ -207,10 +207,10 @@ export function parseJsonText(text: string, path: string, file?: string): unknow
  *
  * @example
  * ```ts
- * const config = await loadConfig("file:///etc/aurproxy/config.json");
+ * const config = await loadConfig("file:///etc/aurproxy/config.json", { kinds: BUILTIN_KINDS });
  * ```
  */
-export async function loadConfig(arg: string, options?: ParseOptions): Promise<ProxyConfig> {
+export async function loadConfig(arg: string, options: ParseOptions): Promise<ProxyConfig> {
   const file = configFile(arg);
   const text = file === undefined ? arg : await readConfigFile(file);
   return parseConfig(parseJsonText(text, FLAG, file), options);

@@ -52,9 +52,13 @@ export function serverSlug(hosts: readonly string[], ports: readonly number[]): 
  */
 export function slugAllocator(): (base: string) => string {
   const taken = new Set<string>();
+  /** The next suffix to try per base: many servers with one base stay linear. */
+  const next = new Map<string, number>();
   return (base) => {
     let slug = base;
-    for (let n = 2; taken.has(slug); n++) slug = `${base}_${n}`;
+    let n = next.get(base) ?? 2;
+    while (taken.has(slug)) slug = `${base}_${n++}`;
+    next.set(base, n);
     taken.add(slug);
     return slug;
   };

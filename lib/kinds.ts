@@ -37,7 +37,9 @@ export interface Kinds extends ConfigKinds {
  *
  * @example
  * ```ts
- * parseConfig(raw, { kinds: markUnsupported(BUILTIN_KINDS, "mesos_master") });
+ * import { markUnsupported } from "./config/kind.ts";
+ * const noMesos = markUnsupported(BUILTIN_KINDS, "mesos_master");
+ * noMesos.sources.find((k) => k.kind === "mesos_master")?.supported; // false
  * ```
  */
 export const BUILTIN_KINDS: Kinds = Object.freeze({
@@ -55,7 +57,11 @@ export type ConfigOptions = Partial<ParseOptions>;
  *
  * @example
  * ```ts
- * const config = parseConfig(JSON.parse(text));
+ * const source = { source_class: "static", name: "web", host: "10.0.0.1", port: 9000 };
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{ hosts: ["default"], ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
  * config.servers[0].routes[0].slug; // "s_default_8080_r0_root"
  * ```
  */
@@ -69,7 +75,13 @@ export function parseConfig(raw: unknown, options: ConfigOptions = {}): ProxyCon
  *
  * @example
  * ```ts
- * const config = await loadConfig("/etc/aurproxy/config.json");
+ * const source = { source_class: "static", name: "web", host: "10.0.0.1", port: 9000 };
+ * const text = JSON.stringify({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * const config = await loadConfig(text); // or a path, or file:///path
+ * config.backend; // "nginx"
  * ```
  */
 export function loadConfig(arg: string, options: ConfigOptions = {}): Promise<ProxyConfig> {
@@ -82,8 +94,10 @@ export function loadConfig(arg: string, options: ConfigOptions = {}): Promise<Pr
  *
  * @example
  * ```ts
- * parseSourceConfig({ source_class: "static", name: "a", host: "10.0.0.1", port: 80 });
- * parseSourceConfig(JSON.parse(flag), { root: "--mirror-source" });
+ * parseSourceConfig({ source_class: "static", name: "a", host: "10.0.0.1", port: 80 }).kind;
+ * // "static"
+ * const flag = '{"source_class": "serverset", "path": "/sd/web", "zk_servers": "zk:2181"}';
+ * parseSourceConfig(JSON.parse(flag), { root: "--mirror-source" }).path; // "--mirror-source"
  * ```
  */
 export function parseSourceConfig(

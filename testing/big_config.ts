@@ -28,9 +28,10 @@ export interface BigConfigOptions {
  *
  * @example
  * ```ts
- * import { bigConfig } from "./big_config.ts";
- * const raw = bigConfig(20_000, { spread: "ports", top: { nginx_prefix: "/tmp/x" } });
- * await Deno.writeTextFile("/tmp/x/config.json", JSON.stringify(raw));
+ * const dir = await Deno.makeTempDir();
+ * const raw = bigConfig(20_000, { spread: "hosts", top: { nginx_prefix: dir } });
+ * await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(raw));
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function bigConfig(servers: number, opts: BigConfigOptions = {}): Record<string, unknown> {

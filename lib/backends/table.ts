@@ -37,6 +37,8 @@ export interface BackendEntry<O = unknown> extends ConfigBackend {
  *
  * @example
  * ```ts
+ * import { NginxBackend } from "./nginx/backend.ts";
+ * import { type NginxOptions, parseNginxOptions } from "./nginx/options.ts";
  * export const nginxBackend = defineBackend<NginxOptions>({
  *   name: "nginx",
  *   parseOptions: parseNginxOptions,
@@ -53,7 +55,16 @@ export function defineBackend<O>(entry: BackendEntry<O>): BackendEntry<O> {
  *
  * @example
  * ```ts
- * const backend = createBackend(BACKENDS, config, { logger, metrics });
+ * import { BUILTIN_KINDS, parseConfig } from "../kinds.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * const deps = { logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy") };
+ * createBackend(BUILTIN_KINDS.backends, config, deps).name; // "nginx"
  * ```
  */
 export function createBackend(
@@ -71,7 +82,14 @@ export function createBackend(
  *
  * @example
  * ```ts
- * const nginx = optionsFor(nginxBackend, config); // NginxOptions
+ * import { nginxBackend } from "./nginx/kind.ts";
+ * import { parseConfig } from "../kinds.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * optionsFor(nginxBackend, config).configurationFile; // "/etc/aurproxy/nginx/nginx.conf"
  * ```
  */
 export function optionsFor<O>(entry: BackendEntry<O>, config: ProxyConfig): O {

@@ -43,7 +43,18 @@ interface PortIndex {
  *
  * @example
  * ```ts
+ * import { parseServer } from "./servers.ts";
+ * import { slugAllocator } from "./slugs.ts";
+ * import { Walker } from "./walker.ts";
+ * import { BUILTIN_KINDS } from "../kinds.ts";
+ * const walker = new Walker();
+ * const ctx = { walker, kinds: BUILTIN_KINDS, uniqueSlug: slugAllocator() };
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const server = { ports: [8080], routes: [{ locations: ["/"], sources: [source] }] };
+ * const servers = [0, 1].map((i) => parseServer(server, `servers[${i}]`, ctx)!);
  * checkPortClashes(walker, servers);
+ * walker.errors[0].message;
+ * // servers[1].ports: port 8080 is also used by servers[0]: both answer the same host names
  * ```
  */
 export function checkPortClashes(w: Walker, servers: readonly ServerConfig[]): void {

@@ -33,7 +33,10 @@ function visit(w: Walker, x: unknown, p: string): void {
  *
  * @example
  * ```ts
- * parseContext(fields, true); // { default_server: "True", location_blacklist: ["/health"] }
+ * import { Walker } from "./walker.ts";
+ * const server = { context: { default_server: "True", location_blacklist: ["/health"] } };
+ * parseContext(new Walker().fields(server, "servers[0]")!, true);
+ * // { default_server: "True", location_blacklist: ["/health"] }
  * ```
  */
 export function parseContext(f: Fields, isServer: boolean): Context {

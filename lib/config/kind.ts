@@ -93,6 +93,7 @@ function className(canonical: string): string {
  *
  * @example
  * ```ts
+ * import { BUILTIN_KINDS } from "../kinds.ts";
  * findClass(BUILTIN_KINDS.sources, "api")?.canonical; // "tellapart.aurproxy.source.ApiSource"
  * ```
  */
@@ -106,8 +107,9 @@ export function findClass<E extends Named>(table: readonly E[], name: string): E
  *
  * @example
  * ```ts
- * resolveClass(BUILTIN_KINDS.sources, "tellapart.aurproxy.source.AuroraSource");
- * // { ok: true, entry: <the aurora kind> }
+ * import { BUILTIN_KINDS } from "../kinds.ts";
+ * const r = resolveClass(BUILTIN_KINDS.sources, "tellapart.aurproxy.source.AuroraSource");
+ * if (r.ok) r.entry.kind; // "aurora"
  * ```
  */
 export function resolveClass<E extends Named>(table: readonly E[], name: string): Resolved<E> {
@@ -161,8 +163,15 @@ function withSupport<T extends Families>(
  *
  * @example
  * ```ts
+ * import { BUILTIN_KINDS, parseConfig } from "../kinds.ts";
  * const kinds = markUnsupported(BUILTIN_KINDS, "mesos_master", "no Mesos here");
- * parseConfig(raw, { kinds }); // ...source_class: no Mesos here
+ * const source = { source_class: "mesos_master", mesos_master_path: "/m", zk_servers: "zk:2181" };
+ * const raw = { backend: "nginx", servers: [{ ports: [80], routes: [{ locations: ["/"], sources: [source] }] }] };
+ * try {
+ *   parseConfig(raw, { kinds });
+ * } catch (e) {
+ *   String(e); // servers[0].routes[0].sources[0].source_class: no Mesos here
+ * }
  * ```
  */
 export function markUnsupported<T extends Families>(
@@ -178,6 +187,7 @@ export function markUnsupported<T extends Families>(
  *
  * @example
  * ```ts
+ * import { BUILTIN_KINDS } from "../kinds.ts";
  * const kinds = markSupported(BUILTIN_KINDS, "api");
  * ```
  */

@@ -67,10 +67,14 @@ function selectBackend(f: Fields, options: ParseOptions): ConfigBackend | undefi
  *
  * @example
  * ```ts
- * const config = parseConfig(JSON.parse(text), { kinds: BUILTIN_KINDS });
+ * import { BUILTIN_KINDS } from "../kinds.ts";
+ * const source = { source_class: "static", name: "web", host: "10.0.0.1", port: 9000 };
+ * const raw = {
+ *   backend: "nginx",
+ *   servers: [{ hosts: ["default"], ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * };
+ * const config = parseConfig(raw, { kinds: BUILTIN_KINDS });
  * config.servers[0].routes[0].slug; // "s_default_8080_r0_root"
- * // A build that cannot run Mesos sources:
- * parseConfig(raw, { kinds: markUnsupported(BUILTIN_KINDS, "mesos_master") });
  * ```
  */
 export function parseConfig(raw: unknown, options: ParseOptions): ProxyConfig {

@@ -139,7 +139,13 @@ function parsePorts(f: Fields): number[] {
  *
  * @example
  * ```ts
- * parseServer(raw.servers[0], "servers[0]", { walker, kinds, uniqueSlug: slugAllocator() });
+ * import { slugAllocator } from "./slugs.ts";
+ * import { Walker } from "./walker.ts";
+ * import { BUILTIN_KINDS } from "../kinds.ts";
+ * const ctx = { walker: new Walker(), kinds: BUILTIN_KINDS, uniqueSlug: slugAllocator() };
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const server = { ports: [8080], routes: [{ locations: ["/"], sources: [source] }] };
+ * parseServer(server, "servers[0]", ctx)?.routes[0].slug; // "s_any_8080_r0_root"
  * ```
  */
 export function parseServer(

@@ -78,9 +78,12 @@ export interface SourceConfigOptions {
  *
  * @example
  * ```ts
+ * import { BUILTIN_KINDS } from "../kinds.ts";
  * import { parseJsonText } from "./load.ts";
- * const raw = parseJsonText(flagValue, "--mirror-source");
+ * const flag = '{"source_class": "static", "name": "a", "host": "10.0.0.1", "port": 80}';
+ * const raw = parseJsonText(flag, "--mirror-source");
  * const source = parseSourceConfig(raw, { kinds: BUILTIN_KINDS, root: "--mirror-source" });
+ * source.path; // "--mirror-source"
  * ```
  */
 export function parseSourceConfig(raw: unknown, options: SourceConfigOptions): SourceConfig {

@@ -46,10 +46,17 @@ export interface AdjusterKind<C extends AdjusterConfig = AdjusterConfig>
  *
  * @example
  * ```ts
+ * import type { DelayStartConfig } from "../model/config.ts";
+ * import { delayStartAdjuster } from "./delay.ts";
  * export const delayStartKind = defineAdjusterKind<DelayStartConfig>({
- *   kind: "delay_start", canonical: "tellapart.aurproxy.share.adjusters.DelayStartShareAdjuster",
+ *   kind: "delay_start",
+ *   canonical: "tellapart.aurproxy.share.adjusters.DelayStartShareAdjuster",
  *   aliases: ["delay_start"],
- *   parse: (f, common) => ({ ...common, kind: "delay_start", seconds: f.number("seconds", { required: true, min: 0 }) }),
+ *   parse: (f, common) => ({
+ *     ...common,
+ *     kind: "delay_start",
+ *     seconds: f.number("seconds", { required: true, min: 0 }),
+ *   }),
  *   create: (c) => (ctx) => delayStartAdjuster(c, ctx),
  * });
  * ```

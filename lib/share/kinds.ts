@@ -24,10 +24,17 @@ export const ADJUSTER_KINDS: readonly AdjusterKind[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { CheckScheduler } from "./health/scheduler.ts";
  * const scheduler = new CheckScheduler({ clock: systemClock });
- * const make = adjusterFactory(config, { clock: systemClock, scheduler, logger });
- * const adjuster = make({ endpoint, clock: systemClock, signal: () => updater.markDirty() });
+ * const config = { kind: "delay_start", path: "", seconds: 30 } as const;
+ * const make = adjusterFactory(config, { clock: systemClock, scheduler, logger: memoryLogger() });
+ * const endpoint = { host: "10.0.0.1", port: 80, ports: { default: 80 } };
+ * const adjuster = make({ endpoint, clock: systemClock, signal: () => {} });
  * adjuster.start();
+ * adjuster.current().share; // 0 for the first 30 s
+ * adjuster.stop();
  * ```
  */
 export function adjusterFactory(

@@ -43,9 +43,19 @@ export interface SourceKind<C extends SourceConfig = SourceConfig>
  *
  * @example
  * ```ts
+ * import type { StaticSourceConfig } from "../model/config.ts";
+ * import { StaticSource } from "./static.ts";
  * export const staticKind = defineSourceKind<StaticSourceConfig>({
- *   kind: "static", canonical: "tellapart.aurproxy.source.StaticProxySource", aliases: ["static"],
- *   parse: (f, common) => ({ ...common, kind: "static", name: f.requiredString("name"), ... }),
+ *   kind: "static",
+ *   canonical: "tellapart.aurproxy.source.StaticProxySource",
+ *   aliases: ["static"],
+ *   parse: (f, common) => ({
+ *     ...common,
+ *     kind: "static",
+ *     name: f.requiredString("name"),
+ *     host: f.requiredString("host"),
+ *     port: f.number("port", { required: true, min: 1, max: 65535, integer: true }),
+ *   }),
  *   create: (c) => new StaticSource(c),
  * });
  * ```

@@ -29,8 +29,16 @@ export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { parseSourceConfig } from "../kinds.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ * import { ZkSessions } from "../zk/sessions.ts";
+ * const clock = systemClock, logger = memoryLogger(), metrics = new MetricsRegistry("aurproxy");
+ * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
  * const create = sourceFactory({ sessions, clock, logger, metrics });
- * const source = create(config.servers[0].routes[0].sources[0]);
+ * const config = parseSourceConfig({ source_class: "static", name: "a", host: "10.0.0.1", port: 80 });
+ * create(config).endpoints(); // [{ host: "10.0.0.1", port: 80, ports: { default: 80 } }]
  * ```
  */
 export function sourceFactory(

@@ -29,7 +29,9 @@ export interface NginxOptions {
  *
  * @example
  * ```ts
- * parseNginxOptions(fields, servers).configurationFile; // "/etc/aurproxy/nginx/nginx.conf"
+ * import { Walker } from "../../config/walker.ts";
+ * const top = new Walker().fields({ nginx_pid_path: "/run/nginx.pid" }, "")!;
+ * parseNginxOptions(top, []).configurationFile; // "/etc/aurproxy/nginx/nginx.conf"
  * ```
  */
 export function parseNginxOptions(f: Fields, servers: readonly ServerConfig[]): NginxOptions {

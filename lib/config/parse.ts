@@ -83,7 +83,9 @@ export function parseConfig(raw: unknown, options: ParseOptions): ProxyConfig {
   if (!o) throw new UsageErrors(w.errors);
   // Top-level keys are named bare: `servers[0]`, `stats_port`.
   const f = new Fields(w, o, "");
-  if (f.has("template_file")) {
+  // Known only when present: it is no key to suggest for a typo.
+  if ("template_file" in o) {
+    f.raw("template_file");
     f.fail("template_file", "not supported: the nginx template is built in");
   }
   const backend = selectBackend(f, options);

@@ -42,8 +42,27 @@ export {
 } from "./lib/observability/snapshot_diff.ts";
 export { buildGraph, type Graph, run, type RunOptions, runOptions } from "./lib/cli/run.ts";
 export { main } from "./main.ts";
-export { loadConfig, loadConfigText } from "./lib/config/load.ts";
-export { parseConfig } from "./lib/config/parse.ts";
+export { loadConfigText, parseJsonText } from "./lib/config/load.ts";
+export {
+  BUILTIN_KINDS,
+  type ConfigOptions,
+  type Kinds,
+  loadConfig,
+  parseConfig,
+  parseSourceConfig,
+} from "./lib/kinds.ts";
+export type { ParseOptions } from "./lib/config/parse.ts";
+export type { SourceConfigOptions } from "./lib/config/sources.ts";
+export {
+  type ConfigBackend,
+  type ConfigKind,
+  type ConfigKinds,
+  findClass,
+  markSupported,
+  markUnsupported,
+  resolveClass,
+} from "./lib/config/kind.ts";
+export { Fields, Walker } from "./lib/config/walker.ts";
 export type * from "./lib/model/config.ts";
 export { type Clock, systemClock } from "./lib/clock.ts";
 export {
@@ -69,9 +88,11 @@ export { ServerSetSource } from "./lib/sources/registry/serverset.ts";
 export { auroraJobPath, AuroraSource } from "./lib/sources/registry/aurora.ts";
 export { MesosMasterSource } from "./lib/sources/registry/mesos.ts";
 export { EndpointStateStore } from "./lib/sources/state_file.ts";
-export { sourceFactory } from "./lib/sources/factory.ts";
+export { SOURCE_KINDS, sourceFactory } from "./lib/sources/kinds.ts";
+export { defineSourceKind, type SourceDeps, type SourceKind } from "./lib/sources/kind.ts";
 export type { AdjusterFactory, ShareAdjuster } from "./lib/share/adjuster.ts";
-export { adjusterFactory } from "./lib/share/factories.ts";
+export { ADJUSTER_KINDS, adjusterFactory } from "./lib/share/kinds.ts";
+export { type AdjusterDeps, type AdjusterKind, defineAdjusterKind } from "./lib/share/kind.ts";
 export { CheckScheduler } from "./lib/share/health/scheduler.ts";
 export { computeWeights } from "./lib/balance/weights.ts";
 export { buildSnapshot } from "./lib/pipeline/snapshot_builder.ts";
@@ -82,7 +103,17 @@ export type {
   ProxyProcessStatus,
   ValidationResult,
 } from "./lib/backends/backend.ts";
+export {
+  type BackendDeps,
+  type BackendEntry,
+  createBackend,
+  defineBackend,
+  optionsFor,
+} from "./lib/backends/table.ts";
+export { BACKENDS } from "./lib/backends/kinds.ts";
 export { configMeaning, NginxBackend } from "./lib/backends/nginx/backend.ts";
+export { nginxBackend } from "./lib/backends/nginx/kind.ts";
+export { type NginxOptions, parseNginxOptions } from "./lib/backends/nginx/options.ts";
 export { renderNginx } from "./lib/backends/nginx/render.ts";
 export { ZkSession } from "./lib/zk/session.ts";
 export { ZkSessions } from "./lib/zk/sessions.ts";

@@ -30,7 +30,13 @@ export const LAYERS: readonly { readonly layer: number; readonly paths: readonly
   // What consumes them: the pipeline, the backends, shutdown, observability.
   {
     layer: 4,
-    paths: ["lib/backends/", "lib/pipeline/", "lib/lifecycle/", "lib/observability/"],
+    paths: [
+      "lib/backends/",
+      "lib/pipeline/",
+      "lib/lifecycle/",
+      "lib/observability/",
+      "lib/kinds.ts",
+    ],
   },
   // The management server and feature folders; lib/app.ts wires pipeline and backends
   // until the pipeline split dissolves it.

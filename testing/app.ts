@@ -8,10 +8,10 @@
 
 import { ProxyApp, type ProxyAppOptions } from "../lib/app.ts";
 import { systemClock } from "../lib/clock.ts";
-import { parseConfig } from "../lib/config/parse.ts";
+import { parseConfig } from "../lib/kinds.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { CheckScheduler } from "../lib/share/health/scheduler.ts";
-import { adjusterFactory } from "../lib/share/factories.ts";
+import { adjusterFactory } from "../lib/share/kinds.ts";
 import type { TestNginx } from "./nginx.ts";
 import { MutableSource } from "./mutable_source.ts";
 

@@ -7,7 +7,7 @@
 
 import { NginxBackend } from "../lib/backends/nginx/backend.ts";
 import { resolveNginx } from "../lib/backends/nginx/binary.ts";
-import type { NginxOptions } from "../lib/model/config.ts";
+import type { NginxOptions } from "../lib/backends/nginx/options.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { MetricsRegistry } from "../lib/metrics/registry.ts";
 import type { ProxySnapshot } from "../lib/model/snapshot.ts";

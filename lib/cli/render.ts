@@ -4,10 +4,15 @@
  * @module
  */
 
-import { loadConfig } from "../config/load.ts";
-import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../model/snapshot.ts";
+import { createBackend } from "../backends/table.ts";
+import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
 import type { Logger } from "../log.ts";
 import { consoleLogger } from "../log.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
+import type { ProxyConfig } from "../model/config.ts";
+import type { PoolMember } from "../model/pool_member.ts";
+import type { ProxySnapshot } from "../model/snapshot.ts";
+import { buildSnapshot } from "../pipeline/snapshot_builder.ts";
 import type { FlagValues } from "./flags.ts";
 import { numberFlag, requireString } from "./flags.ts";
 import { buildGraph, logLevel } from "./run.ts";
@@ -39,36 +44,26 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
   }
 }
 
-const PLACEHOLDER: WeightedEndpoint = {
-  host: "127.0.0.1",
-  address: "127.0.0.1",
-  port: 1,
-  weight: 1000,
-  fraction: 1,
-  share: 1,
-  pool: "primary",
-  source: "validate",
+/** One endpoint in every pool: `nginx -t` must see every upstream, and never connects. */
+const PLACEHOLDER: PoolMember = {
+  endpoint: { host: "127.0.0.1", port: 1, ports: { default: 1 } },
+  source: "placeholder endpoint for nginx -t",
   factors: [],
-  audit: ["placeholder endpoint for nginx -t"],
 };
 
 /**
- * Every route and stream with one placeholder endpoint: upstream and stream directives
- * are rendered only for pools with endpoints, and `nginx -t` must see them all. It never
- * connects to the placeholder.
+ * The config's snapshot with a placeholder endpoint in every pool: upstream and stream
+ * directives are rendered only for pools with endpoints. No registry is read.
  */
-function withPlaceholders(snap: ProxySnapshot): ProxySnapshot {
-  const fill = <U extends Upstream>(u: U): U => ({ ...u, endpoints: [PLACEHOLDER] });
-  return {
-    ...snap,
-    servers: snap.servers.map((s) => ({
-      ...s,
-      routes: s.routes.map(fill),
-      streams: s.streams.map(fill),
-    })),
-  };
+function placeholderSnapshot(config: ProxyConfig): ProxySnapshot {
+  const members = { primary: [PLACEHOLDER], overflow: [] };
+  return buildSnapshot(config, () => members, { adjust: false, now: Date.now() });
 }
 
+/**
+ * The backend's own check of a rendered config. `ProxyBackend` is gaining `validate`
+ * (issue 7, in parallel); until it has it, nginx's `test` is that check.
+ */
 /**
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
  * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
@@ -81,16 +76,15 @@ export async function runValidate(v: FlagValues): Promise<number> {
   const streams = config.servers.reduce((n, s) => n + s.streams.length, 0);
   console.log(`config OK: ${servers} server(s), ${routes} route(s), ${streams} stream(s)`);
   if (v["skip-nginx-test"]) return 0;
-  const graph = await buildGraph(config, graphOptions(v), log);
-  try {
-    const result = await graph.backend.validate(withPlaceholders(graph.app.buildSnapshot()));
-    if (!result.ok) {
-      console.error(`nginx -t rejected the rendered config:\n${result.error}`);
-      return 1;
-    }
-    console.log("nginx -t: rendered config OK");
-    return 0;
-  } finally {
-    await graph.close();
+  const backend = createBackend(BUILTIN_KINDS.backends, config, {
+    logger: log.child(config.backend),
+    metrics: new MetricsRegistry("aurproxy"),
+  });
+  const result = await backend.validate(placeholderSnapshot(config));
+  if (!result.ok) {
+    console.error(`nginx -t rejected the rendered config:\n${result.error}`);
+    return 1;
   }
+  console.log("nginx -t: rendered config OK");
+  return 0;
 }

@@ -7,17 +7,18 @@
  */
 
 import { ProxyApp } from "../app.ts";
-import { NginxBackend } from "../backends/nginx/backend.ts";
 import { systemClock } from "../clock.ts";
-import { loadConfig } from "../config/load.ts";
+import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
 import type { ProxyConfig } from "../model/config.ts";
 import { HostResolver } from "../pipeline/host_resolver.ts";
 import { consoleLogger, type Level, type Logger } from "../log.ts";
 import { startManagementServer } from "../management/server.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import { CheckScheduler } from "../share/health/scheduler.ts";
-import { adjusterFactory } from "../share/factories.ts";
-import { sourceFactory } from "../sources/factory.ts";
+import { adjusterFactory } from "../share/kinds.ts";
+import { sourceFactory } from "../sources/kinds.ts";
+import type { ProxyBackend } from "../backends/backend.ts";
+import { createBackend } from "../backends/table.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
@@ -83,7 +84,7 @@ export function logLevel(v: FlagValues): Level {
 export interface Graph {
   readonly config: ProxyConfig;
   readonly app: ProxyApp;
-  readonly backend: NginxBackend;
+  readonly backend: ProxyBackend;
   readonly metrics: MetricsRegistry;
   readonly sessions: ZkSessions;
   /** The shutdown sequence, holding the steps of every part of the graph. */
@@ -124,7 +125,10 @@ export async function buildGraph(
     })
     : undefined;
   const scheduler = new CheckScheduler({ clock });
-  const backend = new NginxBackend(config.nginx, { logger: log.child("nginx"), metrics });
+  const backend = createBackend(BUILTIN_KINDS.backends, config, {
+    logger: log.child(config.backend),
+    metrics,
+  });
   const app = new ProxyApp(config, {
     clock,
     logger: log,
@@ -171,7 +175,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         log.error(`setup failed: ${result.error}`);
         return 1;
       }
-      log.info(`setup: wrote ${config.nginx.configurationFile} (${result.kind})`);
+      log.info(`setup: wrote the ${config.backend} config (${result.kind})`);
       return 0;
     } finally {
       await graph.close();

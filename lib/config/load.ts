@@ -51,9 +51,13 @@ async function readConfigFile(path: string): Promise<string> {
  *
  * @example
  * ```ts
- * await loadConfigText('{"backend": "nginx", "servers": []}'); // the string itself
- * await loadConfigText("file:///etc/aurproxy/config.json");    // the file's text
- * await loadConfigText("/etc/aurproxy/config.json");           // the same
+ * const json = '{"backend": "nginx", "servers": []}';
+ * await loadConfigText(json); // the string itself
+ * const file = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(file, json);
+ * await loadConfigText(`file://${file}`); // the file's text
+ * await loadConfigText(file); // the same
+ * await Deno.remove(file);
  * ```
  */
 export async function loadConfigText(arg: string): Promise<string> {
@@ -177,7 +181,12 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
  *
  * @example
  * ```ts
- * parseJsonText("{nope", "--config"); // UsageError "--config: invalid JSON at line 1, column 2: ..."
+ * parseJsonText('{"a": 1}', "--config"); // { a: 1 }
+ * try {
+ *   parseJsonText("{nope", "--config");
+ * } catch (e) {
+ *   String(e); // --config: invalid JSON at line 1, column 2: expected a property name ...
+ * }
  * ```
  */
 export function parseJsonText(text: string, path: string, file?: string): unknown {
@@ -207,10 +216,17 @@ export function parseJsonText(text: string, path: string, file?: string): unknow
  *
  * @example
  * ```ts
- * const config = await loadConfig("file:///etc/aurproxy/config.json");
+ * import { BUILTIN_KINDS } from "../kinds.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const text = JSON.stringify({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * const config = await loadConfig(text, { kinds: BUILTIN_KINDS }); // or a path, file:///path
+ * config.servers.length; // 1
  * ```
  */
-export async function loadConfig(arg: string, options?: ParseOptions): Promise<ProxyConfig> {
+export async function loadConfig(arg: string, options: ParseOptions): Promise<ProxyConfig> {
   const file = configFile(arg);
   const text = file === undefined ? arg : await readConfigFile(file);
   return parseConfig(parseJsonText(text, FLAG, file), options);

@@ -1,7 +1,8 @@
 /**
  * The validated configuration model. `lib/config/parse.ts` turns the JSON of the original
  * aurproxy's `--config` into these types (or a list of errors naming JSON paths); nothing
- * downstream sees raw JSON.
+ * downstream sees raw JSON. Each source and adjuster kind's config type is here, shared by
+ * every layer; the kind's descriptor beside its implementation (`*_kind.ts`) parses it.
  *
  * @module
  */
@@ -9,25 +10,16 @@
 /** Free-form, backend-specific values (`default_server`, `location_blacklist`, ...). */
 export type Context = Readonly<Record<string, unknown>>;
 
+/**
+ * A validated config. Backend-neutral: `backend` names an entry of the backend table
+ * (`lib/backends/table.ts`), whose own parser produced `backendOptions` from the
+ * top-level keys it owns; only that entry knows their type.
+ */
 export interface ProxyConfig {
-  readonly backend: "nginx";
+  readonly backend: string;
+  readonly backendOptions: unknown;
   readonly context: Context;
   readonly servers: readonly ServerConfig[];
-  readonly nginx: NginxOptions;
-}
-
-/** Top-level backend keys of the original config, plus where to find nginx. */
-export interface NginxOptions {
-  /** `configuration_file`, default `/etc/aurproxy/nginx/nginx.conf`. */
-  readonly configurationFile: string;
-  /** `nginx_pid_path`, default `/var/run/nginx.pid`. */
-  readonly pidPath: string;
-  /** `stats_port`: a loopback-only `stub_status` server, when set. */
-  readonly statsPort?: number;
-  /** `nginx_binary`, default `nginx` (looked up in PATH, then /usr/sbin/nginx). */
-  readonly binary: string;
-  /** `nginx_prefix`: passed as `-p`, for nginx running out of a private directory. */
-  readonly prefix?: string;
 }
 
 export interface ServerConfig {
@@ -69,7 +61,9 @@ export type SourceConfig =
   | MesosMasterSourceConfig
   | ApiSourceConfig;
 
-interface SourceCommon {
+/** What every source config has, read by the generic parser. */
+export interface SourceCommon {
+  /** JSON path for messages, e.g. `servers[0].routes[0].sources[1]`. */
   readonly path: string;
   readonly shareAdjusters: readonly AdjusterConfig[];
 }
@@ -118,9 +112,14 @@ export interface ApiSourceConfig extends SourceCommon {
 
 export type AdjusterConfig = HealthCheckConfig | RampConfig | DelayStartConfig;
 
-export interface HealthCheckConfig {
-  readonly kind: "http_health";
+/** What every share-adjuster config has, read by the generic parser. */
+export interface AdjusterCommon {
+  /** JSON path for messages. */
   readonly path: string;
+}
+
+export interface HealthCheckConfig extends AdjusterCommon {
+  readonly kind: "http_health";
   readonly route: string;
   /** Seconds between checks. */
   readonly interval: number;
@@ -135,9 +134,8 @@ export interface HealthCheckConfig {
 
 export type RampCurve = "linear" | "quadratic";
 
-export interface RampConfig {
+export interface RampConfig extends AdjusterCommon {
   readonly kind: "ramp";
-  readonly path: string;
   /** Seconds after appearance before ramping starts. */
   readonly rampDelay: number;
   /** Seconds over which the share goes from `minShare` to 1. */
@@ -149,8 +147,7 @@ export interface RampConfig {
   readonly minShare: number;
 }
 
-export interface DelayStartConfig {
+export interface DelayStartConfig extends AdjusterCommon {
   readonly kind: "delay_start";
-  readonly path: string;
   readonly seconds: number;
 }

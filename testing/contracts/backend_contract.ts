@@ -229,7 +229,7 @@ export function runBackendContract(contract: BackendContract): void {
     strictEqual(await proxy.readLiveConfig(), proxy.backend.render(snap));
   });
 
-  test("traffic reaches the snapshot's endpoints: by route, by weight, and the empty-route status", async ({ proxy, port, a, b, start }) => {
+  test("traffic reaches the snapshot's endpoints: by route, by weight, and the empty-route status", async ({ port, a, b, start }) => {
     const snap = snapshot([{
       ports: [port],
       routes: [

@@ -6,7 +6,9 @@
 import { strictEqual } from "node:assert";
 import { systemClock } from "../../lib/clock.ts";
 import { buildGraph } from "../../lib/cli/run.ts";
-import { parseConfig } from "../../lib/config/parse.ts";
+import { parseConfig } from "../../lib/kinds.ts";
+import { nginxBackend } from "../../lib/backends/nginx/kind.ts";
+import { optionsFor } from "../../lib/backends/table.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { announce } from "../../lib/zk/announcer.ts";
 import { zk as zkClient } from "../../lib/zk/client.ts";
@@ -71,7 +73,8 @@ Deno.test("discovery e2e: announce -> traffic through nginx; session closed -> n
     zkSessionTimeoutSeconds: 4,
   }, log);
   strictEqual((await graph.app.setup()).kind, "applied");
-  const nginx = await runNginx(config.nginx, [port]);
+  const nginxOptions = optionsFor(nginxBackend, config);
+  const nginx = await runNginx(nginxOptions, [port]);
   try {
     await graph.app.start();
     strictEqual((await httpGet(port, "/")).status, 503, "no members yet");
@@ -146,11 +149,11 @@ Deno.test("discovery e2e: announce -> traffic through nginx; session closed -> n
         async () => (await servedBy(port, 2 * (3 + i))).has(`good${i}`),
         10_000,
       );
-      const rendered = await Deno.readTextFile(config.nginx.configurationFile);
+      const rendered = await Deno.readTextFile(nginxOptions.configurationFile);
       strictEqual(rendered.includes(`127.0.0.1:${good.port} `), true, "the good member is live");
       strictEqual(rendered.includes(marker), false, `${JSON.stringify(marker)} reached nginx`);
       const t = await new Deno.Command("nginx", {
-        args: ["-t", "-q", "-p", dir, "-c", config.nginx.configurationFile],
+        args: ["-t", "-q", "-p", dir, "-c", nginxOptions.configurationFile],
       }).output();
       strictEqual(t.success, true, new TextDecoder().decode(t.stderr));
       strictEqual(graph.metrics.get("source_member_invalid", { source }), i + 1);

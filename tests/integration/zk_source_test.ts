@@ -1,5 +1,5 @@
 import { deepStrictEqual, rejects, strictEqual, throws } from "node:assert";
-import { parseConfig } from "../../lib/config/parse.ts";
+import { parseConfig } from "../../lib/kinds.ts";
 import { systemClock } from "../../lib/clock.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";

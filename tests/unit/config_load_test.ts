@@ -1,12 +1,8 @@
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  findJsonSyntaxError,
-  loadConfig,
-  loadConfigText,
-  parseJsonText,
-} from "../../lib/config/load.ts";
+import { findJsonSyntaxError, loadConfigText, parseJsonText } from "../../lib/config/load.ts";
+import { loadConfig } from "../../lib/kinds.ts";
 import { UsageError, UsageErrors } from "../../lib/errors.ts";
 
 const CONFIG = JSON.stringify({

@@ -1,12 +1,9 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
-import {
-  DEFAULT_CLASSES,
-  markSupported,
-  markUnsupported,
-  resolveClass,
-} from "../../lib/config/classes.ts";
+import { markSupported, markUnsupported, resolveClass } from "../../lib/config/kind.ts";
 import { didYouMean } from "../../lib/config/did_you_mean.ts";
-import { parseConfig, type ParseOptions } from "../../lib/config/parse.ts";
+import { BUILTIN_KINDS, type ConfigOptions, parseConfig } from "../../lib/kinds.ts";
+import { nginxBackend } from "../../lib/backends/nginx/kind.ts";
+import { optionsFor } from "../../lib/backends/table.ts";
 import type { ProxyConfig } from "../../lib/model/config.ts";
 import { UsageErrors } from "../../lib/errors.ts";
 
@@ -71,7 +68,7 @@ const ramp = (extra: Record<string, unknown> = {}) => ({
 });
 
 /** Every error parseConfig reports for `raw`, as `path: reason` messages. */
-function errorsOf(raw: unknown, options?: ParseOptions): string[] {
+function errorsOf(raw: unknown, options?: ConfigOptions): string[] {
   try {
     parseConfig(raw, options);
   } catch (e) {
@@ -83,7 +80,7 @@ function errorsOf(raw: unknown, options?: ParseOptions): string[] {
 }
 
 /** Asserts parseConfig reports exactly this error (path and reason), among others. */
-function rejects(raw: unknown, path: string, reason: string, options?: ParseOptions) {
+function rejects(raw: unknown, path: string, reason: string, options?: ConfigOptions) {
   const messages = errorsOf(raw, options);
   const want = `${path}: ${reason}`;
   ok(messages.includes(want), `expected ${JSON.stringify(want)} among ${JSON.stringify(messages)}`);
@@ -102,7 +99,7 @@ Deno.test("config: the seed's quick-start --config parses into the expected mode
   deepStrictEqual(parseConfig(fixture("seed_quickstart.json")), {
     backend: "nginx",
     context: {},
-    nginx: {
+    backendOptions: {
       configurationFile: "/etc/aurproxy/nginx/nginx.conf",
       pidPath: "/var/run/nginx.pid",
       statsPort: undefined,
@@ -191,7 +188,7 @@ Deno.test("config: defaults of the original apply to omitted keys", () => {
     ];
   }));
   deepStrictEqual(c.context, {});
-  deepStrictEqual(c.nginx, {
+  deepStrictEqual(optionsFor(nginxBackend, c), {
     configurationFile: "/etc/aurproxy/nginx/nginx.conf",
     pidPath: "/var/run/nginx.pid",
     statsPort: undefined,
@@ -244,7 +241,7 @@ Deno.test("config: nginx options at the top level", () => {
     c.nginx_binary = "/opt/nginx/sbin/nginx";
     c.nginx_prefix = "/tmp/x";
   }));
-  deepStrictEqual(c.nginx, {
+  deepStrictEqual(optionsFor(nginxBackend, c), {
     configurationFile: "/tmp/x/nginx.conf",
     pidPath: "/tmp/x/nginx.pid",
     statsPort: 8081,
@@ -360,31 +357,31 @@ Deno.test("config: ApiSource is recognised but not supported yet", () => {
 });
 
 Deno.test("config: callers can mark kinds unsupported (or supported) without touching the defaults", () => {
-  const noMesos = markUnsupported(DEFAULT_CLASSES, "mesos_master", "Mesos is not available here");
+  const noMesos = markUnsupported(BUILTIN_KINDS, "mesos_master", "Mesos is not available here");
   const mesos = withSource({
     source_class: "mesos_master",
     mesos_master_path: "/m",
     zk_servers: "zk:2181",
   });
-  rejects(mesos, `${S0}.source_class`, "Mesos is not available here", { classes: noMesos });
+  rejects(mesos, `${S0}.source_class`, "Mesos is not available here", { kinds: noMesos });
   strictEqual(src0(parseConfig(mesos)).kind, "mesos_master");
-  const noRamp = markUnsupported(DEFAULT_CLASSES, "ramp");
+  const noRamp = markUnsupported(BUILTIN_KINDS, "ramp");
   rejects(
     withAdjuster(ramp()),
     `${A0}.share_adjuster_class`,
     "RampingShareAdjuster is not supported yet",
     {
-      classes: noRamp,
+      kinds: noRamp,
     },
   );
-  const withApi = markSupported(DEFAULT_CLASSES, "api");
+  const withApi = markSupported(BUILTIN_KINDS, "api");
   const api = parseConfig(
     withSource({
       source_class: "api",
       name: "replay",
       source_whitelist: [`${SRC}.StaticProxySource`],
     }),
-    { classes: withApi },
+    { kinds: withApi },
   );
   deepStrictEqual(src0(api), {
     kind: "api",
@@ -397,10 +394,10 @@ Deno.test("config: callers can mark kinds unsupported (or supported) without tou
     withSource({ source_class: "api", name: "replay", source_whitelist: ["x.Nope"] }),
     `${S0}.source_whitelist[0]`,
     'unknown source class "x.Nope"',
-    { classes: withApi },
+    { kinds: withApi },
   );
-  strictEqual(resolveClass(DEFAULT_CLASSES.sources, "api").ok, false);
-  throws(() => markUnsupported(DEFAULT_CLASSES, "nope" as "api"), RangeError);
+  strictEqual(resolveClass(BUILTIN_KINDS.sources, "api").ok, false);
+  throws(() => markUnsupported(BUILTIN_KINDS, "nope"), RangeError);
 });
 
 Deno.test("config: numbers may be numeric strings, as the original was lax; others are refused", () => {

@@ -4,7 +4,7 @@ import type { Endpoint } from "../../lib/model/endpoint.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { CheckScheduler } from "../../lib/share/health/scheduler.ts";
-import { adjusterFactory } from "../../lib/share/factories.ts";
+import { adjusterFactory } from "../../lib/share/kinds.ts";
 import { classifyFetchError, healthAdjuster } from "../../lib/share/health/adjuster.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
 

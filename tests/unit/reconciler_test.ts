@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import type { ApplyResult } from "../../lib/backends/backend.ts";
-import { parseConfig } from "../../lib/config/parse.ts";
+import { parseConfig } from "../../lib/kinds.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { EndpointGauges } from "../../lib/metrics/endpoint_gauges.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert";
-import { parseConfig } from "../../lib/config/parse.ts";
+import { parseConfig } from "../../lib/kinds.ts";
 import type { PoolsConfig } from "../../lib/model/config.ts";
 import type { PoolMember } from "../../lib/model/pool_member.ts";
 import { buildSnapshot } from "../../lib/pipeline/snapshot_builder.ts";

@@ -8,7 +8,7 @@
  */
 
 import { dirname } from "node:path";
-import type { NginxOptions } from "../../model/config.ts";
+import type { NginxOptions } from "./options.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
 import type { ProxySnapshot } from "../../model/snapshot.ts";

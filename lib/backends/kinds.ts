@@ -1,0 +1,11 @@
+/**
+ * The backends this build knows: the values `"backend"` may take.
+ *
+ * @module
+ */
+
+import { nginxBackend } from "./nginx/kind.ts";
+import type { BackendEntry } from "./table.ts";
+
+/** Every backend entry. */
+export const BACKENDS: readonly BackendEntry[] = Object.freeze([nginxBackend]);

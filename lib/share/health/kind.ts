@@ -1,0 +1,55 @@
+/**
+ * `HttpHealthCheckShareAdjuster` (`http_health`): share 1 while an endpoint answers its
+ * health check, 0 otherwise.
+ *
+ * @module
+ */
+
+import { checkHttpTarget, checkName } from "../../config/checks.ts";
+import { describe } from "../../config/walker.ts";
+import type { HealthCheckConfig } from "../../model/config.ts";
+import { defineAdjusterKind } from "../kind.ts";
+import { CHECKS_METRIC, healthAdjuster } from "./adjuster.ts";
+
+const ADJ = "tellapart.aurproxy.share.adjusters";
+
+/** The HTTP health-check adjuster kind. */
+export const healthCheckKind = defineAdjusterKind<HealthCheckConfig>({
+  kind: "http_health",
+  canonical: `${ADJ}.HttpHealthCheckShareAdjuster`,
+  aliases: ["http_health", `${ADJ}.health.HttpHealthCheckShareAdjuster`],
+  parse: (f, common) => {
+    const route = f.requiredString("route", checkHttpTarget);
+    const interval = f.number("interval", { def: 3, above: 0 });
+    const timeout = f.number("timeout", { def: 2, above: 0 });
+    // A check always ends before the next one is due.
+    if (timeout > interval) {
+      f.fail("timeout", `must not exceed interval (${interval}), got ${timeout}`);
+    }
+    // Case-insensitive, as in the original.
+    const m = f.raw("http_method") ?? "GET";
+    const method = typeof m === "string" ? m.toUpperCase() : "";
+    if (method !== "GET" && method !== "HEAD") {
+      f.fail("http_method", `expected GET or HEAD, got ${describe(m)}`);
+    }
+    return {
+      ...common,
+      kind: "http_health",
+      route,
+      interval,
+      timeout,
+      unhealthyThreshold: f.number("unhealthy_threshold", { def: 2, min: 1, integer: true }),
+      healthyThreshold: f.number("healthy_threshold", { def: 2, min: 1, integer: true }),
+      httpMethod: method === "HEAD" ? "HEAD" : "GET",
+      portName: f.string("port_name", checkName),
+    };
+  },
+  create: (c, deps) => {
+    // Exported as 0 from the start, so a dashboard sees "no failures" rather than nothing.
+    for (const result of ["success", "failure", "inconclusive"]) {
+      deps.metrics?.declareCounter(CHECKS_METRIC[0], CHECKS_METRIC[1], { result });
+    }
+    const healthDeps = { ...deps, logger: deps.logger.child("health") };
+    return (ctx) => healthAdjuster(c, ctx, healthDeps);
+  },
+});

@@ -1,0 +1,33 @@
+/**
+ * `AuroraProxySource`: the members Aurora's announcer keeps for one job.
+ *
+ * @module
+ */
+
+import { checkName } from "../../config/checks.ts";
+import type { AuroraSourceConfig } from "../../model/config.ts";
+import { defineSourceKind } from "../kind.ts";
+import { AuroraSource } from "./aurora.ts";
+import { checkAuroraName, checkZkServers, checkZnode } from "./checks.ts";
+import { MEMBER_PREFIX } from "./serverset_kind.ts";
+
+const SRC = "tellapart.aurproxy.source";
+
+/** The Aurora source kind. */
+export const auroraKind = defineSourceKind<AuroraSourceConfig>({
+  kind: "aurora",
+  canonical: `${SRC}.AuroraProxySource`,
+  aliases: ["aurora", `${SRC}.AuroraSource`, `${SRC}.sources.aurora.AuroraProxySource`],
+  parse: (f, common) => ({
+    ...common,
+    kind: "aurora",
+    role: f.requiredString("role", checkAuroraName),
+    environment: f.requiredString("environment", checkAuroraName),
+    job: f.requiredString("job", checkAuroraName),
+    zkServers: f.requiredString("zk_servers", checkZkServers),
+    announcerServersetPath: f.stringOr("announcer_serverset_path", "/aurora/", checkZnode),
+    endpoint: f.string("endpoint", checkName),
+    zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+  }),
+  create: (c, deps) => new AuroraSource(c, deps),
+});

@@ -11,7 +11,8 @@
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
-import { isNoNode, type ZkSession } from "./session.ts";
+import { isNoNode } from "./op_error.ts";
+import type { ZkSession } from "./session.ts";
 
 /** What a read found. `children` maps child name to its data (UTF-8). */
 export interface ChildrenState {

@@ -39,11 +39,11 @@ export interface RawClient {
   mkdirp(path: string, cb: Cb<string>): void;
   remove(path: string, version: number, cb: Cb<void>): void;
   /**
-   * Library internals, untyped upstream, hence optional. `ZkSession.close()` reads them:
-   * the library's own close waits for the server's answer forever when the network is
-   * cut, keeping a socket (and, while connecting, a timer) alive. `ZkSession` also wraps
-   * the two socket handlers (looked up on the instance at each connect) to learn when
-   * bytes arrive, because the library never notices a server that stopped answering.
+   * Library internals, untyped upstream, hence optional. `closeClient` reads them: the
+   * library's own close waits for the server's answer forever when the network is cut,
+   * keeping a socket (and, while connecting, a timer) alive. `LivenessWatchdog` wraps the
+   * two socket handlers (looked up on the instance at each connect) to learn when bytes
+   * arrive, because the library never notices a server that stopped answering.
    */
   readonly connectionManager?: {
     readonly state: number;

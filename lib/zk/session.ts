@@ -22,9 +22,9 @@ import { type RawClient, type Watcher, zk } from "./client.ts";
 import { closeClient } from "./client_close.ts";
 import { LivenessWatchdog } from "./liveness.ts";
 import { ZkOpError } from "./op_error.ts";
+import type { ZkNodeData, ZkReader, ZkState } from "./reader.ts";
 
-/** Where a session stands; "expired" lasts only until the new session is built. */
-export type ZkState = "connecting" | "connected" | "disconnected" | "expired" | "closed";
+export type { ZkState } from "./reader.ts";
 
 /** How a session connects and bounds its calls. */
 export interface ZkSessionOptions {
@@ -69,7 +69,7 @@ export function shuffleHosts(connectString: string, random: () => number = Math.
  * await s.close();
  * ```
  */
-export class ZkSession {
+export class ZkSession implements ZkReader {
   readonly connectString: string;
   readonly #o: ZkSessionOptions;
   readonly #connected = new ChangeSignal();
@@ -250,11 +250,23 @@ export class ZkSession {
 
   /** The node's data as UTF-8; the watcher fires once when it changes or the node goes. */
   async getData(path: string, watcher?: Watcher): Promise<string> {
-    const data = await this.#call<Buffer | undefined>(
+    return (await this.getNode(path, watcher)).data;
+  }
+
+  /**
+   * The node's data as UTF-8 and its version (the zxid of its last write, in hex); the
+   * watcher fires once when it changes or the node goes.
+   */
+  getNode(path: string, watcher?: Watcher): Promise<ZkNodeData> {
+    return this.#call(
       `getData ${path}`,
-      (c, cb) => c.getData(path, watcher, cb),
+      (c, cb) =>
+        c.getData(path, watcher, (err, data, stat) =>
+          cb(err, {
+            data: data ? data.toString("utf8") : "",
+            version: stat?.mzxid ? stat.mzxid.toString("hex") : "",
+          })),
     );
-    return data ? data.toString("utf8") : "";
   }
 
   /** Replaces the node's data (any version). */

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { ZkReaders } from "./reader.ts";
 import { ZkSession } from "./session.ts";
 import type { HealthCheckResult } from "../model/health.ts";
 
@@ -40,7 +41,7 @@ export function normalizeEnsemble(connectString: string): string {
  * await sessions.closeAll();
  * ```
  */
-export class ZkSessions {
+export class ZkSessions implements ZkReaders {
   readonly #o: ZkSessionsOptions;
   readonly #sessions = new Map<string, ZkSession>();
 

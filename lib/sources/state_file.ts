@@ -62,10 +62,20 @@ function stored(e: Endpoint): StoredEndpoint {
 /**
  * @example
  * ```ts
- * const state = await EndpointStateStore.load("/var/lib/aurproxy/state.json", { maxAgeSeconds: 86400, clock, logger });
- * state.get("aurora:www-data/prod/web")?.endpoints;
- * state.put("aurora:www-data/prod/web", endpoints);
- * await state.stop(); // writes what is pending
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import type { Endpoint } from "../model/endpoint.ts";
+ *
+ * async function remember(endpoints: readonly Endpoint[]) {
+ *   const state = await EndpointStateStore.load("/var/lib/aurproxy/state.json", {
+ *     maxAgeSeconds: 86400,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   state.get("aurora:zk:2181/aurora/www-data/prod/web")?.endpoints;
+ *   state.put("aurora:zk:2181/aurora/www-data/prod/web", endpoints);
+ *   await state.stop(); // writes what is pending
+ * }
  * ```
  */
 export class EndpointStateStore {
@@ -166,7 +176,15 @@ export class EndpointStateStore {
    *
    * @example
    * ```ts
-   * const untrack = state.track(source.name, () => connected ? source.endpoints() : undefined);
+   * import type { Source } from "./source.ts";
+   *
+   * function follow(state: EndpointStateStore, source: Source) {
+   *   const untrack = state.track(
+   *     source.name,
+   *     () => source.status?.().healthy ? source.endpoints() : undefined,
+   *   );
+   *   return untrack;
+   * }
    * ```
    */
   track(name: string, current: () => readonly Endpoint[] | undefined): Unsubscribe {

@@ -37,9 +37,22 @@ interface PendingCall {
 /**
  * @example
  * ```ts
- * const calls = new BoundedCalls({ clock, timeoutMs: 30_000, maxInFlight: 128, client: () => current, timeoutReason: () => "no answer" });
- * const names = await calls.run<string[]>("getChildren /sd", (c, cb) => c.getChildren("/sd", undefined, cb));
- * calls.failAll(new ZkOpError("session expired", "expired"), current); // on expiry
+ * import { systemClock } from "../clock.ts";
+ * import type { RawClient } from "./client.ts";
+ * import { ZkOpError } from "./op_error.ts";
+ *
+ * async function list(current: RawClient) {
+ *   const calls = new BoundedCalls({
+ *     clock: systemClock,
+ *     timeoutMs: 30_000,
+ *     maxInFlight: 128,
+ *     client: () => current,
+ *     timeoutReason: () => "no answer",
+ *   });
+ *   const names = calls.run<string[]>("getChildren /sd", (c, cb) => c.getChildren("/sd", undefined, cb));
+ *   calls.failAll(new ZkOpError("session expired", "expired"), current); // on expiry
+ *   return await names; // rejects at once: expired
+ * }
  * ```
  */
 export class BoundedCalls {

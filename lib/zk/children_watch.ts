@@ -46,8 +46,20 @@ const byName = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 :
 /**
  * @example
  * ```ts
- * const w = new ChildrenWatch(session, "/aurora/r/e/j", { filter: (n) => n.startsWith("member_"), onUpdate, clock, logger });
- * w.start();
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import type { ZkReader } from "./reader.ts";
+ *
+ * function watchJob(reader: ZkReader) {
+ *   const w = new ChildrenWatch(reader, "/aurora/r/e/j", {
+ *     filter: (n) => n.startsWith("member_"),
+ *     onUpdate: (s) => console.log(`${s.children.size} members`),
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   w.start();
+ *   return () => w.stop();
+ * }
  * ```
  */
 export class ChildrenWatch {

@@ -19,7 +19,11 @@ const GRACEFUL_CLOSE_MS = 400;
  *
  * @example
  * ```ts
- * await closeClient(client); // prompt even during a network cut
+ * import type { RawClient } from "./client.ts";
+ *
+ * async function retire(client: RawClient) {
+ *   await closeClient(client); // prompt even during a network cut
+ * }
  * ```
  */
 export async function closeClient(client: RawClient): Promise<void> {

@@ -37,10 +37,25 @@ export interface LivenessOptions {
 /**
  * @example
  * ```ts
- * const liveness = new LivenessWatchdog({ connectString, clock, logger, current: () => client, connected: () => state === "connected", onLost: () => (state = "disconnected") });
- * liveness.watch(client, 3); // a new client, over 3 hosts
- * liveness.connected(); // on SYNC_CONNECTED
- * liveness.stop(); // on close
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import type { RawClient } from "./client.ts";
+ *
+ * function guard(client: RawClient) {
+ *   let state = "connecting";
+ *   const liveness = new LivenessWatchdog({
+ *     connectString: "zk1:2181,zk2:2181,zk3:2181",
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *     current: () => client,
+ *     connected: () => state === "connected",
+ *     onLost: () => (state = "disconnected"),
+ *   });
+ *   liveness.watch(client, 3); // a new client, over 3 hosts
+ *   state = "connected";
+ *   liveness.connected(); // on SYNC_CONNECTED
+ *   return () => liveness.stop(); // on close
+ * }
  * ```
  */
 export class LivenessWatchdog {

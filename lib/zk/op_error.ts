@@ -16,6 +16,8 @@ export type ZkOpCode = number | "timeout" | "closed" | "expired";
  *
  * @example
  * ```ts
+ * import { NO_NODE } from "./client.ts";
+ *
  * const err = new ZkOpError("getData /sd/web: no node", NO_NODE);
  * isNoNode(err); // true
  * ```
@@ -35,6 +37,8 @@ export class ZkOpError extends Error {
  *
  * @example
  * ```ts
+ * import { NO_NODE } from "./client.ts";
+ *
  * isNoNode(new ZkOpError("gone", NO_NODE)); // true
  * isNoNode(new ZkOpError("slow", "timeout")); // false
  * ```

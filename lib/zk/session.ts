@@ -63,10 +63,20 @@ export function shuffleHosts(connectString: string, random: () => number = Math.
 /**
  * @example
  * ```ts
- * const s = new ZkSession("127.0.0.1:2181", { sessionTimeoutMs: 30_000, clock, logger });
- * s.onConnect(() => rereadEverything());
- * const children = await s.getChildren("/aurora/www-data/prod/web", () => rereadEverything());
- * await s.close();
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ *
+ * async function listJob(reread: () => void) {
+ *   const s = new ZkSession("127.0.0.1:2181", {
+ *     sessionTimeoutMs: 30_000,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   s.onConnect(reread); // re-read and re-watch on every (re)connection
+ *   const children = await s.getChildren("/aurora/www-data/prod/web", reread);
+ *   await s.close();
+ *   return children;
+ * }
  * ```
  */
 export class ZkSession implements ZkReader {

@@ -10,18 +10,23 @@
  * ```ts
  * import { ListSource } from "../../lib/sources/list_source.ts";
  *
- * runSourceContract({
- *   name: "list",
- *   setup: (ports) => {
- *     const s = new ListSource("test", ports.map((port) => ({ host: "127.0.0.1", port, ports: { default: port } })));
- *     return Promise.resolve({
- *       source: s,
- *       addEndpoint: (port) => Promise.resolve(s.set([...s.endpoints(), { host: "127.0.0.1", port, ports: { default: port } }])),
- *       removeEndpoint: (port) => Promise.resolve(s.set(s.endpoints().filter((e) => e.port !== port))),
- *       cleanup: () => Promise.resolve(),
- *     });
- *   },
- * });
+ * // At the top level of a test module (e.g. tests/integration/source_contract_test.ts):
+ * function registerListContract() {
+ *   const ep = (port: number) => ({ host: "127.0.0.1", port, ports: { default: port } });
+ *   runSourceContract({
+ *     name: "list",
+ *     setup: (ports) => {
+ *       const s = new ListSource("test", ports.map(ep));
+ *       return Promise.resolve({
+ *         source: s,
+ *         addEndpoint: (port) => Promise.resolve(s.set([...s.endpoints(), ep(port)])),
+ *         removeEndpoint: (port) =>
+ *           Promise.resolve(s.set(s.endpoints().filter((e) => e.port !== port))),
+ *         cleanup: () => Promise.resolve(),
+ *       });
+ *     },
+ *   });
+ * }
  * ```
  *
  * @module

@@ -68,8 +68,15 @@ export function sameFingerprints(a: ReadonlySet<string>, b: ReadonlySet<string>)
 /**
  * @example
  * ```ts
- * const table = new MemberTable({ zkPath: "/sd/web", parse: (data, origin) => parseServerSetMember(data, { origin }) });
- * const { endpoints, skipped } = table.update(new Map([["member_0000000001", { data: "{...}", version: "a1" }]]));
+ * import { parseServerSetMember } from "./member.ts";
+ *
+ * const table = new MemberTable({
+ *   zkPath: "/sd/web",
+ *   parse: (data, origin) => parseServerSetMember(data, { origin }),
+ * });
+ * const data = '{"serviceEndpoint":{"host":"10.0.0.1","port":80},"status":"ALIVE"}';
+ * const { endpoints } = table.update(new Map([["member_0000000001", { data, version: "a1" }]]));
+ * // endpoints: [{ host: "10.0.0.1", port: 80, ... }]; updated again with version "a1": not parsed again
  * ```
  */
 export class MemberTable {

@@ -95,8 +95,19 @@ const INVALID = [
 /**
  * @example
  * ```ts
- * const src = new RegistrySource({ kind: "serverset", zkServers: "zk:2181", zkPath: "/sd/web", filter: (n) => n.startsWith("member_"), parse: (data, origin) => parseServerSetMember(data, { origin }) }, deps);
- * await src.start();
+ * import { parseServerSetMember } from "./member.ts";
+ *
+ * async function web(deps: RegistrySourceDeps) {
+ *   const src = new RegistrySource({
+ *     kind: "serverset",
+ *     zkServers: "zk:2181",
+ *     zkPath: "/sd/web",
+ *     filter: (n) => n.startsWith("member_"),
+ *     parse: (data, origin) => parseServerSetMember(data, { origin }),
+ *   }, deps);
+ *   await src.start();
+ *   return src.endpoints();
+ * }
  * ```
  */
 export class RegistrySource implements Source {

@@ -25,6 +25,8 @@ import { ZkOpError } from "./op_error.ts";
 import type { ZkNodeData, ZkReader, ZkState } from "./reader.ts";
 
 export type { ZkState } from "./reader.ts";
+// Where they were declared before the split; code importing them from here keeps working.
+export { isNoNode, type ZkOpCode, ZkOpError } from "./op_error.ts";
 
 /** How a session connects and bounds its calls. */
 export interface ZkSessionOptions {

@@ -17,21 +17,9 @@
 import { dirname } from "node:path";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Endpoint } from "../model/endpoint.ts";
-import { validateEndpointFields } from "../model/endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
-
-interface StoredEndpoint {
-  host: string;
-  port: number;
-  ports: Record<string, number>;
-}
-
-interface FileFormat {
-  version: 2;
-  writtenAt: number;
-  sources: Record<string, { savedAt: number; endpoints: StoredEndpoint[] }>;
-}
+import { type FileFormat, parseFile, stored, validateStored } from "./state_file_format.ts";
 
 /** How long entries count, and how often the file is written. */
 export interface StateStoreOptions {
@@ -53,10 +41,6 @@ export interface StateStoreOptions {
 export interface SavedEndpoints {
   readonly endpoints: readonly Endpoint[];
   readonly savedAt: number;
-}
-
-function stored(e: Endpoint): StoredEndpoint {
-  return { host: e.host, port: e.port, ports: { ...e.ports } };
 }
 
 /**
@@ -284,53 +268,4 @@ export class EndpointStateStore {
     this.#tracked.clear();
     await this.flush();
   }
-}
-
-interface RawEntry {
-  readonly name: string;
-  readonly savedAt: number;
-  readonly endpoints: readonly unknown[];
-}
-
-/** The file's entries, or why it is not a state file. Version 1 had one time for all. */
-function parseFile(text: string): RawEntry[] | string {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    return "not JSON";
-  }
-  if (!j || typeof j !== "object") return "not a JSON object";
-  const { version, writtenAt, sources } = j as Record<string, unknown>;
-  if (typeof writtenAt !== "number" || !sources || typeof sources !== "object") {
-    return "not an aurproxy state file";
-  }
-  if (version !== 1 && version !== 2) return `unknown version ${JSON.stringify(version)}`;
-  const out: RawEntry[] = [];
-  for (const [name, v] of Object.entries(sources)) {
-    if (version === 1 && Array.isArray(v)) {
-      out.push({ name, savedAt: writtenAt, endpoints: v });
-    } else if (version === 2 && v && typeof v === "object") {
-      const { savedAt, endpoints } = v as Record<string, unknown>;
-      if (typeof savedAt === "number" && Array.isArray(endpoints)) {
-        out.push({ name, savedAt, endpoints });
-      }
-    }
-  }
-  return out;
-}
-
-/** The same checks a registry member passes; named ports that fail are dropped. */
-function validateStored(e: unknown): Omit<Endpoint, "origin"> | string {
-  if (!e || typeof e !== "object") return "not an object";
-  const { host, port, ports } = e as Record<string, unknown>;
-  const bad = validateEndpointFields(host, port);
-  if (bad) return bad;
-  const named: Record<string, number> = {};
-  if (ports && typeof ports === "object") {
-    for (const [k, p] of Object.entries(ports)) {
-      if (validateEndpointFields(host, p) === null) named[k] = p as number;
-    }
-  }
-  return { host: host as string, port: port as number, ports: named };
 }

@@ -1,6 +1,7 @@
 /**
  * A source over a list held in memory: the static source (a list of one) and sources fed
- * by an API or a test set it; `set` replaces the list and signals the change.
+ * by an API or a test set it; `set` replaces the list and signals the change (not while
+ * stopped: a stopped source is silent, as the source contract requires).
  *
  * @module
  */
@@ -20,6 +21,7 @@ export class ListSource implements Source {
   readonly name: string;
   #endpoints: readonly Endpoint[];
   readonly #changed = new ChangeSignal();
+  #stopped = false;
 
   constructor(name: string, endpoints: readonly Endpoint[]) {
     this.name = name;
@@ -27,10 +29,12 @@ export class ListSource implements Source {
   }
 
   start(): Promise<void> {
+    this.#stopped = false;
     return Promise.resolve();
   }
 
   stop(): Promise<void> {
+    this.#stopped = true;
     return Promise.resolve();
   }
 
@@ -42,9 +46,9 @@ export class ListSource implements Source {
     return this.#changed.subscribe(fn);
   }
 
-  /** Replaces the endpoints and signals the change. */
+  /** Replaces the endpoints and signals the change (silently once stopped). */
   set(endpoints: readonly Endpoint[]): void {
     this.#endpoints = Object.freeze([...endpoints]);
-    this.#changed.emit();
+    if (!this.#stopped) this.#changed.emit();
   }
 }

@@ -6,8 +6,10 @@
  * that is connected re-confirms its entry periodically (see {@linkcode EndpointStateStore.track}),
  * so a service that has not changed for days is not mistaken for a stale one; an entry
  * older than `maxAgeSeconds` is ignored on load. Written atomically (temp file + rename)
- * shortly after each change, and every entry is validated again on load: a tampered file
- * cannot inject anything that a registry member could not.
+ * shortly after a change and at most once a second however often sources change (a
+ * 2,000-member job changing 10 times a second is one write a second, not ten), always on
+ * `stop()`, and every entry is validated again on load: a tampered file cannot inject
+ * anything that a registry member could not.
  *
  * @module
  */
@@ -15,28 +17,19 @@
 import { dirname } from "node:path";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Endpoint } from "../model/endpoint.ts";
-import { validateEndpointFields } from "../model/endpoint.ts";
 import type { Logger } from "../log.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
+import { type FileFormat, parseFile, stored, validateStored } from "./state_file_format.ts";
 
-interface StoredEndpoint {
-  host: string;
-  port: number;
-  ports: Record<string, number>;
-}
-
-interface FileFormat {
-  version: 2;
-  writtenAt: number;
-  sources: Record<string, { savedAt: number; endpoints: StoredEndpoint[] }>;
-}
-
+/** How long entries count, and how often the file is written. */
 export interface StateStoreOptions {
   readonly maxAgeSeconds: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Writes are batched this long after a change (default 500 ms). */
   readonly flushDelayMs?: number;
+  /** At least this long between the starts of two writes (default 1000 ms). */
+  readonly minWriteIntervalMs?: number;
   /**
    * How often tracked sources re-confirm their entries (default a quarter of the max age,
    * at most an hour), so entries of unchanged but healthy sources stay young.
@@ -50,20 +43,23 @@ export interface SavedEndpoints {
   readonly savedAt: number;
 }
 
-const same = (a: readonly Endpoint[], b: readonly Endpoint[]) =>
-  JSON.stringify(a.map(stored)) === JSON.stringify(b.map(stored));
-
-function stored(e: Endpoint): StoredEndpoint {
-  return { host: e.host, port: e.port, ports: { ...e.ports } };
-}
-
 /**
  * @example
  * ```ts
- * const state = await EndpointStateStore.load("/var/lib/aurproxy/state.json", { maxAgeSeconds: 86400, clock, logger });
- * state.get("aurora:www-data/prod/web")?.endpoints;
- * state.put("aurora:www-data/prod/web", endpoints);
- * await state.stop(); // writes what is pending
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import type { Endpoint } from "../model/endpoint.ts";
+ *
+ * async function remember(endpoints: readonly Endpoint[]) {
+ *   const state = await EndpointStateStore.load("/var/lib/aurproxy/state.json", {
+ *     maxAgeSeconds: 86400,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   state.get("aurora:zk:2181/aurora/www-data/prod/web")?.endpoints;
+ *   state.put("aurora:zk:2181/aurora/www-data/prod/web", endpoints);
+ *   await state.stop(); // writes what is pending
+ * }
  * ```
  */
 export class EndpointStateStore {
@@ -76,7 +72,11 @@ export class EndpointStateStore {
   #flushTimer?: TimerId;
   #refreshTimer?: TimerId;
   #writing?: Promise<void>;
+  /** When the last write started. */
+  #wroteAt?: number;
   #dirty = false;
+  #stopped = false;
+  #writes = 0;
 
   private constructor(path: string, o: StateStoreOptions) {
     this.path = path;
@@ -125,6 +125,11 @@ export class EndpointStateStore {
     return store;
   }
 
+  /** How many times the file was written (each write replaces all of it). */
+  get writes(): number {
+    return this.#writes;
+  }
+
   /** The saved endpoints of a source, with when they were last known to be current. */
   get(name: string): SavedEndpoints | undefined {
     return this.#entries.get(name);
@@ -133,13 +138,15 @@ export class EndpointStateStore {
   /**
    * Records a source's endpoints as current now. Written shortly after when they changed;
    * an unchanged list only refreshes the entry's age, written at most every `refreshMs`.
+   * A source passes its unchanged list as the same array: any other array counts as a
+   * change (comparing 2,000 endpoints on every re-read would cost more than the write).
    */
   put(name: string, endpoints: readonly Endpoint[]): void {
     const now = this.#o.clock.now();
     const prev = this.#entries.get(name);
     this.#entries.set(name, { endpoints, savedAt: now });
     const writtenAt = this.#written.get(name);
-    const changed = !prev || !same(prev.endpoints, endpoints);
+    const changed = prev?.endpoints !== endpoints;
     if (changed || writtenAt === undefined || now - writtenAt >= this.#refreshMs()) {
       this.#dirty = true;
       this.#scheduleFlush();
@@ -153,7 +160,15 @@ export class EndpointStateStore {
    *
    * @example
    * ```ts
-   * const untrack = state.track(source.name, () => connected ? source.endpoints() : undefined);
+   * import type { Source } from "./source.ts";
+   *
+   * function follow(state: EndpointStateStore, source: Source) {
+   *   const untrack = state.track(
+   *     source.name,
+   *     () => source.status?.().healthy ? source.endpoints() : undefined,
+   *   );
+   *   return untrack;
+   * }
    * ```
    */
   track(name: string, current: () => readonly Endpoint[] | undefined): Unsubscribe {
@@ -174,15 +189,19 @@ export class EndpointStateStore {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushTimer !== undefined) return;
-    this.#flushTimer = this.#o.clock.setTimeout(() => {
+    // After stop(), only an explicit flush() writes.
+    if (this.#flushTimer !== undefined || this.#stopped) return;
+    const { clock } = this.#o;
+    const next = (this.#wroteAt ?? -Infinity) + (this.#o.minWriteIntervalMs ?? 1000);
+    const delay = Math.max(this.#o.flushDelayMs ?? 500, next - clock.now());
+    this.#flushTimer = clock.setTimeout(() => {
       this.#flushTimer = undefined;
       void this.flush();
-    }, this.#o.flushDelayMs ?? 500);
+    }, delay);
   }
 
   #scheduleRefresh(): void {
-    if (this.#refreshTimer !== undefined) return;
+    if (this.#refreshTimer !== undefined || this.#stopped) return;
     this.#refreshTimer = this.#o.clock.setTimeout(() => {
       this.#refreshTimer = undefined;
       for (const [name, current] of this.#tracked) {
@@ -193,12 +212,17 @@ export class EndpointStateStore {
     }, this.#refreshMs());
   }
 
-  /** Writes now if anything is pending. */
+  /**
+   * Writes now if anything is pending; resolves once what was recorded before the call is
+   * on disk (a write already under way may hold older data: it is awaited, then the
+   * newest is written).
+   */
   async flush(): Promise<void> {
-    // A write started by someone else may hold newer data than the one awaited first.
     while (this.#writing) await this.#writing;
     if (!this.#dirty) return;
     this.#dirty = false;
+    this.#wroteAt = this.#o.clock.now();
+    this.#writes++;
     // Entries too old to be loaded again (sources gone from the config, renamed, or cut
     // off for longer than the max age) are dropped rather than carried forever.
     const now = this.#o.clock.now();
@@ -235,61 +259,13 @@ export class EndpointStateStore {
     await this.#writing;
   }
 
-  /** Cancels the timers and writes what is pending. */
+  /** Cancels the timers and writes what is pending; later `put`s wait for a `flush()`. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#flushTimer !== undefined) this.#o.clock.clearTimeout(this.#flushTimer);
     if (this.#refreshTimer !== undefined) this.#o.clock.clearTimeout(this.#refreshTimer);
     this.#flushTimer = this.#refreshTimer = undefined;
     this.#tracked.clear();
     await this.flush();
   }
-}
-
-interface RawEntry {
-  readonly name: string;
-  readonly savedAt: number;
-  readonly endpoints: readonly unknown[];
-}
-
-/** The file's entries, or why it is not a state file. Version 1 had one time for all. */
-function parseFile(text: string): RawEntry[] | string {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    return "not JSON";
-  }
-  if (!j || typeof j !== "object") return "not a JSON object";
-  const { version, writtenAt, sources } = j as Record<string, unknown>;
-  if (typeof writtenAt !== "number" || !sources || typeof sources !== "object") {
-    return "not an aurproxy state file";
-  }
-  if (version !== 1 && version !== 2) return `unknown version ${JSON.stringify(version)}`;
-  const out: RawEntry[] = [];
-  for (const [name, v] of Object.entries(sources)) {
-    if (version === 1 && Array.isArray(v)) {
-      out.push({ name, savedAt: writtenAt, endpoints: v });
-    } else if (version === 2 && v && typeof v === "object") {
-      const { savedAt, endpoints } = v as Record<string, unknown>;
-      if (typeof savedAt === "number" && Array.isArray(endpoints)) {
-        out.push({ name, savedAt, endpoints });
-      }
-    }
-  }
-  return out;
-}
-
-/** The same checks a registry member passes; named ports that fail are dropped. */
-function validateStored(e: unknown): Omit<Endpoint, "origin"> | string {
-  if (!e || typeof e !== "object") return "not an object";
-  const { host, port, ports } = e as Record<string, unknown>;
-  const bad = validateEndpointFields(host, port);
-  if (bad) return bad;
-  const named: Record<string, number> = {};
-  if (ports && typeof ports === "object") {
-    for (const [k, p] of Object.entries(ports)) {
-      if (validateEndpointFields(host, p) === null) named[k] = p as number;
-    }
-  }
-  return { host: host as string, port: port as number, ports: named };
 }

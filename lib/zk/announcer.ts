@@ -37,10 +37,24 @@ export function serverSetMemberJson(m: MemberSpec): string {
  *
  * @example
  * ```ts
- * const session = new ZkSession("127.0.0.1:2181", { sessionTimeoutMs: 10_000, clock, logger });
- * await session.waitConnected(5000);
- * await announce(session, "/aurora/www-data/devel/hello_world", { host: "127.0.0.1", port: 8081, additional: { http: 8081 } });
- * await session.close(); // the member disappears
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import { ZkSession } from "./session.ts";
+ *
+ * async function announceHelloWorld() {
+ *   const session = new ZkSession("127.0.0.1:2181", {
+ *     sessionTimeoutMs: 10_000,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   await session.waitConnected(5000);
+ *   await announce(session, "/aurora/www-data/devel/hello_world", {
+ *     host: "127.0.0.1",
+ *     port: 8081,
+ *     additional: { http: 8081 },
+ *   });
+ *   await session.close(); // the member disappears
+ * }
  * ```
  */
 export async function announce(

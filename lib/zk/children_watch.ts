@@ -5,20 +5,30 @@
  * one more read, not one per event), and resilient: a failed read keeps the last result
  * and is retried on the next (re)connection or after a short delay.
  *
+ * Work follows what changed: a child's data is read when the child appears and again
+ * only when its data watch fires, and the children are listed again only when their
+ * watch fired (or on a reconnection), so a member whose status flips costs one read.
+ *
  * @module
  */
 
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
-import { isNoNode, type ZkSession } from "./session.ts";
+import { isNoNode } from "./op_error.ts";
+import type { ZkNodeData, ZkReader } from "./reader.ts";
 
-/** What a read found. `children` maps child name to its data (UTF-8). */
+/** What a read found. */
 export interface ChildrenState {
   readonly exists: boolean;
-  readonly children: ReadonlyMap<string, string>;
+  /**
+   * Child name → its data and version, in name order. The watch's own map, updated in
+   * place by later reads: read it in `onUpdate`, copy what must be kept.
+   */
+  readonly children: ReadonlyMap<string, ZkNodeData>;
 }
 
+/** What to watch for, whom to tell, and how to pace the reads. */
 export interface ChildrenWatchOptions {
   /** Which children to read (e.g. names starting with `member_`). */
   readonly filter: (name: string) => boolean;
@@ -31,24 +41,45 @@ export interface ChildrenWatchOptions {
   readonly retryMs?: number;
 }
 
+const byName = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * @example
  * ```ts
- * const w = new ChildrenWatch(session, "/aurora/r/e/j", { filter: (n) => n.startsWith("member_"), onUpdate, clock, logger });
- * w.start();
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import type { ZkReader } from "./reader.ts";
+ *
+ * function watchJob(reader: ZkReader) {
+ *   const w = new ChildrenWatch(reader, "/aurora/r/e/j", {
+ *     filter: (n) => n.startsWith("member_"),
+ *     onUpdate: (s) => console.log(`${s.children.size} members`),
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   w.start();
+ *   return () => w.stop();
+ * }
  * ```
  */
 export class ChildrenWatch {
   readonly path: string;
-  readonly #session: ZkSession;
+  readonly #reader: ZkReader;
   readonly #o: ChildrenWatchOptions;
-  #data = new Map<string, string>();
+  #data = new Map<string, ZkNodeData>();
   /** The session generation `#data` was read (and its data watches set) on. */
   #dataGeneration = 0;
   /** Children whose data watch fired: their cached data is no longer current. */
   #stale = new Set<string>();
   /** One watcher per child, so a re-read does not register a second one. */
   #dataWatchers = new Map<string, () => void>();
+  /**
+   * True while `#data`'s names are the current listing: the children watch set with it
+   * has not fired since, on this session. Counted events tell a firing during the
+   * listing apart from one before it.
+   */
+  #listed = false;
+  #childEvents = 0;
   #reading = false;
   #again = false;
   #stopped = false;
@@ -57,12 +88,14 @@ export class ChildrenWatch {
   #reads = 0;
   #failure?: string;
   readonly #watcher = () => {
-    this.#session.touch();
+    this.#reader.touch();
+    this.#childEvents++;
+    this.#listed = false;
     void this.#read();
   };
 
-  constructor(session: ZkSession, path: string, opts: ChildrenWatchOptions) {
-    this.#session = session;
+  constructor(reader: ZkReader, path: string, opts: ChildrenWatchOptions) {
+    this.#reader = reader;
     this.path = path;
     this.#o = opts;
   }
@@ -77,12 +110,19 @@ export class ChildrenWatch {
     return this.#failure;
   }
 
+  /** Reads now if connected, and again on every (re)connection, until `stop()`. */
   start(): void {
     this.#stopped = false;
-    this.#unsubscribe = this.#session.onConnect(() => void this.#read());
-    if (this.#session.state === "connected") void this.#read();
+    this.#unsubscribe = this.#reader.onConnect(() => {
+      // Watches are set again by the client on a reconnection, but listing once more is
+      // cheap insurance against a change the server did not report.
+      this.#listed = false;
+      void this.#read();
+    });
+    if (this.#reader.state === "connected") void this.#read();
   }
 
+  /** Stops reading; no `onUpdate` after this. */
   stop(): void {
     this.#stopped = true;
     this.#unsubscribe?.();
@@ -112,7 +152,7 @@ export class ChildrenWatch {
       if (this.#stopped) return;
       this.#failure = err instanceof Error ? err.message : String(err);
       this.#o.logger.warn(`reading ${this.path} failed, keeping last known members`, err);
-      if (this.#session.state === "connected" && this.#retry === undefined) {
+      if (this.#reader.state === "connected" && this.#retry === undefined) {
         this.#retry = this.#o.clock.setTimeout(() => {
           this.#retry = undefined;
           void this.#read();
@@ -127,7 +167,7 @@ export class ChildrenWatch {
     let w = this.#dataWatchers.get(name);
     if (!w) {
       w = () => {
-        this.#session.touch();
+        this.#reader.touch();
         this.#stale.add(name);
         void this.#read();
       };
@@ -137,12 +177,10 @@ export class ChildrenWatch {
   }
 
   async #readOnce(): Promise<ChildrenState | undefined> {
-    const generation = this.#session.generation;
+    const generation = this.#reader.generation;
     if (generation !== this.#dataGeneration) {
-      // A new session has none of the old data watches: read (and watch) every child again.
-      this.#data = new Map();
-      this.#dataWatchers.clear();
-      this.#stale.clear();
+      // A new session has none of the old watches: list and read (and watch) every child again.
+      this.#forget();
       this.#dataGeneration = generation;
     }
     const stale = this.#stale;
@@ -150,55 +188,82 @@ export class ChildrenWatch {
     try {
       return await this.#readChildren(stale);
     } catch (err) {
-      // Still stale: the retry must read them again.
+      // Still stale: the retry must read them again, and list again, for the new children
+      // whose data was not read.
       for (const n of stale) this.#stale.add(n);
+      this.#listed = false;
       throw err;
     }
   }
 
+  #forget(): void {
+    this.#data = new Map();
+    this.#dataWatchers.clear();
+    this.#stale.clear();
+    this.#listed = false;
+  }
+
   /** The children and their data; undefined when the path appeared during the read. */
   async #readChildren(stale: ReadonlySet<string>): Promise<ChildrenState | undefined> {
-    let names: string[];
-    try {
-      names = await this.#session.getChildren(this.path, this.#watcher);
-    } catch (err) {
-      if (!isNoNode(err)) throw err;
-      // Not there (yet, or any more): watch for its creation.
-      const created = await this.#session.exists(this.path, this.#watcher);
-      this.#data = new Map();
-      this.#dataWatchers.clear();
-      if (created) {
-        // Created between the two calls: reporting "no members" now would empty the
-        // route for a moment; read it again instead.
-        this.#again = true;
-        return undefined;
+    let names: Iterable<string> | undefined;
+    if (!this.#listed) {
+      const events = this.#childEvents;
+      let listing: string[];
+      try {
+        listing = await this.#reader.getChildren(this.path, this.#watcher);
+      } catch (err) {
+        if (!isNoNode(err)) throw err;
+        // Not there (yet, or any more): watch for its creation.
+        const created = await this.#reader.exists(this.path, this.#watcher);
+        this.#forget();
+        if (created) {
+          // Created between the two calls: reporting "no members" now would empty the
+          // route for a moment; read it again instead.
+          this.#again = true;
+          return undefined;
+        }
+        return { exists: false, children: this.#data };
       }
-      return { exists: false, children: this.#data };
+      // A firing while the listing was on its way may be about a change it does not show.
+      this.#listed = this.#childEvents === events;
+      names = listing.filter(this.#o.filter);
     }
-    const wanted = new Set(names.filter(this.#o.filter));
-    const next = new Map<string, string>();
+    // Without a new listing the names are the cached ones: only stale data is read.
     const missing: string[] = [];
-    for (const n of wanted) {
-      const d = this.#data.get(n);
+    let membership = false;
+    if (names) {
+      const wanted = new Set(names);
+      for (const n of this.#data.keys()) {
+        if (!wanted.has(n)) {
+          this.#data.delete(n);
+          this.#dataWatchers.delete(n);
+          membership = true;
+        }
+      }
       // Cached data stays valid until the child's data watch fires.
-      if (d !== undefined && !stale.has(n)) next.set(n, d);
-      else missing.push(n);
+      for (const n of wanted) if (!this.#data.has(n) || stale.has(n)) missing.push(n);
+    } else {
+      for (const n of stale) if (this.#data.has(n)) missing.push(n);
     }
-    for (const n of this.#dataWatchers.keys()) if (!wanted.has(n)) this.#dataWatchers.delete(n);
     const limit = this.#o.concurrency ?? 64;
     for (let i = 0; i < missing.length; i += limit) {
       await Promise.all(
         missing.slice(i, i + limit).map(async (n) => {
           try {
-            next.set(n, await this.#session.getData(`${this.path}/${n}`, this.#dataWatcher(n)));
+            const node = await this.#reader.getNode(`${this.path}/${n}`, this.#dataWatcher(n));
+            if (!this.#data.has(n)) membership = true;
+            this.#data.set(n, node);
           } catch (err) {
             // Gone between the listing and the read: the children watch reports it.
             if (!isNoNode(err)) throw err;
+            if (this.#data.delete(n)) membership = true;
+            this.#dataWatchers.delete(n);
           }
         }),
       );
     }
-    this.#data = new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // Updating a child in place keeps its position; new ones need sorting in.
+    if (membership) this.#data = new Map([...this.#data].sort(byName));
     return { exists: true, children: this.#data };
   }
 }

@@ -20,6 +20,12 @@ export interface ZkError {
 }
 
 export type Watcher = (event: ZkEvent) => void;
+
+/** The part of a node's stat aurproxy reads. */
+export interface ZkStat {
+  /** The zxid of the node's last write (8 bytes, big-endian). */
+  readonly mzxid: Buffer;
+}
 type Cb<T> = (err: ZkError | null, value: T) => void;
 
 /** One client connection (one session, until it expires). */
@@ -33,17 +39,21 @@ export interface RawClient {
   getSessionTimeout(): number;
   getChildren(path: string, watcher: Watcher | undefined, cb: Cb<string[]>): void;
   exists(path: string, watcher: Watcher | undefined, cb: Cb<unknown>): void;
-  getData(path: string, watcher: Watcher | undefined, cb: Cb<Buffer | undefined>): void;
+  getData(
+    path: string,
+    watcher: Watcher | undefined,
+    cb: (err: ZkError | null, data: Buffer | undefined, stat?: ZkStat) => void,
+  ): void;
   create(path: string, data: Buffer | undefined, mode: number, cb: Cb<string>): void;
   setData(path: string, data: Buffer, version: number, cb: Cb<unknown>): void;
   mkdirp(path: string, cb: Cb<string>): void;
   remove(path: string, version: number, cb: Cb<void>): void;
   /**
-   * Library internals, untyped upstream, hence optional. `ZkSession.close()` reads them:
-   * the library's own close waits for the server's answer forever when the network is
-   * cut, keeping a socket (and, while connecting, a timer) alive. `ZkSession` also wraps
-   * the two socket handlers (looked up on the instance at each connect) to learn when
-   * bytes arrive, because the library never notices a server that stopped answering.
+   * Library internals, untyped upstream, hence optional. `closeClient` reads them: the
+   * library's own close waits for the server's answer forever when the network is cut,
+   * keeping a socket (and, while connecting, a timer) alive. `LivenessWatchdog` wraps the
+   * two socket handlers (looked up on the instance at each connect) to learn when bytes
+   * arrive, because the library never notices a server that stopped answering.
    */
   readonly connectionManager?: {
     readonly state: number;

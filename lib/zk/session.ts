@@ -1,19 +1,14 @@
 /**
- * One ZooKeeper session per ensemble, shared by every source that names it.
+ * One ZooKeeper session per ensemble, shared by every source that names it: its state,
+ * and its rebuild after expiry.
  *
  * The client library reconnects by itself after a connection loss (same session), but
  * after the session expires it never recovers and pending calls hang. So: on expiry the
- * old client is closed and a new one built; every operation is bounded by a timeout and
- * fails at once when its client is replaced or the session closed; and subscribers hear
- * about every (re)connection so they re-read and re-watch their paths.
- *
- * The library also never notices a server that stopped answering while the TCP connection
- * stays open (a silent network cut): it pings, but waits for the replies forever. As the
- * official clients do, a connection that has received nothing for two thirds of the
- * negotiated session timeout (pings go out every third) is declared lost and its socket
- * destroyed, so the library reconnects, possibly to another host, and learns whether the
- * session survived; a server that accepts the connection but does not answer the session
- * handshake in the session timeout divided by the number of hosts is left the same way.
+ * old client is closed ({@linkcode closeClient}) and a new one built; every operation is
+ * bounded ({@linkcode BoundedCalls}) and fails at once when its client is replaced or the
+ * session closed; and subscribers hear about every (re)connection so they re-read and
+ * re-watch their paths. A connection that went silent is noticed by the
+ * {@linkcode LivenessWatchdog}.
  *
  * @module
  */
@@ -22,18 +17,18 @@ import { Buffer } from "node:buffer";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { ChangeSignal, type Unsubscribe } from "../lifecycle/signal.ts";
-import {
-  BAD_ARGUMENTS,
-  CONNECTION_CLOSED,
-  NO_NODE,
-  type RawClient,
-  type Watcher,
-  zk,
-  type ZkError,
-} from "./client.ts";
+import { BoundedCalls, type ClientCall } from "./bounded_call.ts";
+import { type RawClient, type Watcher, zk } from "./client.ts";
+import { closeClient } from "./client_close.ts";
+import { LivenessWatchdog } from "./liveness.ts";
+import { ZkOpError } from "./op_error.ts";
+import type { ZkNodeData, ZkReader, ZkState } from "./reader.ts";
 
-export type ZkState = "connecting" | "connected" | "disconnected" | "expired" | "closed";
+export type { ZkState } from "./reader.ts";
+// Where they were declared before the split; code importing them from here keeps working.
+export { isNoNode, type ZkOpCode, ZkOpError } from "./op_error.ts";
 
+/** How a session connects and bounds its calls. */
 export interface ZkSessionOptions {
   /** Asked of the server; the server clamps it to its min/max session timeout. */
   readonly sessionTimeoutMs: number;
@@ -48,24 +43,6 @@ export interface ZkSessionOptions {
   readonly logger: Logger;
   /** For tests: how hosts are shuffled. */
   readonly random?: () => number;
-}
-
-/** Why an operation failed: a ZooKeeper error code, or one of aurproxy's own reasons. */
-export type ZkOpCode = number | "timeout" | "closed" | "expired";
-
-/** A ZooKeeper error with its code (e.g. {@linkcode NO_NODE}). */
-export class ZkOpError extends Error {
-  override name = "ZkOpError";
-  readonly code: ZkOpCode;
-  constructor(message: string, code: ZkOpCode) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** True when `err` says the node does not exist. */
-export function isNoNode(err: unknown): boolean {
-  return err instanceof ZkOpError && err.code === NO_NODE;
 }
 
 /**
@@ -85,34 +62,31 @@ export function shuffleHosts(connectString: string, random: () => number = Math.
   return hosts.join(",");
 }
 
-interface PendingOp {
-  readonly client: RawClient;
-  fail(err: ZkOpError): void;
-}
-
-/** How long `close()` lets the library say goodbye before cutting its socket. */
-const GRACEFUL_CLOSE_MS = 400;
-
-/**
- * A liveness check that fires this late found the process busy (e.g. rendering a large
- * config): bytes that arrived meanwhile may not have been read yet, so it looks again
- * shortly instead of dropping a healthy connection.
- */
-const LATE_CHECK_MS = 100;
-
 /**
  * @example
  * ```ts
- * const s = new ZkSession("127.0.0.1:2181", { sessionTimeoutMs: 30_000, clock, logger });
- * s.onConnect(() => rereadEverything());
- * const children = await s.getChildren("/aurora/www-data/prod/web", () => rereadEverything());
- * await s.close();
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ *
+ * async function listJob(reread: () => void) {
+ *   const s = new ZkSession("127.0.0.1:2181", {
+ *     sessionTimeoutMs: 30_000,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *   });
+ *   s.onConnect(reread); // re-read and re-watch on every (re)connection
+ *   const children = await s.getChildren("/aurora/www-data/prod/web", reread);
+ *   await s.close();
+ *   return children;
+ * }
  * ```
  */
-export class ZkSession {
+export class ZkSession implements ZkReader {
   readonly connectString: string;
   readonly #o: ZkSessionOptions;
   readonly #connected = new ChangeSignal();
+  readonly #calls: BoundedCalls;
+  readonly #liveness: LivenessWatchdog;
   #client?: RawClient;
   #generation = 0;
   #state: ZkState = "connecting";
@@ -120,23 +94,29 @@ export class ZkSession {
   #lastEventAt: number;
   #expirations = 0;
   #readyWaiters: (() => void)[] = [];
-  readonly #pending = new Set<PendingOp>();
-  /** Operations in flight, and callers waiting for a slot (see `maxInFlight`). */
-  #inFlight = 0;
-  #slotWaiters: (() => void)[] = [];
   /** Old clients still shutting down; `close()` waits for them. */
   readonly #shutdowns = new Set<Promise<void>>();
-  /** When the current client last received bytes from a server. */
-  #receivedAt = 0;
-  /** When the current connection attempt reached a server that has not answered the handshake yet. */
-  #handshakeSince?: number;
-  #watchdog?: TimerId;
-  #hosts = 1;
 
   constructor(connectString: string, opts: ZkSessionOptions) {
     this.connectString = connectString;
     this.#o = opts;
     this.#stateSince = this.#lastEventAt = opts.clock.now();
+    const current = () => this.#state === "closed" ? undefined : this.#client;
+    this.#calls = new BoundedCalls({
+      clock: opts.clock,
+      timeoutMs: opts.opTimeoutMs ?? Math.max(1000, opts.sessionTimeoutMs),
+      maxInFlight: opts.maxInFlight ?? 128,
+      client: current,
+      timeoutReason: () => `no answer from ${this.connectString} (${this.#state})`,
+    });
+    this.#liveness = new LivenessWatchdog({
+      connectString,
+      clock: opts.clock,
+      logger: opts.logger,
+      current,
+      connected: () => this.#state === "connected",
+      onLost: () => this.#setState("disconnected"),
+    });
     this.#connect();
   }
 
@@ -222,20 +202,15 @@ export class ZkSession {
     });
     this.#client = client;
     this.#generation++;
-    this.#hosts = Math.max(1, hosts.split(",").length);
-    this.#handshakeSince = undefined;
-    this.#clearWatchdog();
-    this.#observe(client);
+    this.#liveness.watch(client, hosts.split(",").length);
     const log = this.#o.logger;
     client.on("state", (st) => {
       if (this.#client !== client) return;
       const code = st.getCode();
       if (code === zk.State.SYNC_CONNECTED.getCode()) {
         log.info(`connected to ${this.connectString}`);
-        this.#handshakeSince = undefined;
-        this.#receivedAt = this.#o.clock.now();
         this.#setState("connected");
-        this.#armWatchdog();
+        this.#liveness.connected();
         for (const w of this.#readyWaiters.splice(0)) w();
         this.#connected.emit();
       } else if (code === zk.State.DISCONNECTED.getCode()) {
@@ -244,7 +219,7 @@ export class ZkSession {
           log.warn(`disconnected from ${this.connectString}; serving last known endpoints`);
         }
         this.#setState("disconnected");
-        this.#armWatchdog();
+        this.#liveness.arm();
       } else if (code === zk.State.EXPIRED.getCode()) {
         log.warn(`session with ${this.connectString} expired; starting a new one`);
         this.#expirations++;
@@ -252,7 +227,7 @@ export class ZkSession {
         this.#client = undefined;
         // Calls sent on the dead session would hang until their timeout: fail them now,
         // so their callers re-read on the new session without waiting.
-        this.#failPending(client, new ZkOpError("session expired", "expired"));
+        this.#calls.failAll(new ZkOpError("session expired", "expired"), client);
         this.#retire(client);
         this.#connect();
       }
@@ -260,163 +235,15 @@ export class ZkSession {
     client.connect();
   }
 
-  /**
-   * Learns when the client's connections receive bytes or reach a server. The library
-   * binds these handlers to each new socket, looking them up on the instance.
-   */
-  #observe(client: RawClient): void {
-    const cm = client.connectionManager;
-    const onData = cm?.onSocketData;
-    const onConnected = cm?.onSocketConnected;
-    if (!cm || !onData || !onConnected) return; // Another library version: no liveness check.
-    const { clock } = this.#o;
-    cm.onSocketData = (buffer) => {
-      if (this.#client === client) this.#receivedAt = clock.now();
-      onData.call(cm, buffer);
-    };
-    cm.onSocketConnected = () => {
-      // The library keeps an incomplete packet of the previous connection and would glue
-      // it to the new server's answer: after a cut mid-packet it would misread everything.
-      cm.pendingBuffer = null;
-      if (this.#client === client) {
-        this.#handshakeSince = clock.now();
-        this.#armWatchdog();
-      }
-      onConnected.call(cm);
-    };
-  }
-
-  /** When the current connection must next show life, if anything is being waited for. */
-  #livenessDue(client: RawClient): number | undefined {
-    const timeout = client.getSessionTimeout();
-    if (this.#state === "connected") return this.#receivedAt + Math.floor((timeout * 2) / 3);
-    if (this.#handshakeSince !== undefined) {
-      return this.#handshakeSince + Math.floor(timeout / this.#hosts);
-    }
-    return undefined;
-  }
-
-  #clearWatchdog(): void {
-    if (this.#watchdog !== undefined) this.#o.clock.clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
-  }
-
-  /** (Re)schedules the liveness check for the current connection, at `at` if given. */
-  #armWatchdog(at?: number): void {
-    this.#clearWatchdog();
-    const client = this.#client;
-    if (!client || this.#state === "closed") return;
-    const due = at ?? this.#livenessDue(client);
-    if (due === undefined) return;
-    const { clock } = this.#o;
-    this.#watchdog = clock.setTimeout(() => {
-      this.#watchdog = undefined;
-      this.#checkLiveness(client, due);
-    }, Math.max(0, due - clock.now()));
-  }
-
-  #checkLiveness(client: RawClient, scheduledFor: number): void {
-    if (this.#client !== client || this.#state === "closed") return;
-    const due = this.#livenessDue(client);
-    if (due === undefined) return;
-    const now = this.#o.clock.now();
-    if (now < due) return this.#armWatchdog(); // Heard from the server meanwhile.
-    if (now - scheduledFor > LATE_CHECK_MS) return this.#armWatchdog(now + 20);
-    const timeout = client.getSessionTimeout();
-    const log = this.#o.logger;
-    this.#clearWatchdog();
-    if (this.#state === "connected") {
-      log.warn(
-        `no answer from ${this.connectString} for ${now - this.#receivedAt} ms ` +
-          `(session timeout ${timeout} ms): connection lost; serving last known endpoints`,
-      );
-      this.#setState("disconnected");
-    } else {
-      log.warn(
-        `a server of ${this.connectString} accepted the connection but did not answer ` +
-          `the session handshake in ${now - this.#handshakeSince!} ms; trying again`,
-      );
-    }
-    this.#handshakeSince = undefined;
-    // The library sees the socket close and reconnects (to the next host, if any).
-    try {
-      client.connectionManager?.socket?.destroy();
-    } catch {
-      // Already destroyed.
-    }
-  }
-
-  #failPending(client: RawClient | undefined, err: ZkOpError): void {
-    for (const p of [...this.#pending]) if (!client || p.client === client) p.fail(err);
-  }
-
   /** Closes a client in the background; `close()` waits for it. */
   #retire(client: RawClient): void {
-    const p = shutdownClient(client);
+    const p = closeClient(client);
     this.#shutdowns.add(p);
     void p.finally(() => this.#shutdowns.delete(p));
   }
 
-  async #slot(): Promise<() => void> {
-    const max = this.#o.maxInFlight ?? 128;
-    while (this.#inFlight >= max) await new Promise<void>((r) => this.#slotWaiters.push(r));
-    this.#inFlight++;
-    return () => {
-      this.#inFlight--;
-      this.#slotWaiters.shift()?.();
-    };
-  }
-
-  /** Runs one client call with a bound on its duration and on the calls in flight. */
-  async #call<T>(
-    what: string,
-    fn: (c: RawClient, cb: (err: ZkError | null, v: T) => void) => void,
-  ): Promise<T> {
-    const release = await this.#slot();
-    try {
-      return await this.#callNow(what, fn);
-    } finally {
-      release();
-    }
-  }
-
-  #callNow<T>(
-    what: string,
-    fn: (c: RawClient, cb: (err: ZkError | null, v: T) => void) => void,
-  ): Promise<T> {
-    const client = this.#client;
-    if (!client || this.#state === "closed") {
-      return Promise.reject(new ZkOpError(`${what}: session closed`, "closed"));
-    }
-    const { clock } = this.#o;
-    return new Promise<T>((resolve, reject) => {
-      const op: PendingOp = {
-        client,
-        fail: (err) => {
-          if (!this.#pending.delete(op)) return;
-          clock.clearTimeout(timer);
-          reject(new ZkOpError(`${what}: ${err.message}`, err.code));
-        },
-      };
-      const timer = clock.setTimeout(() => {
-        op.fail(
-          new ZkOpError(`no answer from ${this.connectString} (${this.#state})`, "timeout"),
-        );
-      }, this.#o.opTimeoutMs ?? Math.max(1000, this.#o.sessionTimeoutMs));
-      this.#pending.add(op);
-      try {
-        fn(client, (err, v) => {
-          if (!this.#pending.delete(op)) return;
-          clock.clearTimeout(timer);
-          if (err) reject(new ZkOpError(`${what}: ${err.message ?? err}`, err.getCode?.() ?? -1));
-          else resolve(v);
-        });
-      } catch (err) {
-        // The library checks arguments (e.g. a path with "..") before sending and throws:
-        // nothing will ever answer, so the call fails now rather than at its timeout.
-        op.fail(new ZkOpError(err instanceof Error ? err.message : String(err), BAD_ARGUMENTS));
-      }
-    });
+  #call<T>(what: string, fn: ClientCall<T>): Promise<T> {
+    return this.#calls.run(what, fn);
   }
 
   /** The children's names; the watcher fires once when they change or the node goes. */
@@ -435,11 +262,23 @@ export class ZkSession {
 
   /** The node's data as UTF-8; the watcher fires once when it changes or the node goes. */
   async getData(path: string, watcher?: Watcher): Promise<string> {
-    const data = await this.#call<Buffer | undefined>(
+    return (await this.getNode(path, watcher)).data;
+  }
+
+  /**
+   * The node's data as UTF-8 and its version (the zxid of its last write, in hex); the
+   * watcher fires once when it changes or the node goes.
+   */
+  getNode(path: string, watcher?: Watcher): Promise<ZkNodeData> {
+    return this.#call(
       `getData ${path}`,
-      (c, cb) => c.getData(path, watcher, cb),
+      (c, cb) =>
+        c.getData(path, watcher, (err, data, stat) =>
+          cb(err, {
+            data: data ? data.toString("utf8") : "",
+            version: stat?.mzxid ? stat.mzxid.toString("hex") : "",
+          })),
     );
-    return data ? data.toString("utf8") : "";
   }
 
   /** Replaces the node's data (any version). */
@@ -447,6 +286,7 @@ export class ZkSession {
     await this.#call(`setData ${path}`, (c, cb) => c.setData(path, Buffer.from(data), -1, cb));
   }
 
+  /** Creates the node and any missing parents (persistent, empty); returns its path. */
   mkdirp(path: string): Promise<string> {
     return this.#call(`mkdirp ${path}`, (c, cb) => c.mkdirp(path, cb));
   }
@@ -456,6 +296,7 @@ export class ZkSession {
     return this.#call(`create ${path}`, (c, cb) => c.create(path, Buffer.from(data), mode, cb));
   }
 
+  /** Deletes the node (any version). */
   remove(path: string): Promise<void> {
     return this.#call(`remove ${path}`, (c, cb) => c.remove(path, -1, cb));
   }
@@ -468,46 +309,15 @@ export class ZkSession {
   async close(): Promise<void> {
     if (this.#state !== "closed") {
       this.#setState("closed");
-      this.#clearWatchdog();
+      this.#liveness.stop();
       const client = this.#client;
       this.#client = undefined;
       for (const w of this.#readyWaiters.splice(0)) w();
-      this.#failPending(undefined, new ZkOpError("session closed", "closed"));
+      this.#calls.failAll(new ZkOpError("session closed", "closed"));
       if (client) this.#retire(client);
     }
     await Promise.all([...this.#shutdowns]);
   }
-}
-
-/**
- * Closes a client and waits until it has released its socket and timers. The library
- * sends a close request and waits for the server; with the network cut that wait never
- * ends, so after a grace period the socket is destroyed (the library then settles into
- * its closed state without reconnecting). Real timers on purpose: the socket lives in
- * real time whatever clock the session was given.
- */
-async function shutdownClient(client: RawClient): Promise<void> {
-  const cm = client.connectionManager;
-  if (cm?.state === CONNECTION_CLOSED) return;
-  try {
-    client.close();
-  } catch {
-    // Closing before the first connect attempt began: the socket is destroyed below.
-  }
-  if (!cm) return;
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const deadline = Date.now() + GRACEFUL_CLOSE_MS;
-  while (cm.state !== CONNECTION_CLOSED && Date.now() < deadline) await pause(10);
-  if (cm.state === CONNECTION_CLOSED) return;
-  // A connect attempt in progress keeps a timer the library clears only on connect/error.
-  if (cm.connectTimeoutHandler) clearTimeout(cm.connectTimeoutHandler);
-  try {
-    cm.socket?.destroy();
-  } catch {
-    // Already destroyed.
-  }
-  const hardDeadline = Date.now() + GRACEFUL_CLOSE_MS;
-  while (cm.state !== CONNECTION_CLOSED && Date.now() < hardDeadline) await pause(10);
 }
 
 export { zk };

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { ZkReaders } from "./reader.ts";
 import { ZkSession } from "./session.ts";
 import type { HealthCheckResult } from "../model/health.ts";
 
@@ -35,12 +36,24 @@ export function normalizeEnsemble(connectString: string): string {
 /**
  * @example
  * ```ts
- * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
- * const s = sessions.get("zk1:2181,zk2:2181");
- * await sessions.closeAll();
+ * import { systemClock } from "../clock.ts";
+ * import { consoleLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * async function watchEnsemble() {
+ *   const sessions = new ZkSessions({
+ *     sessionTimeoutMs: 30_000,
+ *     clock: systemClock,
+ *     logger: consoleLogger(),
+ *     metrics: new MetricsRegistry("aurproxy"),
+ *   });
+ *   const s = sessions.get("zk1:2181,zk2:2181"); // the same session as "zk2:2181,zk1:2181"
+ *   await s.waitConnected(5000);
+ *   await sessions.closeAll();
+ * }
  * ```
  */
-export class ZkSessions {
+export class ZkSessions implements ZkReaders {
   readonly #o: ZkSessionsOptions;
   readonly #sessions = new Map<string, ZkSession>();
 

@@ -9,7 +9,7 @@ import { ServerSetSource } from "../../lib/sources/registry/serverset.ts";
 import type { Source } from "../../lib/sources/source.ts";
 import { ChildrenWatch } from "../../lib/zk/children_watch.ts";
 import { BAD_ARGUMENTS } from "../../lib/zk/client.ts";
-import { ZkOpError } from "../../lib/zk/session.ts";
+import { ZkOpError } from "../../lib/zk/op_error.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
 import { waitFor } from "../../testing/ports.ts";
 import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../../testing/zookeeper.ts";

@@ -145,3 +145,75 @@ Deno.test("state file: entries too old to be loaded are dropped when the file is
   strictEqual(a.get("serverset:/sd/web"), undefined);
   await a.stop();
 });
+
+Deno.test("state file: written at most once a second however often sources change, and what is pending on stop", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const a = await EndpointStateStore.load(t.path, {
+    maxAgeSeconds: 60,
+    clock,
+    logger: memoryLogger(),
+  });
+  // 10 changes a second for 3 s (a 2,000-member job churning).
+  for (let i = 0; i < 30; i++) {
+    a.put("s", [{ host: "10.0.0.1", port: 1000 + i, ports: {} }]);
+    await clock.advance(100);
+  }
+  // The first write 500 ms after the first change, then at most one a second (fewer when
+  // a write takes longer than the fake clock's second: the next waits for it).
+  strictEqual(a.writes >= 1 && a.writes <= 3, true, `${a.writes} writes in 3 s`);
+  a.put("s", [{ host: "10.0.0.1", port: 2000, ports: {} }]);
+  await a.stop();
+  strictEqual(clock.pending, 0);
+  const file = JSON.parse(await Deno.readTextFile(t.path));
+  deepStrictEqual(file.sources.s.endpoints.map((e: { port: number }) => e.port), [2000]);
+});
+
+Deno.test("state file: a re-read that changed nothing (the same list) writes nothing", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const a = await EndpointStateStore.load(t.path, {
+    maxAgeSeconds: 3600,
+    clock,
+    logger: memoryLogger(),
+  });
+  const eps = [{ host: "10.0.0.1", port: 80, ports: {} }];
+  a.put("s", eps);
+  await clock.advance(1000);
+  await a.flush();
+  const writes = a.writes;
+  for (let i = 0; i < 20; i++) {
+    a.put("s", eps);
+    await clock.advance(500);
+  }
+  strictEqual(a.writes, writes);
+  await a.stop();
+});
+
+Deno.test("state file: stop() during a write awaits it, then writes the newest endpoints", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const a = await EndpointStateStore.load(t.path, {
+    maxAgeSeconds: 60,
+    clock,
+    logger: memoryLogger(),
+  });
+  a.put("s", [{ host: "10.0.0.1", port: 1, ports: {} }]);
+  await clock.advance(500); // the batched write starts, and is still under way
+  strictEqual(a.writes, 1);
+  a.put("s", [{ host: "10.0.0.1", port: 2, ports: {} }]);
+  const flushed = a.flush(); // another caller waiting for the newest data too
+  await a.stop();
+  const ports = async () =>
+    JSON.parse(await Deno.readTextFile(t.path)).sources.s.endpoints.map((
+      e: { port: number },
+    ) => e.port);
+  deepStrictEqual(await ports(), [2], "stop resolves once the newest endpoints are on disk");
+  await flushed;
+  deepStrictEqual(await ports(), [2]);
+  strictEqual(a.writes, 2);
+  // After stop, nothing is scheduled any more.
+  a.put("s", [{ host: "10.0.0.1", port: 3, ports: {} }]);
+  a.track("s", () => undefined);
+  strictEqual(clock.pending, 0);
+});

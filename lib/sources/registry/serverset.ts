@@ -18,7 +18,11 @@ import {
  *
  * @example
  * ```ts
- * const s = new ServerSetSource({ zkPath: "/sd/web", zkServers: "zk:2181", zkMemberPrefix: "member_" }, deps);
+ * import type { RegistrySourceDeps } from "./source.ts";
+ *
+ * function web(deps: RegistrySourceDeps) {
+ *   return new ServerSetSource({ zkPath: "/sd/web", zkServers: "zk:2181", zkMemberPrefix: "member_" }, deps);
+ * }
  * ```
  */
 export class ServerSetSource extends RegistrySource {

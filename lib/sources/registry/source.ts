@@ -8,19 +8,22 @@
  */
 
 import type { Clock, TimerId } from "../../clock.ts";
-import { type Endpoint, endpointKey } from "../../model/endpoint.ts";
+import type { Endpoint } from "../../model/endpoint.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
 import { ChangeSignal, type Unsubscribe } from "../../lifecycle/signal.ts";
 import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
-import type { ZkSession } from "../../zk/session.ts";
-import { normalizeEnsemble, type ZkSessions } from "../../zk/sessions.ts";
+import type { ZkReader, ZkReaders } from "../../zk/reader.ts";
+import { normalizeEnsemble } from "../../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
+import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
 import type { Source, SourceStatus } from "../source.ts";
 import type { EndpointStateStore } from "../state_file.ts";
 
+/** What a registry source is given: the sessions (`ZkSessions`), the state file, the clock. */
 export interface RegistrySourceDeps {
-  readonly sessions: ZkSessions;
+  /** The ZooKeeper sessions by ensemble (`ZkSessions`; an in-memory registry in unit tests). */
+  readonly sessions: ZkReaders;
   readonly state?: EndpointStateStore;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -29,6 +32,7 @@ export interface RegistrySourceDeps {
   readonly startTimeoutMs?: number;
 }
 
+/** What a registry source watches and how it reads members. */
 export interface RegistrySourceSpec {
   /** What kind of source this is, the start of its name: "serverset", "aurora", "mesos". */
   readonly kind: string;
@@ -88,24 +92,38 @@ const INVALID = [
   "Registry members skipped as malformed or unsafe.",
 ] as const;
 
-/** Identity and content of a list, in no particular order: what a change means. */
-function fingerprint(eps: readonly Endpoint[]): string {
-  return eps.map((e) => `${endpointKey(e)}${JSON.stringify(e.ports)}`).sort().join(",");
-}
-
+/**
+ * @example
+ * ```ts
+ * import { parseServerSetMember } from "./member.ts";
+ *
+ * async function web(deps: RegistrySourceDeps) {
+ *   const src = new RegistrySource({
+ *     kind: "serverset",
+ *     zkServers: "zk:2181",
+ *     zkPath: "/sd/web",
+ *     filter: (n) => n.startsWith("member_"),
+ *     parse: (data, origin) => parseServerSetMember(data, { origin }),
+ *   }, deps);
+ *   await src.start();
+ *   return src.endpoints();
+ * }
+ * ```
+ */
 export class RegistrySource implements Source {
   readonly name: string;
   readonly zkPath: string;
   readonly #spec: RegistrySourceSpec;
   readonly #deps: RegistrySourceDeps;
-  readonly #session: ZkSession;
+  readonly #session: ZkReader;
   readonly #changed = new ChangeSignal();
   readonly #watch: ChildrenWatch;
+  readonly #members: MemberTable;
   #endpoints: readonly Endpoint[] = [];
+  /** What `#endpoints` are, for telling a change from a re-read. */
+  #fingerprints = new Set<string>();
   #fromState?: number;
   #reads = 0;
-  /** Members reported as skipped, with the data they were reported for. */
-  #reported = new Map<string, string>();
   #firstRead?: () => void;
   #timer?: TimerId;
   #untrack?: Unsubscribe;
@@ -118,6 +136,11 @@ export class RegistrySource implements Source {
     this.zkPath = spec.zkPath;
     this.#session = deps.sessions.get(spec.zkServers);
     deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: this.name });
+    this.#members = new MemberTable({
+      zkPath: spec.zkPath,
+      choose: spec.choose,
+      parse: spec.parse,
+    });
     this.#watch = new ChildrenWatch(this.#session, spec.zkPath, {
       filter: spec.filter,
       onUpdate: (s) => this.#update(s),
@@ -148,6 +171,7 @@ export class RegistrySource implements Source {
       const saved = this.#deps.state?.get(this.name);
       if (saved) {
         this.#endpoints = saved.endpoints;
+        this.#fingerprints = new Set(saved.endpoints.map(endpointFingerprint));
         this.#fromState = saved.savedAt;
         this.#deps.logger.warn(
           `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms; ` +
@@ -216,42 +240,27 @@ export class RegistrySource implements Source {
   #update(s: ChildrenState): void {
     this.#reads++;
     const { logger, metrics, state } = this.#deps;
-    const names = [...s.children.keys()];
-    const chosen = this.#spec.choose ? this.#spec.choose(names) : names;
-    const next: Endpoint[] = [];
-    const keys = new Set<string>();
-    const reported = new Map<string, string>();
-    for (const child of chosen) {
-      const data = s.children.get(child) ?? "";
-      const path = `${this.zkPath}/${child}`;
-      const r = this.#spec.parse(data, path);
-      if (r.kind === "ok") {
-        // An instance announced twice (an announcer retrying) is still one instance.
-        const key = endpointKey(r.endpoint);
-        if (!keys.has(key)) next.push(r.endpoint);
-        keys.add(key);
-        continue;
-      }
-      reported.set(child, data);
-      // Each bad member is reported once, however many times the list is re-read.
-      if (this.#reported.get(child) === data) continue;
-      if (r.kind === "invalid") {
+    const { endpoints, fingerprints, skipped } = this.#members.update(s.children);
+    for (const { path, result } of skipped) {
+      if (result.kind === "invalid") {
         metrics.inc(INVALID[0], INVALID[1], { source: this.name });
-        logger.warn(`${this.name}: skipping malformed member ${path}: ${r.reason}`);
+        logger.warn(`${this.name}: skipping malformed member ${path}: ${result.reason}`);
       } else {
-        logger.info(`${this.name}: member ${path} gets no traffic: ${r.reason}`);
+        logger.info(`${this.name}: member ${path} gets no traffic: ${result.reason}`);
       }
     }
-    this.#reported = reported;
     if (!s.exists) logger.info(`${this.name}: ${this.zkPath} does not exist (yet): no members`);
-    const changed = fingerprint(next) !== fingerprint(this.#endpoints);
+    const changed = !sameFingerprints(fingerprints, this.#fingerprints);
     // Unchanged: keep the old list (and its order), unless it came from the state file
     // (then take the live one quietly, for its origins).
-    if (changed || this.#fromState !== undefined) this.#endpoints = next;
+    if (changed || this.#fromState !== undefined) {
+      this.#endpoints = endpoints;
+      this.#fingerprints = fingerprints;
+    }
     this.#fromState = undefined;
     this.#firstRead?.();
-    // Read from ZooKeeper just now: current, changed or not.
-    state?.put(this.name, next);
+    // Read from ZooKeeper just now: current, changed or not (the same list when unchanged).
+    state?.put(this.name, this.#endpoints);
     if (changed) this.#changed.emit();
   }
 }

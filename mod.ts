@@ -7,11 +7,20 @@ export type { ShareFactor } from "./lib/model/share.ts";
  *
  * @example
  * ```ts
- * import { loadConfig, buildGraph } from "./mod.ts";
- * const config = await loadConfig("/etc/aurproxy/config.json");
- * const graph = await buildGraph(config, { updatePeriodSeconds: 2, minIntervalSeconds: 10,
- *   weightAdjustmentDelaySeconds: 180, stateMaxAgeSeconds: 86400, zkSessionTimeoutSeconds: 30 }, logger);
- * await graph.app.start();
+ * import { buildGraph, consoleLogger, loadConfig } from "./mod.ts";
+ *
+ * export async function startAurproxy(configPath: string) {
+ *   const config = await loadConfig(configPath);
+ *   const graph = await buildGraph(config, {
+ *     updatePeriodSeconds: 2,
+ *     minIntervalSeconds: 10,
+ *     weightAdjustmentDelaySeconds: 180,
+ *     stateMaxAgeSeconds: 86400,
+ *     zkSessionTimeoutSeconds: 30,
+ *   }, consoleLogger());
+ *   await graph.app.start();
+ *   return graph;
+ * }
  * ```
  *
  * @module

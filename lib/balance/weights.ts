@@ -85,8 +85,15 @@ interface Split {
  *
  * @example
  * ```ts
- * const r = computeWeights({ primary: [a, b], overflow: [], adjust: true });
- * r.endpoints.map((e) => e.weight); // [1000, 1000]
+ * import type { PoolMember } from "../model/pool_member.ts";
+ *
+ * const member = (host: string): PoolMember => ({
+ *   endpoint: { host, port: 8080, ports: {} },
+ *   source: "static",
+ *   factors: [],
+ * });
+ * const r = computeWeights({ primary: [member("10.0.0.1"), member("10.0.0.2")], overflow: [], adjust: true });
+ * console.log(r.endpoints.map((e) => e.weight)); // two equal weights
  * ```
  */
 export function computeWeights(input: WeightInput): WeightResult {

@@ -73,10 +73,18 @@ export const systemLookup: LookupFn = async (host) => {
 /**
  * @example
  * ```ts
- * const dns = new HostResolver({ clock: systemClock, logger });
- * dns.start(() => updater.markDirty());
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ *
+ * // A stand-in lookup, so the example needs no DNS; the default is the system resolver.
+ * const dns = new HostResolver({
+ *   clock: systemClock,
+ *   logger: memoryLogger(),
+ *   lookup: () => Promise.resolve("10.0.0.1"),
+ * });
+ * dns.start(() => console.log("an address changed: update the proxy"));
  * await dns.resolve(["agent1.example.com", "10.0.0.2"]);
- * dns.addressOf("agent1.example.com"); // { address: "10.0.0.1" }
+ * console.log(dns.addressOf("agent1.example.com")); // { address: "10.0.0.1" }
  * dns.stop();
  * ```
  */

@@ -30,9 +30,19 @@ export interface UpdaterOptions {
 /**
  * @example
  * ```ts
- * const u = new Updater({ clock: systemClock, logger, updatePeriodSeconds: 2, minIntervalSeconds: 10, update });
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ *
+ * const u = new Updater({
+ *   clock: systemClock,
+ *   logger: memoryLogger(),
+ *   updatePeriodSeconds: 2,
+ *   minIntervalSeconds: 10,
+ *   update: () => Promise.resolve("done"),
+ * });
  * u.start();
- * source.onChange(() => u.markDirty());
+ * u.markDirty(); // a source changed: one update soon, at most one per 10 s
+ * await u.stop();
  * ```
  */
 export class Updater {

@@ -16,9 +16,16 @@ import type { ShareFactor } from "../model/share.ts";
  *
  * @example
  * ```ts
- * const a = delayStartAdjuster({ kind: "delay_start", path: "", seconds: 30 }, ctx);
+ * import { systemClock } from "../clock.ts";
+ *
+ * const a = delayStartAdjuster({ kind: "delay_start", path: "", seconds: 30 }, {
+ *   endpoint: { host: "10.0.0.1", port: 8080, ports: {} },
+ *   clock: systemClock,
+ *   signal: () => {},
+ * });
  * a.start();
- * a.current(); // { name: "delay", share: 0, detail: "waiting 0/30s" }
+ * console.log(a.current()); // share 0 until 30 s have passed
+ * a.stop();
  * ```
  */
 export function delayStartAdjuster(cfg: DelayStartConfig, ctx: AdjusterContext): ShareAdjuster {

@@ -55,7 +55,8 @@ function rampProgress(cfg: RampConfig, elapsedS: number): number {
  *
  * @example
  * ```ts
- * describeRamp(cfg, 22); // "ramping 12/60s (0.20)" with a 10 s delay, linear, min_share 0
+ * describeRamp({ kind: "ramp", path: "", rampDelay: 10, rampSeconds: 60, updateFrequency: 10,
+ *   curve: "linear", minShare: 0 }, 22); // "ramping 12/60s (0.20)"
  * ```
  */
 export function describeRamp(cfg: RampConfig, elapsedS: number): string {
@@ -72,9 +73,17 @@ export function describeRamp(cfg: RampConfig, elapsedS: number): string {
  *
  * @example
  * ```ts
- * const a = rampAdjuster(cfg, { endpoint, clock: systemClock, signal: () => updater.markDirty() });
+ * import { systemClock } from "../clock.ts";
+ *
+ * const a = rampAdjuster({ kind: "ramp", path: "", rampDelay: 10, rampSeconds: 60,
+ *   updateFrequency: 10, curve: "linear", minShare: 0 }, {
+ *   endpoint: { host: "10.0.0.1", port: 8080, ports: {} },
+ *   clock: systemClock,
+ *   signal: () => {},
+ * });
  * a.start();
- * a.current(); // { name: "ramp", share: 0, detail: "waiting 0/10s" }
+ * console.log(a.current()); // share 0 while waiting the 10 s delay
+ * a.stop();
  * ```
  */
 export function rampAdjuster(cfg: RampConfig, ctx: AdjusterContext): ShareAdjuster {

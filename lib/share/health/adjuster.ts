@@ -110,11 +110,16 @@ export interface HttpCheckOptions {
  *
  * @example
  * ```ts
+ * import { systemClock } from "../../clock.ts";
+ *
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok"));
+ * const url = `http://127.0.0.1:${server.addr.port}/health`;
  * const r = await httpCheck({
- *   fetch, url: "http://10.0.0.1:8080/health", method: "GET", timeoutMs: 2000,
+ *   fetch, url, method: "GET", timeoutMs: 2000,
  *   clock: systemClock, signal: new AbortController().signal,
  * });
- * r.kind; // "success" | "failure" | "inconclusive"
+ * console.log(r.kind); // "success"
+ * await server.shutdown();
  * ```
  */
 export async function httpCheck(o: HttpCheckOptions): Promise<CheckResult> {
@@ -182,11 +187,17 @@ export function healthCheckUrl(
  *
  * @example
  * ```ts
- * const a = healthAdjuster(config, { endpoint, clock, signal: () => updater.markDirty() }, {
- *   scheduler, logger,
- * });
- * a.start();
- * a.current(); // { name: "health", share: 0, detail: "initializing 0/2" }
+ * import { systemClock } from "../../clock.ts";
+ * import { memoryLogger } from "../../log.ts";
+ * import { CheckScheduler } from "./scheduler.ts";
+ *
+ * const a = healthAdjuster(
+ *   { kind: "http_health", path: "", route: "/health", interval: 5, timeout: 3,
+ *     unhealthyThreshold: 2, healthyThreshold: 2, httpMethod: "GET" },
+ *   { endpoint: { host: "127.0.0.1", port: 9, ports: {} }, clock: systemClock, signal: () => {} },
+ *   { scheduler: new CheckScheduler({ clock: systemClock }), logger: memoryLogger() },
+ * );
+ * console.log(a.current()); // share 0 until the first checks pass ("initializing")
  * ```
  */
 export function healthAdjuster(

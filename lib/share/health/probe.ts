@@ -150,9 +150,15 @@ export class HttpProbe {
    *
    * @example
    * ```ts
-   * const probe = new HttpProbe("http://10.0.0.1:8080/health", "GET");
-   * await probe.check({ timeoutMs: 2000, clock, signal }); // { kind: "success" }
+   * import { systemClock } from "../../clock.ts";
+   *
+   * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok"));
+   * const url = `http://127.0.0.1:${server.addr.port}/health`;
+   * const probe = new HttpProbe(url, "GET");
+   * const signal = new AbortController().signal;
+   * console.log(await probe.check({ timeoutMs: 2000, clock: systemClock, signal })); // success
    * probe.close();
+   * await server.shutdown();
    * ```
    */
   async check(o: Omit<ProbeOptions, "url" | "method">): Promise<CheckResult> {
@@ -286,7 +292,13 @@ export class HttpProbe {
  *
  * @example
  * ```ts
- * await probeHttp({ url: "http://10.0.0.1:8080/health", method: "GET", timeoutMs: 2000, clock, signal });
+ * import { systemClock } from "../../clock.ts";
+ *
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok"));
+ * const url = `http://127.0.0.1:${server.addr.port}/health`;
+ * const signal = new AbortController().signal;
+ * console.log(await probeHttp({ url, method: "GET", timeoutMs: 2000, clock: systemClock, signal }));
+ * await server.shutdown();
  * ```
  */
 export async function probeHttp(o: ProbeOptions): Promise<CheckResult> {

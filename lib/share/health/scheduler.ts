@@ -140,8 +140,10 @@ class DueHeap {
 /**
  * @example
  * ```ts
+ * import { systemClock } from "../../clock.ts";
+ *
  * const scheduler = new CheckScheduler({ clock: systemClock, maxConcurrent: 64 });
- * const remove = scheduler.add({ intervalMs: 3000, run: (signal) => check(signal) });
+ * const remove = scheduler.add({ intervalMs: 3000, run: () => Promise.resolve() });
  * remove(); // clears its timer and aborts its running check
  * ```
  */

@@ -23,6 +23,9 @@ import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
 import { Shutdown } from "../lifecycle/shutdown.ts";
+// mirror (issue 9):
+import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
+import { mirrorSettings } from "./mirror_flags.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -39,6 +42,8 @@ export interface RunOptions {
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
+  /** mirror (issue 9): traffic mirroring with gor, when `--mirror-source` is given. */
+  readonly mirror?: MirrorSettings;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
@@ -65,6 +70,7 @@ export function runOptions(v: FlagValues): RunOptions {
       fractional: true,
     }),
     logLevel: logLevel(v),
+    mirror: mirrorSettings(v), // mirror (issue 9)
   };
 }
 
@@ -84,6 +90,8 @@ export interface Graph {
   readonly backend: NginxBackend;
   readonly metrics: MetricsRegistry;
   readonly sessions: ZkSessions;
+  /** mirror (issue 9): builds a source outside the proxy config (the mirror source). */
+  readonly createSource: ReturnType<typeof sourceFactory>;
   /** Closes what the graph shares between sources (state file, ZooKeeper sessions). */
   close(): Promise<void>;
 }
@@ -111,12 +119,19 @@ export async function buildGraph(
     : undefined;
   const scheduler = new CheckScheduler({ clock });
   const backend = new NginxBackend(config.nginx, { logger: log.child("nginx"), metrics });
+  const createSource = sourceFactory({
+    sessions,
+    state,
+    clock,
+    logger: log.child("source"),
+    metrics,
+  });
   const app = new ProxyApp(config, {
     clock,
     logger: log,
     metrics,
     backend,
-    createSource: sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics }),
+    createSource,
     createAdjuster: (a) =>
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
@@ -127,6 +142,7 @@ export async function buildGraph(
     backend,
     metrics,
     sessions,
+    createSource,
     close: async () => {
       await state?.stop();
       await sessions.closeAll();
@@ -141,7 +157,13 @@ export async function buildGraph(
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
   const config = await loadConfig(opts.configArg);
-  const { app, metrics, sessions, close: closeShared } = await buildGraph(config, opts, log);
+  const { app, metrics, sessions, createSource, close: closeShared } = await buildGraph(
+    config,
+    opts,
+    log,
+  );
+  // mirror (issue 9): the mirror's collaborators, shared with the proxy's sources.
+  const mirrorDeps = { createSource, clock: systemClock, logger: log, metrics };
 
   if (opts.setup) {
     try {
@@ -151,6 +173,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         return 1;
       }
       log.info(`setup: wrote ${config.nginx.configurationFile} (${result.kind})`);
+      if (opts.mirror) await setupMirror(opts.mirror, mirrorDeps); // mirror (issue 9)
       return 0;
     } finally {
       await closeShared();
@@ -185,6 +208,15 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     await shutdown.run("start failed");
     throw err;
   }
+  // mirror (issue 9): after the proxy is up; stopped before the sources.
+  let mirror;
+  try {
+    mirror = opts.mirror ? await startMirror(opts.mirror, mirrorDeps) : undefined;
+  } catch (err) {
+    await shutdown.run("start failed");
+    throw err;
+  }
+  if (mirror) shutdown.add("mirror", mirror.stop);
   const server = await startManagementServer({
     hostname: opts.managementHost,
     port: opts.managementPort,
@@ -197,6 +229,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
           : { level: "ok", lines: [] },
       app.healthProbe(),
       () => sessions.health(),
+      () => mirror?.health() ?? { level: "ok", lines: [] }, // mirror (issue 9)
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),

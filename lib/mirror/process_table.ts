@@ -49,26 +49,32 @@ export function parseProcCmdline(text: string): string[] {
   return parts;
 }
 
-async function readOrUndefined(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
+/**
+ * A file under `/proc`, or undefined when it is gone. Deno 2 reads `/proc` only with
+ * `--allow-all`, which aurproxy does not ask for (`deno task run` grants read, write, net,
+ * run, env, sys): `cat` reads it instead, under `--allow-run`. Once per update, at most.
+ */
+async function readProcFile(path: string): Promise<string | undefined> {
+  const out = await new Deno.Command("cat", {
+    args: [path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return out.success ? new TextDecoder().decode(out.stdout) : undefined;
 }
 
 async function stat(pid: number) {
-  const text = await readOrUndefined(`/proc/${pid}/stat`);
+  const text = await readProcFile(`/proc/${pid}/stat`);
   return text === undefined ? undefined : parseProcStat(text);
 }
 
-/** Linux's process table through `/proc` (needs `--allow-read=/proc` and `--allow-run`). */
+/** Linux's process table through `/proc` (needs `--allow-run`: `cat` and signals). */
 export const linuxProcessTable: ProcessTable = {
   async inspect(pid) {
     const before = await stat(pid);
     if (!before || before.state === "Z" || before.state === "X") return undefined;
-    const cmdline = await readOrUndefined(`/proc/${pid}/cmdline`);
+    const cmdline = await readProcFile(`/proc/${pid}/cmdline`);
     // Read again: the same start time means the command line is of the same process.
     const after = await stat(pid);
     if (cmdline === undefined || !after || after.startTime !== before.startTime) return undefined;

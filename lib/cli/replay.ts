@@ -100,6 +100,9 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
       const c = await setupMirror(o.replay, deps);
       log.info(`setup: wrote ${o.replay.commandPath} (${c.kind})`);
       return 0;
+    } catch (err) {
+      log.error(`setup failed for ${o.replay.commandPath}`, err);
+      return 1;
     } finally {
       await sessions.closeAll();
     }

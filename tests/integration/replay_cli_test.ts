@@ -4,7 +4,7 @@
  * standing in for gor (`testing/fake_gor.sh`, since gor cannot be installed here).
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { FAKE_GOR_PATH, isAlive } from "../../testing/fake_gor.ts";
+import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
@@ -204,5 +204,64 @@ Deno.test("run_replay: keeps the script, ends the stale gor in the pid file, ser
       // Ended by aurproxy, as it should be.
     }
     await stale.status;
+  }
+});
+
+Deno.test("run_replay --replay-supervise: runs the stand-in gor itself with the replay argv; SIGTERM stops both, exit 0", async () => {
+  await using t = await tempDir();
+  const mgmt = freePort();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: await aurproxyArgs([
+      "run-replay",
+      `--management-port=${mgmt}`,
+      "--management-host=127.0.0.1",
+      "--replay-port=12346,12347",
+      `--replay-source=${STATIC(8083)}`,
+      "--replay-max-qps=7",
+      `--replay-pid-path=${t.dir}/mirror_pid`,
+      `--mirror-command-path=${t.dir}/dynamic.sh`,
+      `--gor-path=${FAKE_GOR_PATH}`,
+      "--replay-supervise",
+    ]),
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", FAKE_GOR_DIR: t.dir },
+  }).spawn();
+  let log = "";
+  const drained = (async () => {
+    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
+  })();
+  try {
+    await waitForPort(mgmt, 30_000);
+    const gor = await waitFor("gor started", async () => (await fakeGorStarts(t.dir))[0]);
+    deepStrictEqual(gor.args, [
+      "-output-http-stats",
+      "-stats",
+      "--input-tcp",
+      "0.0.0.0:12346",
+      "--input-tcp",
+      "0.0.0.0:12347",
+      "--output-http",
+      "127.0.0.1:8083|7",
+    ]);
+    await waitFor("gor's output in aurproxy's log", () => log.includes("gor.stdout: fake gor"));
+    strictEqual((await httpGet(mgmt, "/health")).body, "OK");
+    proc.kill("SIGTERM");
+    const exit = await Promise.race([
+      proc.status,
+      new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
+    ]);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
+    strictEqual(isAlive(gor.pid), false);
+  } finally {
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await proc.status;
+    await drained.catch(() => {});
   }
 });

@@ -9,6 +9,7 @@ import { consoleLogger } from "../log.ts";
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
 import { logLevel, run, runOptions } from "./run.ts";
+import { REPLAY_FLAGS, replayOptions, runReplay } from "./replay.ts";
 
 export interface Command {
   readonly summary: string;
@@ -54,6 +55,14 @@ const notYet = (summary: string): Command => ({
   run: () => Promise.reject(new UsageError("", "not supported yet")),
 });
 
+const replayCommand = (name: string) =>
+  withHelp(
+    name,
+    "run a gor traffic replay server manager; with --setup, write gor's launch script once",
+    REPLAY_FLAGS,
+    (v) => runReplay(replayOptions(v)),
+  );
+
 export const COMMANDS: Readonly<Record<string, Command>> = {
   run: withHelp(
     "run",
@@ -76,8 +85,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
     (v) => runValidate(v),
   ),
-  run_replay: notYet("run a gor traffic replay server manager"),
-  "run-replay": notYet("run a gor traffic replay server manager"),
+  run_replay: replayCommand("run_replay"),
+  "run-replay": replayCommand("run-replay"),
   synchronize: notYet("add and remove aurproxy instances in ELB or Route53"),
 };
 

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { suggest } from "../text/suggest.ts";
+import { MIRROR_RUN_FLAGS } from "./mirror_flags.ts";
 
 type FlagKind = "string" | "boolean";
 
@@ -103,30 +104,8 @@ export const RUN_FLAGS: FlagTable = {
     help: "k=v argument for the metrics publisher (repeatable).",
     unsupported: NOT_YET,
   },
-  "mirror-source": {
-    type: "string",
-    help: "Source (JSON) of gor replay servers to mirror to.",
-    unsupported: NOT_YET,
-  },
-  "mirror-ports": { type: "string", help: "Local ports to mirror.", unsupported: NOT_YET },
-  "mirror-max-qps": {
-    type: "string",
-    default: "0",
-    help: "Max QPS to mirror.",
-    unsupported: NOT_YET,
-  },
-  "mirror-max-update-frequency": {
-    type: "string",
-    default: "15",
-    help: "Seconds between mirror updates.",
-    unsupported: NOT_YET,
-  },
-  "mirror-pid-path": {
-    type: "string",
-    default: "/tmp/mirror_pid",
-    help: "gor pid file.",
-    unsupported: NOT_YET,
-  },
+  // Mirroring with gor (issue 9): specs and validation live in ./mirror_flags.ts.
+  ...MIRROR_RUN_FLAGS,
   help: { type: "boolean", default: false, help: "Show this help." },
 };
 

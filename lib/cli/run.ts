@@ -26,6 +26,8 @@ import { type FlagValues, numberFlag, requireString } from "./flags.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
+import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
+import { mirrorSettings } from "./mirror_flags.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -42,6 +44,8 @@ export interface RunOptions {
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
+  /** Traffic mirroring with gor, when `--mirror-source` is given. */
+  readonly mirror?: MirrorSettings;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
@@ -68,6 +72,7 @@ export function runOptions(v: FlagValues): RunOptions {
       fractional: true,
     }),
     logLevel: logLevel(v),
+    mirror: mirrorSettings(v),
   };
 }
 
@@ -95,6 +100,8 @@ export interface Graph {
    * Runs the shutdown sequence quietly: for a command that built the graph for one job
    * (`render`, `--setup`), or a test done with it.
    */
+  /** Builds a source outside the proxy config (the mirror source). */
+  readonly createSource: ReturnType<typeof sourceFactory>;
   close(): Promise<void>;
 }
 
@@ -129,12 +136,19 @@ export async function buildGraph(
     logger: log.child(config.backend),
     metrics,
   });
+  const createSource = sourceFactory({
+    sessions,
+    state,
+    clock,
+    logger: log.child("source"),
+    metrics,
+  });
   const app = new ProxyApp(config, {
     clock,
     logger: log,
     metrics,
     backend,
-    createSource: sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics }),
+    createSource,
     createAdjuster: (a) =>
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
@@ -155,6 +169,7 @@ export async function buildGraph(
     shutdown,
     routes,
     close: () => shutdown.run("closing", { quiet: true }),
+    createSource,
   };
 }
 
@@ -167,6 +182,9 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const config = await loadConfig(opts.configArg);
   const graph = await buildGraph(config, opts, log);
   const { app, metrics, sessions, shutdown } = graph;
+  const { createSource } = graph;
+  // The mirror's collaborators, shared with the proxy's sources.
+  const mirrorDeps = { createSource, clock: systemClock, logger: log, metrics };
 
   if (opts.setup) {
     try {
@@ -176,6 +194,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         return 1;
       }
       log.info(`setup: wrote the ${config.backend} config (${result.kind})`);
+      if (opts.mirror) await setupMirror(opts.mirror, mirrorDeps);
       return 0;
     } finally {
       await graph.close();
@@ -200,6 +219,15 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     await shutdown.run("start failed");
     throw err;
   }
+  // Mirroring starts once the proxy is up; it stops with the children, before the sources.
+  let mirror;
+  try {
+    mirror = opts.mirror ? await startMirror(opts.mirror, mirrorDeps) : undefined;
+  } catch (err) {
+    await shutdown.run("start failed");
+    throw err;
+  }
+  if (mirror) shutdown.add("stop_children", "mirror", mirror.stop);
   const server = await startManagementServer({
     hostname: opts.managementHost,
     port: opts.managementPort,
@@ -212,6 +240,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
           : { level: "ok", lines: [] },
       app.healthProbe(),
       () => sessions.health(),
+      () => mirror?.health() ?? { level: "ok", lines: [] },
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),

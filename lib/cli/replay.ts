@@ -1,0 +1,161 @@
+/**
+ * `aurproxy run_replay` (also `run-replay`): manages a gor replay server. gor listens on
+ * `--replay-port` for the stream mirrored by `aurproxy run --mirror-*` and replays it over
+ * HTTP to the endpoints of `--replay-source`; aurproxy keeps gor's launch script in step
+ * with that source and serves the management port (lifecycle, health, metrics).
+ *
+ * @module
+ */
+
+import { systemClock } from "../clock.ts";
+import { ShutdownSequence } from "../lifecycle/shutdown.ts";
+import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
+import { consoleLogger, type Level, type Logger } from "../log.ts";
+import { startManagementServer } from "../management/server.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
+import {
+  type MirrorDeps,
+  type MirrorSettings,
+  setupMirror,
+  startMirror,
+} from "../mirror/start_mirror.ts";
+import { sourceFactory } from "../sources/kinds.ts";
+import { ZkSessions } from "../zk/sessions.ts";
+import { type FlagTable, type FlagValues, numberFlag, RUN_FLAGS } from "./flags.ts";
+import { REPLAY_OWN_FLAGS, replaySettings } from "./mirror_flags.ts";
+import { logLevel } from "./run.ts";
+
+/** Flags of `run_replay`: the original's, plus the gor and management ones of `run`. */
+export const REPLAY_FLAGS: FlagTable = {
+  "management-port": RUN_FLAGS["management-port"],
+  "management-host": RUN_FLAGS["management-host"],
+  ...REPLAY_OWN_FLAGS,
+  "metric-publisher-class": RUN_FLAGS["metric-publisher-class"],
+  "metric-publisher-arg": RUN_FLAGS["metric-publisher-arg"],
+  "sentry-dsn": RUN_FLAGS["sentry-dsn"],
+  "zk-session-timeout-seconds": RUN_FLAGS["zk-session-timeout-seconds"],
+  "log-level": RUN_FLAGS["log-level"],
+  setup: {
+    type: "boolean",
+    default: false,
+    help: "Write gor's launch script once for the current endpoints (ends nothing), then exit.",
+  },
+  help: RUN_FLAGS.help,
+};
+
+/** Validated `run_replay` options. */
+export interface ReplayOptions {
+  readonly managementPort: number;
+  readonly managementHost: string;
+  readonly setup: boolean;
+  readonly zkSessionTimeoutSeconds: number;
+  readonly logLevel: Level;
+  readonly replay: MirrorSettings;
+}
+
+/** Turns flag values into {@linkcode ReplayOptions}; throws UsageError(s) naming flags. */
+export function replayOptions(v: FlagValues): ReplayOptions {
+  return {
+    managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
+    managementHost: String(v["management-host"]),
+    setup: v.setup === true,
+    zkSessionTimeoutSeconds: numberFlag(v, "zk-session-timeout-seconds", {
+      min: 0.1,
+      fractional: true,
+    }),
+    logLevel: logLevel(v),
+    replay: replaySettings(v),
+  };
+}
+
+/**
+ * Runs the replay manager until a shutdown request (or, with `--setup`, until the script
+ * is written). Resolves with the exit code.
+ *
+ * @example
+ * ```ts
+ * await runReplay(replayOptions(parseFlags(args, REPLAY_FLAGS)));
+ * ```
+ */
+export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<number> {
+  const log = logger ?? consoleLogger({ level: o.logLevel, component: "aurproxy" });
+  const clock = systemClock;
+  const metrics = new MetricsRegistry("aurproxy");
+  const sessions = new ZkSessions({
+    sessionTimeoutMs: o.zkSessionTimeoutSeconds * 1000,
+    clock,
+    logger: log.child("zk"),
+    metrics,
+  });
+  const deps: MirrorDeps = {
+    createSource: sourceFactory({ sessions, clock, logger: log.child("source"), metrics }),
+    clock,
+    logger: log,
+    metrics,
+  };
+
+  if (o.setup) {
+    try {
+      const c = await setupMirror(o.replay, deps);
+      log.info(`setup: wrote ${o.replay.commandPath} (${c.kind})`);
+      return 0;
+    } catch (err) {
+      log.error(`setup failed for ${o.replay.commandPath}`, err);
+      return 1;
+    } finally {
+      await sessions.closeAll();
+    }
+  }
+
+  const shutdown = new ShutdownSequence({ logger: log });
+  let exited!: () => void;
+  const done = new Promise<void>((r) => (exited = r));
+  shutdown.add("close", "zookeeper sessions", () => sessions.closeAll());
+  // As in `run`: a signal during start-up is acted on once start-up is over.
+  let started = false;
+  let pending: Deno.Signal | undefined;
+  const stopListening = listenForSignals(STOP_SIGNALS, (sig) => {
+    if (started) void shutdown.run(sig).then(exited);
+    else pending ??= sig;
+  });
+  shutdown.add("close", "signal listeners", stopListening);
+  let mirror;
+  try {
+    mirror = await startMirror(o.replay, deps);
+  } catch (err) {
+    await shutdown.run("start failed");
+    throw err;
+  }
+  const replay = mirror;
+  shutdown.add("stop_children", "replay", () => replay.stop());
+  let server;
+  try {
+    server = await startManagementServer({
+      hostname: o.managementHost,
+      port: o.managementPort,
+      logger: log.child("management"),
+      metrics,
+      health: [
+        () =>
+          shutdown.started
+            ? { level: "failed", lines: ["shutting down"] }
+            : { level: "ok", lines: [] },
+        () => replay.health(),
+        () => sessions.health(),
+      ],
+      // No proxy here: /status.json answers 503 "no snapshot yet".
+      snapshot: () => undefined,
+      shutdown: (reason) => shutdown.run(reason).then(exited),
+      refreshMetrics: () => sessions.refreshMetrics(),
+    });
+  } catch (err) {
+    await shutdown.run("start failed");
+    throw err;
+  }
+  const management = server;
+  shutdown.add("close", "management server", () => management.close());
+  started = true;
+  if (pending) void shutdown.run(pending).then(exited);
+  await done;
+  return 0;
+}

@@ -6,9 +6,10 @@
 
 import { UsageError } from "../errors.ts";
 import { consoleLogger } from "../log.ts";
-import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS } from "./flags.ts";
+import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS, SYNCHRONIZE_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
 import { logLevel, run, runOptions } from "./run.ts";
+import { runSynchronize } from "./synchronize.ts";
 
 export interface Command {
   readonly summary: string;
@@ -78,7 +79,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   ),
   run_replay: notYet("run a gor traffic replay server manager"),
   "run-replay": notYet("run a gor traffic replay server manager"),
-  synchronize: notYet("add and remove aurproxy instances in ELB or Route53"),
+  synchronize: withHelp(
+    "synchronize",
+    "add and remove a job's instances in ELBs, target groups or Route 53 (--write to change)",
+    SYNCHRONIZE_FLAGS,
+    (v) => runSynchronize(v),
+  ),
 };
 
 /** Top-level help. */

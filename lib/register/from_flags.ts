@@ -1,0 +1,68 @@
+/**
+ * `run --registration-class=... --registration-arg=k=v ...` to a {@linkcode SelfRegistration}
+ * (or none): the one call the wiring of `run` makes. Usage errors (an unknown class, a
+ * job registerer, a bad argument) are thrown before anything starts.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { UsageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { parseRegistrationArgs } from "./args.ts";
+import { createSelfRegisterer, type RegistererDeps } from "./factory.ts";
+import { registererKind } from "./kinds.ts";
+import { SelfRegistration, type SelfRegistrationOptions } from "./self_registration.ts";
+
+/** What self registration needs from the object graph. */
+export interface SelfRegistrationDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** Instance metadata and AWS client bounds (tests point them at stand-ins). */
+  readonly registerer?: Omit<RegistererDeps, "logger">;
+  /** Retry and shutdown bounds; defaults as documented in `self_registration.ts`. */
+  readonly options?: Pick<
+    SelfRegistrationOptions,
+    "backoff" | "attemptTimeoutMs" | "deregisterTimeoutMs"
+  >;
+}
+
+/**
+ * The self registration `--registration-class` and `--registration-arg` ask for, or
+ * undefined without a class. Throws UsageError(s) naming the flag or argument.
+ *
+ * @example
+ * ```ts
+ * const reg = selfRegistrationFromFlags(
+ *   "tellapart.aurproxy.register.elb.ElbSelfRegisterer",
+ *   ["region=us-east-1", "elb_names=MyElb"],
+ *   { clock, logger, metrics },
+ * );
+ * ```
+ */
+export function selfRegistrationFromFlags(
+  registrationClass: string | undefined,
+  registrationArgs: readonly string[],
+  deps: SelfRegistrationDeps,
+): SelfRegistration | undefined {
+  if (registrationClass === undefined || registrationClass === "") {
+    if (registrationArgs.length) {
+      throw new UsageError("--registration-arg", "given without --registration-class");
+    }
+    return undefined;
+  }
+  const kind = registererKind(registrationClass, "self");
+  const args = parseRegistrationArgs(kind, registrationArgs);
+  const logger = deps.logger.child("register");
+  for (const w of args.warnings) logger.warn(w);
+  const registerer = createSelfRegisterer(args, { ...deps.registerer, logger });
+  return new SelfRegistration({
+    ...deps.options,
+    registerer,
+    clock: deps.clock,
+    logger,
+    metrics: deps.metrics,
+  });
+}

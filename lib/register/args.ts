@@ -65,11 +65,11 @@ const ELB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 const ZONE_ID = /^[A-Za-z0-9]+$/;
 const ARN = /^arn:[^:\s,]+:elasticloadbalancing:[^\s,]*:targetgroup\/[^\s,]+$/;
 
-const list = (what: string, valid: (s: string) => boolean): Check => (v) => {
+const list = (what: string, one: string, valid: (s: string) => boolean): Check => (v) => {
   const items = v.split(",").map((s) => s.trim());
   if (items.some((s) => s === "")) return `expected a comma-separated list of ${what}, got ${v}`;
   const bad = items.find((s) => !valid(s));
-  return bad === undefined ? undefined : `not ${what.replace(/s$/, "")}: ${bad}`;
+  return bad === undefined ? undefined : `not ${one}: ${bad}`;
 };
 
 const integer = (min: number, max: number): Check => (v) =>
@@ -92,11 +92,13 @@ const COMMON: Record<string, ArgSpec> = {
 };
 
 const BY_SERVICE: Record<RegistererKind["service"], Record<string, ArgSpec>> = {
-  elb: { elb_names: { required: true, check: list("ELB names", (s) => ELB_NAME.test(s)) } },
+  elb: {
+    elb_names: { required: true, check: list("ELB names", "an ELB name", (s) => ELB_NAME.test(s)) },
+  },
   elbv2: {
     target_group_arns: {
       required: true,
-      check: list("target group ARNs", (s) => ARN.test(s)),
+      check: list("target group ARNs", "a target group ARN", (s) => ARN.test(s)),
     },
     port: { required: false, check: integer(1, 65535) },
   },

@@ -91,10 +91,18 @@ export class ServiceJobRegisterer implements JobRegisterer {
     let states: TargetState[];
     try {
       desired = await this.#resolve(hosts, signal);
-      states = await this.#service.read(signal);
     } catch (err) {
       if (err instanceof RegistrationError) throw err;
-      throw new RegistrationError(`reading ${this.description}: ${errorText(err)}`);
+      throw new RegistrationError(
+        `looking up the ${hosts.length} host(s) of the source: ${errorText(err)}: nothing changed`,
+      );
+    }
+    try {
+      states = await this.#service.read(signal);
+    } catch (err) {
+      throw new RegistrationError(
+        `reading ${this.description}: ${errorText(err)}: nothing changed`,
+      );
     }
     const outcomes: Outcome[] = [];
     for (const state of states) {

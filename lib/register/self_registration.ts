@@ -102,7 +102,7 @@ export class SelfRegistration {
   #registeredAt?: number;
   #nextAt?: number;
   #retry?: TimerId;
-  #inflight?: { promise: Promise<void>; abort: AbortController };
+  #inflight?: { promise: Promise<void>; abort: AbortController; timer: TimerId };
   #stopping?: Promise<void>;
 
   constructor(opts: SelfRegistrationOptions) {
@@ -140,6 +140,11 @@ export class SelfRegistration {
     const promise = (async () => {
       try {
         await registerer.register(abort.signal);
+        if (this.#stopping) {
+          // It ignored the abort and finished after deregistration began.
+          logger.warn(`registration with ${registerer.description} finished during shutdown`);
+          return;
+        }
         this.#state = "registered";
         this.#registeredAt = clock.now();
         this.#failures = 0;
@@ -169,7 +174,7 @@ export class SelfRegistration {
         this.#inflight = undefined;
       }
     })();
-    this.#inflight = { promise, abort };
+    this.#inflight = { promise, abort, timer };
   }
 
   /** Resolves once no registration attempt is in flight (for tests and shutdown). */
@@ -210,6 +215,7 @@ export class SelfRegistration {
       }
       const inflight = this.#inflight;
       if (inflight) {
+        clock.clearTimeout(inflight.timer);
         inflight.abort.abort(new Error("shutting down"));
         await Promise.race([inflight.promise, deadline]);
       }

@@ -148,11 +148,18 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
     strictEqual(r.code, 2, f);
     strictEqual(r.stderr.trim(), `aurproxy run: ${f.split("=")[0]}: not supported yet`);
   }
-  for (const cmd of ["run_replay", "run-replay", "synchronize"]) {
+  for (const cmd of ["run_replay", "run-replay"]) {
     const r = await aurproxy(cmd, "--management-port=1");
     strictEqual(r.code, 2, cmd);
     strictEqual(r.stderr.trim(), `aurproxy ${cmd}: not supported yet`);
   }
+  // synchronize has landed (tests/integration/synchronize_test.ts); its usage errors exit 2.
+  const sync = await aurproxy("synchronize", "--management-port=1");
+  strictEqual(sync.code, 2);
+  strictEqual(sync.stderr.trim(), "aurproxy synchronize: --management-port: unknown flag");
+  const syncMissing = await aurproxy("synchronize");
+  strictEqual(syncMissing.code, 2);
+  strictEqual(syncMissing.stderr.trim(), "aurproxy synchronize: --registration-source: required");
   const setupValue = await aurproxy("run", "--setup=maybe", "--management-port=1", "--config={}");
   strictEqual(setupValue.code, 2);
   strictEqual(

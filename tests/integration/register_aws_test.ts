@@ -55,11 +55,11 @@ Deno.test("ELB self registration: registered after the first apply and not twice
   aws.world.addElb("api", [INSTANCE]);
   const metrics = new MetricsRegistry("aurproxy");
   const logger = memoryLogger();
-  const reg = selfRegistrationFromFlags(
+  const reg = (await selfRegistrationFromFlags(
     "tellapart.aurproxy.register.elb.ElbSelfRegisterer",
     [...keys(aws), "elb_names=web,api"],
     { clock: systemClock, logger, metrics },
-  )!;
+  ))!;
   reg.onApplied({ kind: "invalid" });
   await reg.idle();
   strictEqual(aws.calls.length, 0, "nothing before the proxy serves");

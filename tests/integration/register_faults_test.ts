@@ -16,7 +16,7 @@ import { FakeClock } from "../../testing/fake_clock.ts";
 
 const INSTANCE = "i-0fault";
 
-function setup(clock: Clock, aws: AwsStandIn, metadataUrl: string, opts: {
+async function setup(clock: Clock, aws: AwsStandIn, metadataUrl: string, opts: {
   requestTimeoutMs?: number;
   maxAttempts?: number;
   deregisterTimeoutMs?: number;
@@ -25,7 +25,7 @@ function setup(clock: Clock, aws: AwsStandIn, metadataUrl: string, opts: {
   aws.world.addElb("web");
   const metrics = new MetricsRegistry("aurproxy");
   const logger = memoryLogger();
-  const reg = selfRegistrationFromFlags(
+  const reg = (await selfRegistrationFromFlags(
     "ElbSelfRegisterer",
     [
       "region=us-east-1",
@@ -43,7 +43,7 @@ function setup(clock: Clock, aws: AwsStandIn, metadataUrl: string, opts: {
       },
       options: { deregisterTimeoutMs: opts.deregisterTimeoutMs },
     },
-  )!;
+  ))!;
   return { reg, metrics, logger };
 }
 
@@ -52,7 +52,7 @@ Deno.test("faults: a Throttling answer (400) is retried by the SDK; registration
   await using md = startMetadataStandIn({ instanceId: INSTANCE });
   using _env = withEnv({ AWS_ENDPOINT_URL: aws.url });
   const clock = new FakeClock();
-  const { reg, metrics } = setup(clock, aws, md.url);
+  const { reg, metrics } = await setup(clock, aws, md.url);
   aws.fault({
     action: "RegisterInstancesWithLoadBalancer",
     status: 400,
@@ -74,7 +74,7 @@ Deno.test("faults: 500s past the SDK's attempts are reported, counted, shown on 
   await using md = startMetadataStandIn({ instanceId: INSTANCE });
   using _env = withEnv({ AWS_ENDPOINT_URL: aws.url });
   const clock = new FakeClock();
-  const { reg, metrics, logger } = setup(clock, aws, md.url, { maxAttempts: 2 });
+  const { reg, metrics, logger } = await setup(clock, aws, md.url, { maxAttempts: 2 });
   const lift = aws.fault({ action: "DescribeLoadBalancers", status: 500, code: "InternalFailure" });
   reg.onApplied({ kind: "applied" });
   await reg.idle();
@@ -105,7 +105,7 @@ Deno.test("faults: a request that times out is retried by the SDK, then reported
   await using md = startMetadataStandIn({ instanceId: INSTANCE });
   using _env = withEnv({ AWS_ENDPOINT_URL: aws.url });
   const clock = new FakeClock();
-  const { reg } = setup(clock, aws, md.url, { requestTimeoutMs: 300, maxAttempts: 2 });
+  const { reg } = await setup(clock, aws, md.url, { requestTimeoutMs: 300, maxAttempts: 2 });
   const lift = aws.fault({ action: "DescribeLoadBalancers", hang: true });
   const t0 = Date.now();
   reg.onApplied({ kind: "applied" });
@@ -127,7 +127,7 @@ Deno.test("faults: a hung AWS endpoint holds shutdown for the deregistration bou
   await using md = startMetadataStandIn({ instanceId: INSTANCE });
   using _env = withEnv({ AWS_ENDPOINT_URL: aws.url });
   // Long request timeouts: only the deregistration bound (1 s here, 5 s by default) ends it.
-  const { reg, logger } = setup(systemClock, aws, md.url, {
+  const { reg, logger } = await setup(systemClock, aws, md.url, {
     requestTimeoutMs: 60_000,
     deregisterTimeoutMs: 1000,
   });

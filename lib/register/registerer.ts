@@ -132,12 +132,22 @@ export class RegistrationError extends Error {
   }
 }
 
-/** Text of an error for logs and output: the AWS error code when there is one. */
+/**
+ * Text of an error for logs and output: the AWS error code and message, the HTTP status
+ * when AWS gave no code, a registration error's own message.
+ *
+ * @example
+ * ```ts
+ * errorText(throttlingException); // "Throttling: Rate exceeded"
+ * ```
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { Code?: unknown }).Code ?? err.name;
-    const msg = err.message && err.message !== code ? err.message : "";
-    return code && code !== "Error" ? `${code}${msg ? `: ${msg}` : ""}` : msg || String(err);
-  }
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  if (err instanceof RegistrationError) return err.message;
+  const code = String((err as { Code?: unknown }).Code ?? err.name ?? "");
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const unknown = code === "Unknown" || code === "UnknownError";
+  const head = unknown ? (status ? `HTTP ${status}` : "") : code === "Error" ? "" : code;
+  const msg = !unknown && err.message !== code ? err.message : "";
+  return [head, msg].filter(Boolean).join(": ") || String(err);
 }

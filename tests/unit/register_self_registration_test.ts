@@ -84,7 +84,7 @@ Deno.test("self registration: failures are counted, retried with backoff, and ma
   const h = reg.healthProbe()();
   strictEqual(h.level, "degraded");
   deepStrictEqual(h.lines, [
-    "registration (elb web): failing for 0s (1 attempt(s), next try in 1s): RegistrationError: register: Throttling: Rate exceeded",
+    "registration (elb web): failing for 0s (1 attempt(s), next try in 1s): register: Throttling: Rate exceeded",
   ]);
   // 1 s, then 2 s, then 4 s: nothing early.
   await clock.advance(999);

@@ -6,6 +6,22 @@
  * The AWS SDK is imported only when a class is given: it costs every `run` without
  * registration ~70 ms of start-up and ~50 MB of memory otherwise.
  *
+ * LEAD, wiring in `run` (not with `--setup`, as in the original):
+ * ```ts
+ * const registration = await selfRegistrationFromFlags(
+ *   v["registration-class"] as string | undefined,
+ *   (v["registration-arg"] as string[] | undefined) ?? [],
+ *   { clock, logger: log, metrics },
+ * ); // UsageError(s): exit 2 before anything starts
+ * if (registration) {
+ *   pipeline.addListener({ onApplied: (result, snap) => registration.onApplied(result, snap) });
+ *   shutdown.phase("deregister", () => registration.deregister()); // first; ≤ 5 s; never throws
+ *   healthProbes.push(registration.healthProbe());
+ *   // /status.json: registration.status()
+ * }
+ * ```
+ * and drop `unsupported` from `registration-class` / `registration-arg` in `RUN_FLAGS`.
+ *
  * @module
  */
 

@@ -16,6 +16,7 @@ Deno.test("registration source: parsed like a --config source, errors named from
     () =>
       parseRegistrationSource('{"source_class": "static", "name": "x", "hots": "h", "port": 0}'),
     (e: unknown) => {
+      strictEqual(e instanceof UsageErrors, true);
       deepStrictEqual((e as UsageErrors).errors.map((x) => x.message), [
         '--registration-source.hots: unknown key (did you mean "host"?)',
         "--registration-source.host: required, a string",

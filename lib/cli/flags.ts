@@ -84,14 +84,12 @@ export const RUN_FLAGS: FlagTable = {
   },
   "registration-class": {
     type: "string",
-    help: "Self-registration plugin class.",
-    unsupported: NOT_YET,
+    help: "Self registerer class (ElbSelfRegisterer, Route53SelfRegisterer, ElbV2SelfRegisterer).",
   },
   "registration-arg": {
     type: "string",
     multiple: true,
-    help: "k=v argument for the registration plugin (repeatable).",
-    unsupported: NOT_YET,
+    help: "k=v argument for the registerer (repeatable).",
   },
   "metric-publisher-class": {
     type: "string",
@@ -107,6 +105,38 @@ export const RUN_FLAGS: FlagTable = {
   // Mirroring with gor (issue 9): specs and validation live in ./mirror_flags.ts.
   ...MIRROR_RUN_FLAGS,
   help: { type: "boolean", default: false, help: "Show this help." },
+};
+
+/** Flags of `aurproxy synchronize`, the original's plus `--output` and `--remove-last`. */
+export const SYNCHRONIZE_FLAGS: FlagTable = {
+  "registration-source": {
+    type: "string",
+    help: "Source (JSON, as in --config) whose endpoints' hosts should be registered (required).",
+  },
+  "registration-class": {
+    type: "string",
+    help: "Job registerer: ElbJobRegisterer, Route53JobRegisterer or ElbV2JobRegisterer " +
+      "(tellapart.aurproxy.register.* paths or short names; required).",
+  },
+  "registration-arg": {
+    type: "string",
+    multiple: true,
+    help: "k=v argument for the registerer (repeatable): region, elb_names, ...",
+  },
+  write: {
+    type: "boolean",
+    default: false,
+    help: "Make the changes; without it nothing is changed, only decided.",
+  },
+  output: { type: "string", default: "table", help: "table (one line per decision) or json." },
+  "remove-last": {
+    type: "boolean",
+    default: false,
+    help: "Allow removing the last registered member of a target.",
+  },
+  "zk-session-timeout-seconds": RUN_FLAGS["zk-session-timeout-seconds"],
+  "log-level": { ...RUN_FLAGS["log-level"], default: "warn" },
+  help: RUN_FLAGS.help,
 };
 
 /** Parsed flag values: strings, booleans, or string lists for repeatable flags. */

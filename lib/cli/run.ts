@@ -28,6 +28,7 @@ import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts"
 import { RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
+import { selfRegistrationFromFlags } from "../register/from_flags.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -46,6 +47,8 @@ export interface RunOptions {
   readonly logLevel: Level;
   /** Traffic mirroring with gor, when `--mirror-source` is given. */
   readonly mirror?: MirrorSettings;
+  /** `--registration-class` and its `--registration-arg`s: self registration, when set. */
+  readonly registration?: { readonly className?: string; readonly args: readonly string[] };
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
@@ -73,6 +76,10 @@ export function runOptions(v: FlagValues): RunOptions {
     }),
     logLevel: logLevel(v),
     mirror: mirrorSettings(v),
+    registration: {
+      className: typeof v["registration-class"] === "string" ? v["registration-class"] : undefined,
+      args: (v["registration-arg"] as string[] | undefined) ?? [],
+    },
   };
 }
 
@@ -185,6 +192,24 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const { createSource } = graph;
   // The mirror's collaborators, shared with the proxy's sources.
   const mirrorDeps = { createSource, clock: systemClock, logger: log, metrics };
+  // Checked before anything starts or is written: a bad registration flag exits 2.
+  let registration;
+  try {
+    registration = opts.setup ? undefined : await selfRegistrationFromFlags(
+      opts.registration?.className,
+      opts.registration?.args ?? [],
+      { clock: systemClock, logger: log, metrics },
+    );
+  } catch (err) {
+    await graph.close();
+    throw err;
+  }
+  if (registration) {
+    const reg = registration;
+    // Registers after the first successful apply; deregisters before anything stops.
+    app.addListener(reg);
+    shutdown.add("deregister", "registration", () => reg.deregister());
+  }
 
   if (opts.setup) {
     try {
@@ -241,6 +266,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       app.healthProbe(),
       () => sessions.health(),
       () => mirror?.health() ?? { level: "ok", lines: [] },
+      registration?.healthProbe() ?? (() => ({ level: "ok", lines: [] })),
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),

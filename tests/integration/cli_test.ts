@@ -2,7 +2,7 @@
  * The command line as an operator uses it, through the single-file bundle (so packaging
  * is tested too): exit codes, --setup, run beside a real nginx, lifecycle endpoints.
  */
-import { strictEqual } from "node:assert";
+import { deepStrictEqual, strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
@@ -123,18 +123,43 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
     true,
     json.stderr,
   );
-  const notYet = await aurproxy(
+  // Registration flags are checked before anything starts or is written.
+  const scratch = await Deno.makeTempDir({ prefix: "aurproxy-cli-" });
+  const minimal = {
+    backend: "nginx",
+    configuration_file: `${scratch}/nginx.conf`,
+    servers: [{
+      ports: [1],
+      routes: [{
+        locations: ["/"],
+        sources: [{ source_class: "static", name: "a", host: "127.0.0.1", port: 9 }],
+      }],
+    }],
+  };
+  const regArgAlone = await aurproxy(
     "run",
     "--management-port=1",
-    "--config={}",
+    `--config=${JSON.stringify(minimal)}`,
     "--registration-arg=region=us-east-1",
   );
-  strictEqual(notYet.code, 2);
-  strictEqual(notYet.stderr.trim(), "aurproxy run: --registration-arg: not supported yet");
+  strictEqual(regArgAlone.code, 2);
+  strictEqual(
+    regArgAlone.stderr.trim(),
+    "aurproxy run: --registration-arg: given without --registration-class",
+  );
+  const jobClass = await aurproxy(
+    "run",
+    "--management-port=1",
+    `--config=${JSON.stringify(minimal)}`,
+    "--registration-class=tellapart.aurproxy.register.elb.ElbJobRegisterer",
+  );
+  strictEqual(jobClass.code, 2);
+  strictEqual(jobClass.stderr.includes("--registration-class"), true, jobClass.stderr);
+  deepStrictEqual([...Deno.readDirSync(scratch)], [], "nothing written");
+  await Deno.remove(scratch, { recursive: true });
   for (
     const f of [
       "--sentry-dsn=https://k@sentry.example.com/1",
-      "--registration-class=tellapart.aurproxy.register.elb.ElbSelfRegisterer",
       "--metric-publisher-class=tellapart.aurproxy.metrics.publisher.OpenTSDBMetricPublisher",
       "--metric-publisher-arg=period=60",
     ]
@@ -144,11 +169,13 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
     strictEqual(r.stderr.trim(), `aurproxy run: ${f.split("=")[0]}: not supported yet`);
   }
   // run_replay and the --mirror-* flags have landed: tests/integration/replay_cli_test.ts.
-  for (const cmd of ["synchronize"]) {
-    const r = await aurproxy(cmd, "--management-port=1");
-    strictEqual(r.code, 2, cmd);
-    strictEqual(r.stderr.trim(), `aurproxy ${cmd}: not supported yet`);
-  }
+  // synchronize has landed (tests/integration/synchronize_test.ts); its usage errors exit 2.
+  const sync = await aurproxy("synchronize", "--management-port=1");
+  strictEqual(sync.code, 2);
+  strictEqual(sync.stderr.trim(), "aurproxy synchronize: --management-port: unknown flag");
+  const syncMissing = await aurproxy("synchronize");
+  strictEqual(syncMissing.code, 2);
+  strictEqual(syncMissing.stderr.trim(), "aurproxy synchronize: --registration-source: required");
   const setupValue = await aurproxy("run", "--setup=maybe", "--management-port=1", "--config={}");
   strictEqual(setupValue.code, 2);
   strictEqual(

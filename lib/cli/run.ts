@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly stateFile?: string;
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
+  /** `--update-failure-threshold-seconds`. */
+  readonly updateFailureThresholdSeconds?: number;
   readonly logLevel: Level;
 }
 
@@ -65,6 +67,10 @@ export function runOptions(v: FlagValues): RunOptions {
     stateMaxAgeSeconds: numberFlag(v, "state-max-age-seconds", { min: 0, fractional: true }),
     zkSessionTimeoutSeconds: numberFlag(v, "zk-session-timeout-seconds", {
       min: 0.1,
+      fractional: true,
+    }),
+    updateFailureThresholdSeconds: numberFlag(v, "update-failure-threshold-seconds", {
+      min: 0,
       fractional: true,
     }),
     logLevel: logLevel(v),

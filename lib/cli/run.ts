@@ -26,6 +26,7 @@ import { type FlagValues, numberFlag, requireString } from "./flags.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
+import { assertProcReadable, ProcAccessError } from "../backends/nginx/process.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -84,6 +85,19 @@ export function logLevel(v: FlagValues): Level {
     throw new UsageError("--log-level", `expected one of ${LEVELS.join(", ")}, got ${level}`);
   }
   return level;
+}
+
+/**
+ * Fails the start (exit 2) when Deno may not read /proc: aurproxy would never see nginx,
+ * and only say "nginx is not running" at every update.
+ */
+function procReadable(): void {
+  try {
+    assertProcReadable();
+  } catch (err) {
+    if (err instanceof ProcAccessError) throw new UsageError("", err.message);
+    throw err;
+  }
 }
 
 /** The object graph shared by `run`, `render` and the benchmarks. */
@@ -170,6 +184,7 @@ export async function buildGraph(
  */
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
+  if (!opts.setup) procReadable();
   const config = await loadConfig(opts.configArg);
   const graph = await buildGraph(config, opts, log);
   const { app, metrics, sessions, shutdown } = graph;

@@ -27,6 +27,14 @@ export class ProcAccessError extends Error {
   }
 }
 
+/**
+ * Throws {@linkcode ProcAccessError} unless this process may read /proc. Deno's own
+ * permission query answers "granted" where the read then fails, so this reads.
+ */
+export function assertProcReadable(): void {
+  readProcFile(`/proc/${Deno.pid}/stat`);
+}
+
 /** One process as /proc shows it. */
 export interface ProcInfo {
   readonly pid: number;

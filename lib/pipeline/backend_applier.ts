@@ -36,6 +36,9 @@ export interface BackendApplierDeps {
 /** Default of `--update-failure-threshold-seconds`: 60 s, six of Aurora's default checks. */
 export const DEFAULT_UPDATE_FAILURE_THRESHOLD_MS = 60_000;
 
+/** A failure logged as an error is logged again at most this often while it repeats. */
+const REPEAT_LOG_MS = 60_000;
+
 /** Failures that may pass by themselves or with a restart, as opposed to a refused config. */
 const retryable = (r: ApplyResult) => r.kind === "reload_failed" || r.kind === "error";
 
@@ -72,6 +75,8 @@ export class BackendApplier implements SnapshotApplier {
   #failingSince?: number;
   /** When the current run of retryable failures began. */
   #stuckSince?: number;
+  /** The last failure logged as an error, and when. */
+  #logged?: { readonly line: string; readonly at: number };
 
   constructor(backend: ProxyBackend, deps: BackendApplierDeps) {
     this.backend = backend;
@@ -95,7 +100,7 @@ export class BackendApplier implements SnapshotApplier {
   }
 
   async apply(snapshot: ProxySnapshot): Promise<ApplyResult> {
-    const { logger, clock } = this.#deps;
+    const { clock } = this.#deps;
     this.#inc(M.attempts);
     const result = await this.backend.apply(snapshot, { reload: true });
     this.#lastResult = result;
@@ -116,13 +121,13 @@ export class BackendApplier implements SnapshotApplier {
       case "invalid":
         this.#inc(M.failures);
         this.#failingSince ??= clock.now();
-        logger.error(`new proxy config rejected, previous config stays live: ${result.error}`);
+        this.#logFailure(`new proxy config rejected, previous config stays live: ${result.error}`);
         break;
       case "reload_failed":
       case "error":
         this.#inc(M.failures);
         this.#failingSince ??= clock.now();
-        logger.error(`proxy update failed, retrying: ${result.error}`);
+        this.#logFailure(`proxy update failed, retrying: ${result.error}`);
         break;
     }
     return result;
@@ -174,6 +179,21 @@ export class BackendApplier implements SnapshotApplier {
       const level: HealthLevel = failed.length ? "failed" : degraded.length ? "degraded" : "ok";
       return { level, lines: [...failed, ...degraded] };
     };
+  }
+
+  /**
+   * Logs a failed update as an error, but the same failure again within a minute (retried
+   * every --update-period, or refused again at each comment-only change) only at debug.
+   */
+  #logFailure(line: string): void {
+    const { logger, clock } = this.#deps;
+    const now = clock.now();
+    if (this.#logged?.line === line && now - this.#logged.at < REPEAT_LOG_MS) {
+      logger.debug(line);
+      return;
+    }
+    this.#logged = { line, at: now };
+    logger.error(line);
   }
 
   #inc(m: readonly [string, string]): void {

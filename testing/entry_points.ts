@@ -35,6 +35,8 @@ let bundled: Promise<string> | undefined;
 export function bundle(): Promise<string> {
   return bundled ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "aurproxy-bundle-" });
+    // Shared by every test of the run: removed when the run ends.
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     const args = words((await denoTasks()).bundle).slice(1);
     const out = args.indexOf("--output");
     if (args[0] !== "bundle" || out < 0) throw new Error(`unexpected bundle task: ${args}`);

@@ -48,8 +48,11 @@ export interface ProxyAppDeps {
   readonly listeners?: readonly PipelineListener[];
 }
 
-/** The update timing flags. */
-export type ProxyAppOptions = ReconcilerTiming;
+/** The update timing flags, and how long failing updates may last before /health fails. */
+export interface ProxyAppOptions extends ReconcilerTiming {
+  /** `--update-failure-threshold-seconds` (see `pipeline/backend_applier.ts`). */
+  readonly updateFailureThresholdSeconds?: number;
+}
 
 /**
  * @example
@@ -82,7 +85,14 @@ export class ProxyApp {
     this.config = config;
     const { clock, logger, metrics } = deps;
     this.topology = new Topology(config, deps);
-    this.applier = new BackendApplier(deps.backend, { clock, logger, metrics });
+    this.applier = new BackendApplier(deps.backend, {
+      clock,
+      logger,
+      metrics,
+      updateFailureThresholdMs: opts.updateFailureThresholdSeconds === undefined
+        ? undefined
+        : opts.updateFailureThresholdSeconds * 1000,
+    });
     this.changes = new ChangeLog({ logger: logger.child("changes") });
     this.reconciler = new Reconciler({
       clock,
@@ -182,7 +192,10 @@ export class ProxyApp {
         : results.some((r) => r.level === "degraded")
         ? "degraded"
         : "ok";
-      return { level, lines: results.flatMap((r) => r.lines) };
+      // Failed lines first: /health's body starts with the reason.
+      const ordered = results.filter((r) => r.level === "failed")
+        .concat(results.filter((r) => r.level !== "failed"));
+      return { level, lines: ordered.flatMap((r) => r.lines) };
     };
   }
 }

@@ -35,6 +35,11 @@ export interface StackOptions {
   readonly verbose?: boolean;
   /** Deno flags for the aurproxy process (e.g. `--v8-flags=...`). */
   readonly denoFlags?: readonly string[];
+  /**
+   * How to start aurproxy (see `entry_points.ts`); default `deno run --allow-all
+   * <denoFlags> main.ts` from the checkout.
+   */
+  readonly entryPoint?: { readonly argv: readonly string[]; readonly cwd?: string };
 }
 
 export interface Stack {
@@ -48,6 +53,8 @@ export interface Stack {
   readonly setupMs: number;
   /** aurproxy's /metrics.json. */
   metrics(): Promise<Record<string, number>>;
+  /** What `aurproxy run` wrote to stderr so far (its log; empty when `verbose`). */
+  log(): string;
   /** Asks aurproxy to quit (/quitquitquit), waits for it, then stops nginx. */
   stop(): Promise<void>;
 }
@@ -64,12 +71,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   await Deno.writeTextFile(configPath, JSON.stringify(o.config, null, 2));
   const mgmtPort = freePort();
   const io = o.verbose ? "inherit" : "null";
+  const err = o.verbose ? "inherit" : "piped";
+  const [program, ...prefix] = o.entryPoint?.argv ??
+    [Deno.execPath(), "run", "--allow-all", ...(o.denoFlags ?? []), MAIN];
   const aurproxy = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", ...(o.denoFlags ?? []), MAIN, ...args],
+    new Deno.Command(program, {
+      args: [...prefix, ...args],
+      cwd: o.entryPoint?.cwd,
       stdin: "null",
       stdout: io,
-      stderr: io,
+      stderr: err,
     });
   const common = [
     `--management-port=${mgmtPort}`,
@@ -79,7 +90,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const setupStart = performance.now();
   const setup = await aurproxy(["run", "--setup", ...common, ...(o.setupFlags ?? [])]).output();
   const setupMs = performance.now() - setupStart;
-  if (!setup.success) throw new Error(`aurproxy run --setup failed (exit ${setup.code})`);
+  if (!setup.success) {
+    const why = o.verbose ? "" : `:\n${new TextDecoder().decode(setup.stderr)}`;
+    throw new Error(`aurproxy run --setup failed (exit ${setup.code})${why}`);
+  }
   const keys = nginxKeys(o.dir);
   const nginx = await runNginx({
     configurationFile: String(o.config.configuration_file ?? keys.configuration_file),
@@ -89,13 +103,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }, o.proxyPorts);
   const startedAt = performance.now();
   const proc = aurproxy(["run", ...common, ...(o.flags ?? [])]).spawn();
+  let log = "";
+  const drained = o.verbose ? Promise.resolve() : (async () => {
+    for await (const text of proc.stderr.pipeThrough(new TextDecoderStream())) log += text;
+  })().catch(() => {});
   try {
     await waitForPort(mgmtPort, 20_000);
   } catch (e) {
     proc.kill("SIGKILL");
     await proc.status;
+    await drained;
     await nginx.stop();
-    throw e;
+    throw new Error(`${(e as Error).message}\naurproxy's log:\n${log}`);
   }
   const metricsJson = async () => {
     const res = await fetch(`http://127.0.0.1:${mgmtPort}/metrics.json`);
@@ -109,6 +128,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     startedAt,
     setupMs,
     metrics: metricsJson,
+    log: () => log,
     stop: async () => {
       try {
         const res = await fetch(`http://127.0.0.1:${mgmtPort}/quitquitquit`, { method: "POST" });
@@ -117,6 +137,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         proc.kill("SIGTERM");
       }
       await proc.status;
+      await drained;
       await nginx.stop();
     },
   };

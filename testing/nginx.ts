@@ -11,6 +11,7 @@ import type { NginxOptions } from "../lib/backends/nginx/options.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { MetricsRegistry } from "../lib/metrics/registry.ts";
 import type { ProxySnapshot } from "../lib/model/snapshot.ts";
+import { signalGroup, signalProcess } from "../lib/process/group.ts";
 import { waitFor, waitForPort } from "./ports.ts";
 
 export interface TestNginx {
@@ -80,42 +81,49 @@ export async function startNginx(
 export interface RunningNginx {
   readonly pid: number;
   stderr(): string;
-  /** Stops nginx (SIGTERM) and waits for it; leaves its directory alone. */
+  /**
+   * Stops nginx (SIGTERM) and waits for it, then kills whatever is left of its process
+   * group (workers orphaned by a master a test killed with -9); leaves its directory alone.
+   */
   stop(): Promise<void>;
 }
 
 /**
- * Starts nginx in the foreground on `options.configurationFile` (which must exist) and
- * waits for its pid file and for `waitPorts`.
+ * Starts nginx on `options.configurationFile` (which must exist) exactly as an operator
+ * does, `nginx -c FILE`: the config aurproxy renders says `daemon off;`, so this child is
+ * the master and stays in the foreground. It leads its own process group, so `stop()`
+ * also reaps workers that outlived their master. Waits for its pid file and `waitPorts`.
  */
 export async function runNginx(
   options: NginxOptions,
   waitPorts: readonly number[],
 ): Promise<RunningNginx> {
-  const args = ["-c", options.configurationFile, "-g", "daemon off;"];
+  const args = ["-c", options.configurationFile];
   if (options.prefix) args.unshift("-p", options.prefix);
   const child = new Deno.Command(resolveNginx(options.binary).path, {
     args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
+    detached: true,
   }).spawn();
   let err = "";
   const drained = (async () => {
     const dec = new TextDecoder();
     for await (const chunk of child.stderr) err += dec.decode(chunk);
   })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    await child.status;
+    if (!exited) signalProcess(child.pid, "SIGTERM");
+    await status;
+    // Workers whose master was killed keep the group (and the ports) alive.
+    signalGroup(child.pid, "SIGKILL");
     await drained;
   };
-  let exited = false;
-  child.status.then(() => (exited = true));
   try {
     await waitFor("nginx pid file", () => {
       if (exited) throw new Error("nginx exited");

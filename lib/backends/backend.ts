@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { HealthCheckResult } from "../model/health.ts";
 import type { ProxySnapshot } from "../model/snapshot.ts";
 
 /** Outcome of one apply. Never thrown: the updater counts and logs each kind. */
@@ -96,4 +97,17 @@ export interface ProxyBackend {
   stop?(opts?: { readonly deadlineMs?: number }): Promise<void>;
   /** Optional, with {@linkcode start}: the supervised process's state, for /health. */
   status?(): ProxyProcessStatus;
+  /**
+   * Optional: what the backend sees of the running proxy now, for /health (cheap and
+   * synchronous: called on every request). `failed` when restarting the task is the
+   * remedy (the proxy is not running, runs a config the backend does not write, serves
+   * nothing); `degraded` for what the backend repairs itself.
+   */
+  health?(): HealthCheckResult;
+  /**
+   * Optional: true when the proxy drifted from what was applied without any change of
+   * the desired state (its config file was deleted by hand): the next `--update-period`
+   * tick then runs an update, which repairs it.
+   */
+  drifted?(): boolean;
 }

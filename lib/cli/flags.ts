@@ -71,6 +71,12 @@ export const RUN_FLAGS: FlagTable = {
     default: "86400",
     help: "Ignore a state file older than this.",
   },
+  "update-failure-threshold-seconds": {
+    type: "string",
+    default: "60",
+    help: "Fail /health once proxy updates that a restart may fix (nginx not reloading, " +
+      "config not writable) have failed for this long.",
+  },
   "zk-session-timeout-seconds": {
     type: "string",
     default: "30",

@@ -29,6 +29,7 @@ import { RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
 import { selfRegistrationFromFlags } from "../register/from_flags.ts";
+import { assertProcReadable, ProcAccessError } from "../backends/nginx/process.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -44,6 +45,8 @@ export interface RunOptions {
   readonly stateFile?: string;
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
+  /** `--update-failure-threshold-seconds`. */
+  readonly updateFailureThresholdSeconds?: number;
   readonly logLevel: Level;
   /** Traffic mirroring with gor, when `--mirror-source` is given. */
   readonly mirror?: MirrorSettings;
@@ -74,6 +77,10 @@ export function runOptions(v: FlagValues): RunOptions {
       min: 0.1,
       fractional: true,
     }),
+    updateFailureThresholdSeconds: numberFlag(v, "update-failure-threshold-seconds", {
+      min: 0,
+      fractional: true,
+    }),
     logLevel: logLevel(v),
     mirror: mirrorSettings(v),
     registration: {
@@ -90,6 +97,19 @@ export function logLevel(v: FlagValues): Level {
     throw new UsageError("--log-level", `expected one of ${LEVELS.join(", ")}, got ${level}`);
   }
   return level;
+}
+
+/**
+ * Fails the start (exit 2) when Deno may not read /proc: aurproxy would never see nginx,
+ * and only say "nginx is not running" at every update.
+ */
+function procReadable(): void {
+  try {
+    assertProcReadable();
+  } catch (err) {
+    if (err instanceof ProcAccessError) throw new UsageError("", err.message);
+    throw err;
+  }
 }
 
 /** The object graph shared by `run`, `render` and the benchmarks. */
@@ -186,6 +206,7 @@ export async function buildGraph(
  */
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
+  if (!opts.setup) procReadable();
   const config = await loadConfig(opts.configArg);
   const graph = await buildGraph(config, opts, log);
   const { app, metrics, sessions, shutdown } = graph;

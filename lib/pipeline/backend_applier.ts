@@ -2,7 +2,14 @@
  * The backend applier: the reconciler's apply stage. It brings the proxy backend to each
  * snapshot (`apply` with a reload), counts the outcome, logs failures, remembers the last
  * snapshot the proxy confirmed running and since when updates have been failing, and
- * contributes that to /health (with the state of a proxy process the backend supervises).
+ * contributes that to /health, with what the backend sees of the proxy itself and the
+ * state of a proxy process the backend supervises.
+ *
+ * Aurora restarts a task whose /health fails, so updates failing fail it only when a
+ * restart may help and they have failed for longer than `updateFailureThresholdMs`: a
+ * reload that does not take or a write that fails (nginx stuck, a full disk). A config the
+ * proxy refuses never does: the restarted task would render the same config, and its
+ * `--setup` would refuse it before nginx even starts; the previous config keeps serving.
  *
  * @module
  */
@@ -19,7 +26,21 @@ export interface BackendApplierDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /**
+   * How long updates may fail in a way a restart could fix before /health fails
+   * (`--update-failure-threshold-seconds`). Default {@linkcode DEFAULT_UPDATE_FAILURE_THRESHOLD_MS}.
+   */
+  readonly updateFailureThresholdMs?: number;
 }
+
+/** Default of `--update-failure-threshold-seconds`: 60 s, six of Aurora's default checks. */
+export const DEFAULT_UPDATE_FAILURE_THRESHOLD_MS = 60_000;
+
+/** A failure logged as an error is logged again at most this often while it repeats. */
+const REPEAT_LOG_MS = 60_000;
+
+/** Failures that may pass by themselves or with a restart, as opposed to a refused config. */
+const retryable = (r: ApplyResult) => r.kind === "reload_failed" || r.kind === "error";
 
 const M = {
   attempts: ["update_attempts_total", "Proxy updates attempted."],
@@ -52,6 +73,10 @@ export class BackendApplier implements SnapshotApplier {
   #applied?: ProxySnapshot;
   #lastResult?: ApplyResult;
   #failingSince?: number;
+  /** When the current run of retryable failures began. */
+  #stuckSince?: number;
+  /** The last failure logged as an error, and when. */
+  #logged?: { readonly line: string; readonly at: number };
 
   constructor(backend: ProxyBackend, deps: BackendApplierDeps) {
     this.backend = backend;
@@ -75,10 +100,12 @@ export class BackendApplier implements SnapshotApplier {
   }
 
   async apply(snapshot: ProxySnapshot): Promise<ApplyResult> {
-    const { logger, clock } = this.#deps;
+    const { clock } = this.#deps;
     this.#inc(M.attempts);
     const result = await this.backend.apply(snapshot, { reload: true });
     this.#lastResult = result;
+    if (retryable(result)) this.#stuckSince ??= clock.now();
+    else this.#stuckSince = undefined;
     switch (result.kind) {
       case "unchanged":
         this.#inc(M.unchanged);
@@ -94,42 +121,79 @@ export class BackendApplier implements SnapshotApplier {
       case "invalid":
         this.#inc(M.failures);
         this.#failingSince ??= clock.now();
-        logger.error(`new proxy config rejected, previous config stays live: ${result.error}`);
+        this.#logFailure(`new proxy config rejected, previous config stays live: ${result.error}`);
         break;
       case "reload_failed":
       case "error":
         this.#inc(M.failures);
         this.#failingSince ??= clock.now();
-        logger.error(`proxy update failed, retrying: ${result.error}`);
+        this.#logFailure(`proxy update failed, retrying: ${result.error}`);
         break;
     }
     return result;
   }
 
+  /** True when the proxy drifted from what was applied: the next period tick updates. */
+  needsUpdate(): boolean {
+    return this.backend.drifted?.() ?? false;
+  }
+
   /**
-   * Health contribution: degraded while updates fail (the previous config still serves),
-   * and the state of the proxy process when the backend supervises one.
+   * Health contribution: what the backend sees of the proxy (nginx not running, another
+   * config, no worker: failed), updates failing (degraded; failed once retryable failures
+   * last longer than the threshold), and the state of a supervised proxy process.
+   * Failed lines come first: /health's body starts with the reason.
    */
   healthProbe(): HealthProbe {
     return (): HealthCheckResult => {
-      const lines: string[] = [];
-      let level: HealthLevel = "ok";
-      if (this.#failingSince !== undefined && this.#lastResult) {
-        const age = Math.round((this.#deps.clock.now() - this.#failingSince) / 1000);
-        const r = this.#lastResult;
+      const failed: string[] = [];
+      const degraded: string[] = [];
+      const add = (level: HealthLevel, line: string) =>
+        level === "failed" ? failed.push(line) : level === "degraded" && degraded.push(line);
+      const seen = this.backend.health?.();
+      for (const line of seen?.lines ?? []) add(seen!.level, line);
+      const r = this.#lastResult;
+      if (this.#failingSince !== undefined && r) {
+        const now = this.#deps.clock.now();
+        const age = Math.round((now - this.#failingSince) / 1000);
         const why = "error" in r ? r.error : r.kind;
-        level = "degraded";
-        lines.push(`proxy update failing for ${age}s (previous config still live): ${why}`);
+        const threshold = this.#deps.updateFailureThresholdMs ??
+          DEFAULT_UPDATE_FAILURE_THRESHOLD_MS;
+        if (this.#stuckSince !== undefined && now - this.#stuckSince > threshold) {
+          const limit = Math.round(threshold / 1000);
+          add("failed", `proxy update failing for ${age}s (longer than ${limit}s): ${why}`);
+        } else if (seen?.level !== "failed" || !retryable(r)) {
+          // (When the backend already says why the proxy cannot be updated, once is enough.)
+          const live = r.kind === "invalid" ? " (previous config still live)" : "";
+          add("degraded", `proxy update failing for ${age}s${live}: ${why}`);
+        }
       }
       const proc = this.backend.status?.();
       if (proc && proc.state !== "running") {
         // Only a proxy the supervisor gave up on is something a restart of aurproxy fixes.
-        if (proc.state === "failed") level = "failed";
-        else if (level === "ok") level = "degraded";
-        lines.push(`${this.backend.name} ${proc.state}: ${proc.detail}`);
+        add(
+          proc.state === "failed" ? "failed" : "degraded",
+          `${this.backend.name} ${proc.state}: ${proc.detail}`,
+        );
       }
-      return { level, lines };
+      const level: HealthLevel = failed.length ? "failed" : degraded.length ? "degraded" : "ok";
+      return { level, lines: [...failed, ...degraded] };
     };
+  }
+
+  /**
+   * Logs a failed update as an error, but the same failure again within a minute (retried
+   * every --update-period, or refused again at each comment-only change) only at debug.
+   */
+  #logFailure(line: string): void {
+    const { logger, clock } = this.#deps;
+    const now = clock.now();
+    if (this.#logged?.line === line && now - this.#logged.at < REPEAT_LOG_MS) {
+      logger.debug(line);
+      return;
+    }
+    this.#logged = { line, at: now };
+    logger.error(line);
   }
 
   #inc(m: readonly [string, string]): void {

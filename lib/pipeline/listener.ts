@@ -55,4 +55,9 @@ export interface PipelineListener {
  */
 export interface SnapshotApplier {
   apply(snapshot: ProxySnapshot): Promise<ApplyResult>;
+  /**
+   * Optional: true when the proxy drifted from the last snapshot applied with no change
+   * of the desired state (its config deleted by hand): the next period tick updates.
+   */
+  needsUpdate?(): boolean;
 }

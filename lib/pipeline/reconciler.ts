@@ -96,6 +96,7 @@ export class Reconciler {
       updatePeriodSeconds: timing.updatePeriodSeconds,
       minIntervalSeconds: timing.minIntervalSeconds,
       update: () => this.#update(),
+      due: () => deps.applier.needsUpdate?.() ?? false,
     });
   }
 

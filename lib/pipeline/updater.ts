@@ -2,7 +2,8 @@
  * Turns "something changed" into proxy updates: any change marks the state dirty; an
  * update runs as soon as the minimum interval since the previous one allows (0 = as
  * fast as changes come), so a burst of changes becomes one update. A periodic tick
- * (`--update-period`) retries updates that asked for it (e.g. nginx was not running).
+ * (`--update-period`) retries updates that asked for it (e.g. nginx was not running) and
+ * runs one when the proxy drifted from what was applied (`due`).
  *
  * @module
  */
@@ -25,6 +26,11 @@ export interface UpdaterOptions {
   /** Minimum seconds between two updates (`--max-update-frequency`). */
   readonly minIntervalSeconds: number;
   readonly update: () => Promise<UpdateOutcome>;
+  /**
+   * Asked at every period tick: true runs an update even without a change (the proxy
+   * drifted from what was applied, e.g. its config file was deleted).
+   */
+  readonly due?: () => boolean;
 }
 
 /**
@@ -107,7 +113,7 @@ export class Updater {
   #scheduleTick(): void {
     if (this.#stopped) return;
     this.#tick = this.#o.clock.setTimeout(() => {
-      if (this.#retry) {
+      if (this.#retry || this.#o.due?.()) {
         this.#retry = false;
         this.#dirty = true;
       }

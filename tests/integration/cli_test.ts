@@ -1,29 +1,14 @@
 /**
  * The command line as an operator uses it, through the single-file bundle (so packaging
- * is tested too): exit codes, --setup, run beside a real nginx, lifecycle endpoints.
+ * is tested too; bundled as `deno task bundle` does, see `testing/entry_points.ts`): exit
+ * codes, --setup, run beside a real nginx, lifecycle endpoints.
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
+import { bundle } from "../../testing/entry_points.ts";
 import { runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
-
-const root = new URL("../../", import.meta.url).pathname;
-let bundlePath: string | undefined;
-
-/** Bundles main.ts once per run into a temp file, as `deno task bundle` does. */
-async function bundle(): Promise<string> {
-  if (bundlePath) return bundlePath;
-  const dir = await Deno.makeTempDir({ prefix: "aurproxy-bundle-" });
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--output", `${dir}/aurproxy.js`, `${root}main.ts`],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
-  return bundlePath = `${dir}/aurproxy.js`;
-}
 
 async function aurproxy(
   ...args: string[]
@@ -176,6 +161,18 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
   const syncMissing = await aurproxy("synchronize");
   strictEqual(syncMissing.code, 2);
   strictEqual(syncMissing.stderr.trim(), "aurproxy synchronize: --registration-source: required");
+  const threshold = await aurproxy(
+    "run",
+    "--management-port=1",
+    "--config={}",
+    "--update-failure-threshold-seconds=soon",
+  );
+  strictEqual(threshold.code, 2);
+  strictEqual(
+    threshold.stderr.includes("--update-failure-threshold-seconds"),
+    true,
+    threshold.stderr,
+  );
   const setupValue = await aurproxy("run", "--setup=maybe", "--management-port=1", "--config={}");
   strictEqual(setupValue.code, 2);
   strictEqual(

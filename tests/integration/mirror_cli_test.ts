@@ -3,6 +3,7 @@
  * `deno task run`) beside a real nginx, with the replay servers found in a real ZooKeeper
  * as Aurora announces them. A real process stands in for gor (`testing/fake_gor.sh`).
  */
+import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
@@ -16,9 +17,7 @@ const JOB = "/aurora/www-data/devel/gor_replay";
 
 /** main.ts run as `deno task run` runs it: the same permission flags (deno.json). */
 async function aurproxyArgs(args: string[]): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks.run;
-  return ["run", ...task.split(/\s+/).filter((w) => w.startsWith("--allow-")), `${root}main.ts`]
-    .concat(args);
+  return ["run", ...(await taskRunFlags()), `${root}main.ts`, ...args];
 }
 
 const outputs = (args: readonly string[]) => args.filter((_, i) => args[i - 1] === "--output-tcp");

@@ -3,18 +3,13 @@
  * permission flags of `deno task run`, a static replay source, and a real process
  * standing in for gor (`testing/fake_gor.sh`, since gor cannot be installed here).
  */
+import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
-
-/** The permission flags of `deno task run` (deno.json), so the test runs with no more. */
-async function taskRunFlags(): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks.run;
-  return task.split(/\s+/).filter((w) => w.startsWith("--allow-"));
-}
 
 async function aurproxyArgs(args: string[]): Promise<string[]> {
   return ["run", ...(await taskRunFlags()), `${root}main.ts`, ...args];

@@ -3,19 +3,13 @@
  * permission flags of `deno task run`, a real ZooKeeper (or a static source) as the
  * registration source, and the local AWS of `testing/aws` through `AWS_ENDPOINT_URL`.
  */
+import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { startAwsStandIn } from "../../testing/aws/server.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 import type { AwsStandIn } from "../../testing/aws/server.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
-
-/** The permission flags of `deno task run`, read from deno.json so they cannot drift. */
-function taskRunFlags(): string[] {
-  const task: string = JSON.parse(Deno.readTextFileSync(`${root}deno.json`)).tasks.run;
-  const words = task.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
-}
 
 interface Run {
   code: number;
@@ -30,7 +24,7 @@ async function synchronize(
   env: Record<string, string> = {},
 ): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...taskRunFlags(), `${root}main.ts`, "synchronize", ...args],
+    args: ["run", ...(await taskRunFlags()), `${root}main.ts`, "synchronize", ...args],
     cwd: root,
     // Only what the test gives: no AWS settings of the machine running the tests.
     clearEnv: true,

@@ -70,3 +70,60 @@ Deno.test("backend applier: a supervised proxy's state is part of health; only a
   state = { state: "failed", restarts: 5, detail: "exited 5 times in 60s, not restarted" };
   strictEqual(health().level, "failed");
 });
+
+Deno.test("backend applier: the backend's own view of the proxy comes first; a refused config never fails health, retryable failures past the threshold do", async () => {
+  const clock = new FakeClock();
+  let seen = { level: "ok" as "ok" | "failed", lines: [] as string[] };
+  const backend: ProxyBackend = {
+    ...scripted([
+      { kind: "invalid", error: "rolled back" },
+      { kind: "error", error: "No space left on device" },
+      { kind: "error", error: "No space left on device" },
+    ]),
+    health: () => seen,
+  };
+  const applier = new BackendApplier(backend, {
+    clock,
+    logger: memoryLogger(),
+    metrics: new MetricsRegistry("aurproxy"),
+    updateFailureThresholdMs: 10_000,
+  });
+  const health = applier.healthProbe();
+  const s = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [1] }] }]);
+  await applier.apply(s);
+  await clock.advance(60_000);
+  strictEqual(health().level, "degraded", "a refused config: a restart would render it again");
+  await applier.apply(s);
+  await clock.advance(9_000);
+  strictEqual(health().level, "degraded");
+  await clock.advance(2_000);
+  await applier.apply(s);
+  deepStrictEqual(health(), {
+    level: "failed",
+    lines: ["proxy update failing for 71s (longer than 10s): No space left on device"],
+  });
+  seen = { level: "failed", lines: ["nginx is not running"] };
+  strictEqual(health().lines[0], "nginx is not running");
+});
+
+Deno.test("backend applier: the same failure again within a minute is logged at debug, not as an error", async () => {
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const failed: ApplyResult = { kind: "reload_failed", error: "nginx is not running" };
+  const applier = new BackendApplier(scripted([failed, failed, failed, failed]), {
+    clock,
+    logger,
+    metrics: new MetricsRegistry("aurproxy"),
+  });
+  const s = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [1] }] }]);
+  for (let i = 0; i < 3; i++) {
+    await applier.apply(s);
+    await clock.advance(2_000);
+  }
+  const errors = () => logger.lines.filter((l) => l.includes("ERROR")).length;
+  strictEqual(errors(), 1);
+  strictEqual(logger.lines.filter((l) => l.includes("DEBUG")).length, 2);
+  await clock.advance(60_000);
+  await applier.apply(s);
+  strictEqual(errors(), 2, "logged again after a minute");
+});

@@ -2,7 +2,11 @@
  * The nginx backend: render → compare (comments aside) → write temp → `nginx -t` → keep
  * the last config nginx ran as `<file>.1` → atomic rename → SIGHUP → confirm. A config
  * that fails `nginx -t` never goes live; a failed reload leaves nginx serving its previous
- * config, and the next apply reloads again until nginx confirms.
+ * config, and the next apply reloads again until nginx confirms. A config that passes
+ * `nginx -t` but leaves nginx without workers is rolled back to `<file>.1` (see
+ * `rollback.ts`) and not tried again until the desired config changes.
+ *
+ * Only the nginx master running `configuration_file` is signalled (see `master.ts`).
  *
  * @module
  */
@@ -11,35 +15,20 @@ import { dirname } from "node:path";
 import type { NginxOptions } from "./options.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
+import type { HealthCheckResult } from "../../model/health.ts";
 import type { ProxySnapshot } from "../../model/snapshot.ts";
 import { renderNginx } from "./render.ts";
 import type { ApplyResult, ProxyBackend, ValidationResult } from "../backend.ts";
 import { type NginxBinary, resolveNginx, testConfig } from "./binary.ts";
-import { readMasterPid, reloadAndConfirm } from "./process.ts";
+import { keepCopy, removeLeftovers, tempPathFor, writeSynced } from "./config_file.ts";
+import { NGINX_METRICS, type NginxMetric } from "./metrics.ts";
+import { reloadAndWatch } from "./reload.ts";
+import { restorePrevious } from "./rollback.ts";
+import { NginxWatch } from "./watch.ts";
+import { configMeaning, workerCountOf } from "./config_text.ts";
 
-/** Workers nginx runs for a `worker_processes` value ("auto": one per CPU). */
-function workersFor(value: string): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : navigator.hardwareConcurrency || 1;
-}
-
-function workerCount(snapshot: ProxySnapshot): number {
-  return workersFor(String(snapshot.context.worker_processes ?? "auto"));
-}
-
-function workerCountOf(configText: string): number {
-  return workersFor(/^worker_processes\s+([^;]+);/m.exec(configText)?.[1] ?? "1");
-}
-
-/**
- * The config without its comments: the audit comments change with every health check and
- * ramp step, and a reload for a comment would be pure cost (new workers, cold upstream
- * connections). Safe because nothing aurproxy renders outside a comment contains `#`.
- */
-export function configMeaning(text: string): string {
-  return text.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trimEnd()).filter(Boolean)
-    .join("\n");
-}
+export { configMeaning } from "./config_text.ts";
+import type { ProcInfo } from "./process.ts";
 
 export interface NginxBackendDeps {
   readonly logger: Logger;
@@ -47,14 +36,6 @@ export interface NginxBackendDeps {
   /** How long to wait for new workers after SIGHUP. */
   readonly reloadTimeoutMs?: number;
 }
-
-const M = {
-  writes: ["config_writes_total", "nginx configs written to the live path."],
-  invalid: ["validation_failures_total", "Rendered configs rejected by nginx -t."],
-  reloads: ["reloads_total", "nginx reloads confirmed (new workers started)."],
-  reloadFailures: ["reload_failures_total", "nginx reloads that failed or were not confirmed."],
-  errors: ["apply_errors_total", "Applies that failed writing the config or signalling nginx."],
-} as const;
 
 /**
  * What is known of the live file: nginx confirmed loading it, it was written but nginx
@@ -69,29 +50,41 @@ type LiveState = "confirmed" | "unconfirmed" | "unknown";
  *
  * @example
  * ```ts
- * const nginx = new NginxBackend(config.nginx, { logger, metrics });
- * const result = await nginx.apply(snapshot, { reload: true });
+ * import type { Logger } from "../../log.ts";
+ * import type { MetricsRegistry } from "../../metrics/registry.ts";
+ * import type { ProxySnapshot } from "../../model/snapshot.ts";
+ * import type { NginxOptions } from "./options.ts";
+ *
+ * async function update(options: NginxOptions, snapshot: ProxySnapshot, logger: Logger, metrics: MetricsRegistry) {
+ *   const nginx = new NginxBackend(options, { logger, metrics });
+ *   const result = await nginx.apply(snapshot, { reload: true });
+ *   return { result, health: nginx.health() };
+ * }
  * ```
  */
 export class NginxBackend implements ProxyBackend {
   readonly name = "nginx";
   readonly options: NginxOptions;
   readonly #deps: NginxBackendDeps;
+  readonly #watch: NginxWatch;
   #binary?: NginxBinary;
   #live: LiveState = "unknown";
   /**
    * {@linkcode configMeaning} of the live file: read once, then kept as we write it (the
    * file is aurproxy's), so an update neither re-reads nor re-parses 2,000 server lines.
-   * `null`: there is no live file.
+   * `null`: there is no live file. Undefined until the first apply.
    */
   #liveMeaning?: string | null;
   /** Workers the running config asks for (from the last file we wrote or found live). */
   #liveWorkerCount?: number;
+  /** A config nginx could not run (rolled back): refused until the desired config changes. */
+  #refused?: { readonly meaning: string; readonly result: ApplyResult };
 
   constructor(options: NginxOptions, deps: NginxBackendDeps) {
     this.options = options;
     this.#deps = deps;
-    for (const m of Object.values(M)) deps.metrics.declareCounter(m[0], m[1]);
+    this.#watch = new NginxWatch(options, () => this.binary);
+    for (const m of Object.values(NGINX_METRICS)) deps.metrics.declareCounter(m[0], m[1]);
   }
 
   /** The nginx executable, found once. */
@@ -123,25 +116,63 @@ export class NginxBackend implements ProxyBackend {
     }
   }
 
+  /**
+   * What aurproxy sees of nginx, for /health: failed when nginx is not running (or the
+   * pid file names something else), runs another file, or has no worker; degraded while
+   * the live file is missing (nginx still runs what it loaded; it is rewritten at the
+   * next update).
+   */
+  health(): HealthCheckResult {
+    const seen = this.#watch.health();
+    if (!this.drifted()) return seen;
+    const missing = `${this.options.configurationFile} is missing (deleted?): aurproxy ` +
+      `writes it again at the next update; nginx runs the config it loaded`;
+    return {
+      level: seen.level === "ok" ? "degraded" : seen.level,
+      lines: [...seen.lines, missing],
+    };
+  }
+
+  /** True when the live file aurproxy wrote has gone: the next update writes it again. */
+  drifted(): boolean {
+    if (typeof this.#liveMeaning !== "string") return false;
+    try {
+      Deno.statSync(this.options.configurationFile);
+      return false;
+    } catch (err) {
+      return err instanceof Deno.errors.NotFound;
+    }
+  }
+
   async apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult> {
     const started = performance.now();
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
     let tmp: string | undefined;
     try {
-      if (this.#liveMeaning === undefined) {
-        const live = await Deno.readTextFile(file).catch(() => undefined);
-        this.#liveWorkerCount = live === undefined ? undefined : workerCountOf(live);
-        this.#liveMeaning = live === undefined ? null : configMeaning(live);
-      }
+      if (this.#liveMeaning === undefined) await this.#readLive();
       const meaning = configMeaning(text);
+      if (meaning === this.#refused?.meaning) return this.#refused.result;
+      this.#refused = undefined;
+      // Deleted by hand: write it again. What nginx runs is what we wrote, if confirmed.
+      const rewrite = this.drifted() && meaning === this.#liveMeaning &&
+        this.#live === "confirmed";
+      if (this.drifted()) {
+        this.#deps.logger.warn(`${file} was deleted: writing it again`);
+        this.#liveMeaning = null;
+      }
       const same = meaning === this.#liveMeaning;
       if (same && (!opts.reload || this.#live === "confirmed")) return { kind: "unchanged" };
       if (!same) {
-        tmp = await this.#writeTemp(text);
+        await Deno.mkdir(dirname(file), { recursive: true });
+        if (this.options.prefix) {
+          await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
+        }
+        tmp = tempPathFor(file);
+        await writeSynced(tmp, text);
         const tested = await testConfig(this.binary, tmp, this.options.prefix);
         if (!tested.ok) {
-          this.#inc(M.invalid);
+          this.#inc(NGINX_METRICS.invalid);
           this.#deps.logger.error(
             `nginx -t rejected the new config; keeping ${file}:\n${tested.error}`,
           );
@@ -150,23 +181,26 @@ export class NginxBackend implements ProxyBackend {
         // `.1` is the last config nginx ran, not one it never loaded.
         if (this.#liveMeaning !== null && this.#live !== "unconfirmed") {
           // Gone meanwhile (removed by hand): then there is nothing to keep.
-          await Deno.copyFile(file, `${file}.1`).catch((err) => {
+          await keepCopy(file, `${file}.1`).catch((err) => {
             if (!(err instanceof Deno.errors.NotFound)) throw err;
           });
         }
         await Deno.rename(tmp, file);
         tmp = undefined;
         this.#liveMeaning = meaning;
-        this.#inc(M.writes);
+        this.#inc(NGINX_METRICS.writes);
+        if (rewrite) {
+          return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
+        }
         // `--setup` writes for an nginx yet to start: it will run this file.
         this.#live = opts.reload ? "unconfirmed" : "unknown";
       }
       if (!opts.reload) {
         return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
       }
-      return await this.#reload(snapshot, started);
+      return await this.#reload(text, meaning, started);
     } catch (err) {
-      this.#inc(M.errors);
+      this.#inc(NGINX_METRICS.errors);
       const why = err instanceof Error ? err.message : String(err);
       return { kind: "error", error: `applying ${file} failed: ${why}` };
     } finally {
@@ -174,54 +208,95 @@ export class NginxBackend implements ProxyBackend {
     }
   }
 
-  async #reload(snapshot: ProxySnapshot, started: number): Promise<ApplyResult> {
-    const { metrics } = this.#deps;
-    const pid = await readMasterPid(this.options.pidPath);
-    if (pid === undefined) {
-      this.#inc(M.reloadFailures);
+  /** First apply: leftovers of earlier runs removed, the live file read. */
+  async #readLive(): Promise<void> {
+    const file = this.options.configurationFile;
+    const removed = await removeLeftovers(file);
+    if (removed.length) {
+      this.#deps.logger.info(`removed temp files of an earlier run: ${removed.join(", ")}`);
+    }
+    const live = await Deno.readTextFile(file).catch(() => undefined);
+    this.#liveWorkerCount = live === undefined ? undefined : workerCountOf(live);
+    this.#liveMeaning = live === undefined ? null : configMeaning(live);
+  }
+
+  async #reload(text: string, meaning: string, started: number): Promise<ApplyResult> {
+    const check = this.#watch.check();
+    const why = this.#watch.whyNot(check);
+    if (why !== undefined || check.kind !== "ours") {
+      this.#inc(NGINX_METRICS.reloadFailures);
       return {
         kind: "reload_failed",
-        error: `nginx is not running (no live pid in ${this.options.pidPath}): config written ` +
-          `to ${this.options.configurationFile}; start nginx with it`,
+        error: `${why}; config written to ${this.options.configurationFile}`,
       };
     }
-    const ok = await reloadAndConfirm(
-      pid,
-      this.#deps.reloadTimeoutMs ?? 5000,
-      this.#liveWorkerCount ?? 1,
-    );
-    if (!ok) {
-      this.#inc(M.reloadFailures);
-      return {
-        kind: "reload_failed",
-        error: `nginx (pid ${pid}) did not start new workers after SIGHUP: it is still serving ` +
-          `its previous config; see its error log`,
-      };
+    const master = check.proc;
+    const outcome = await reloadAndWatch(master, {
+      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+      expectedWorkers: this.#liveWorkerCount ?? 1,
+    });
+    switch (outcome.kind) {
+      case "reloaded":
+        this.#watch.remember(master, outcome.workers);
+        this.#confirmed(workerCountOf(text));
+        return this.#applied(started);
+      case "kept_previous":
+        this.#inc(NGINX_METRICS.reloadFailures);
+        return {
+          kind: "reload_failed",
+          error: `nginx (pid ${master.pid}) did not start new workers after SIGHUP: its ` +
+            `previous workers (${outcome.workers.length}) still serve its previous config; ` +
+            `its error log says why (e.g. a port it cannot bind)`,
+        };
+      case "exited":
+        this.#inc(NGINX_METRICS.reloadFailures);
+        return {
+          kind: "reload_failed",
+          error: `nginx (pid ${master.pid}) exited after SIGHUP; its error log says why`,
+        };
+      case "no_workers":
+        return await this.#rollBack(master, meaning);
     }
+  }
+
+  /** No worker left after the reload: the live file goes back to `.1`, reloaded. */
+  async #rollBack(master: ProcInfo, meaning: string): Promise<ApplyResult> {
+    this.#inc(NGINX_METRICS.reloadFailures);
+    const r = await restorePrevious(master, this.options.configurationFile, {
+      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+    });
+    if (r.kind === "failed") {
+      this.#refused = { meaning, result: { kind: "reload_failed", error: r.error } };
+      return this.#refused.result;
+    }
+    this.#inc(NGINX_METRICS.rollbacks);
+    this.#watch.remember(master, r.workers);
+    this.#liveMeaning = configMeaning(r.text);
+    this.#confirmed(workerCountOf(r.text));
+    this.#refused = { meaning, result: { kind: "invalid", error: r.error } };
+    return this.#refused.result;
+  }
+
+  /** nginx runs the live file, with `workers` workers. */
+  #confirmed(workers: number): void {
     this.#live = "confirmed";
-    this.#liveWorkerCount = workerCount(snapshot);
-    this.#inc(M.reloads);
+    this.#liveWorkerCount = workers;
+    this.#inc(NGINX_METRICS.reloads);
+    const { metrics } = this.#deps;
+    metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
+  }
+
+  #applied(started: number): ApplyResult {
     const durationMs = performance.now() - started;
-    metrics.set(
+    this.#deps.metrics.set(
       "apply_duration_seconds",
       "Duration of the last successful apply.",
       durationMs / 1000,
     );
-    metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
     return { kind: "applied", reloaded: true, durationMs };
   }
 
-  #inc(m: readonly [string, string]): void {
+  #inc(m: NginxMetric): void {
     this.#deps.metrics.inc(m[0], m[1]);
-  }
-
-  /** Writes `text` beside the live file (same filesystem, so the rename is atomic). */
-  async #writeTemp(text: string): Promise<string> {
-    const file = this.options.configurationFile;
-    await Deno.mkdir(dirname(file), { recursive: true });
-    if (this.options.prefix) await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
-    const tmp = `${file}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    await Deno.writeTextFile(tmp, text);
-    return tmp;
   }
 }

@@ -11,6 +11,12 @@ export interface NginxBinary {
   readonly path: string;
   /** Path of the stream module when nginx was built with `--with-stream=dynamic`. */
   readonly streamModulePath?: string;
+  /**
+   * The compiled-in `--prefix` and `--conf-path` (`nginx -V`): what a master started
+   * without `-p` or `-c` uses, to tell which file it runs.
+   */
+  readonly prefix?: string;
+  readonly confPath?: string;
 }
 
 /**
@@ -26,7 +32,12 @@ export function resolveNginx(binary: string): NginxBinary {
       const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
       const modules = /--modules-path=(\S+)/.exec(text)?.[1] ?? "/usr/lib/nginx/modules";
       const dynamic = /--with-stream=dynamic/.test(text);
-      return { path, streamModulePath: dynamic ? `${modules}/ngx_stream_module.so` : undefined };
+      return {
+        path,
+        streamModulePath: dynamic ? `${modules}/ngx_stream_module.so` : undefined,
+        prefix: /--prefix=(\S+)/.exec(text)?.[1],
+        confPath: /--conf-path=(\S+)/.exec(text)?.[1],
+      };
     } catch {
       // Not found there: try the next candidate.
     }

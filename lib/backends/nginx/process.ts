@@ -1,114 +1,128 @@
 /**
- * Signalling a running nginx master and confirming that a reload took: after SIGHUP, a
- * master that accepted the new config starts new worker processes; one that rejected it
- * (say, a port it cannot bind) keeps its old workers and logs the error.
+ * What /proc says about a process aurproxy did not start (the nginx master and its
+ * children): whether it runs, its title, its children and what each of them is.
+ *
+ * nginx retitles its processes by overwriting its argv, so `/proc/<pid>/cmdline` reads
+ * `nginx: master process <the command line it was started with>`, `nginx: worker
+ * process`, `nginx: worker process is shutting down`, `nginx: cache manager process`. A
+ * worker sets its title only after its initialisation (where `malloc()` of its connections
+ * fails), so a child titled "worker process" is one that accepts connections; a child
+ * still carrying the master's title was forked a moment ago and is about to.
+ *
+ * Deno refuses every read under /proc unless it runs with `--allow-all` (a `--allow-read`
+ * of any scope is not enough); that is reported as {@linkcode ProcAccessError}, never
+ * mistaken for "no such process".
  *
  * @module
  */
 
-/** The master pid from the pid file, if that process is alive. */
-export async function readMasterPid(pidPath: string): Promise<number | undefined> {
-  let text: string;
+/** Deno's permissions forbid reading /proc: aurproxy cannot see nginx at all. */
+export class ProcAccessError extends Error {
+  constructor(path: string) {
+    super(
+      `aurproxy may not read ${path}: Deno allows reads under /proc only with --allow-all; ` +
+        `run aurproxy with -A (deno run -A ...), as documented`,
+    );
+    this.name = "ProcAccessError";
+  }
+}
+
+/**
+ * Throws {@linkcode ProcAccessError} unless this process may read /proc. Deno's own
+ * permission query answers "granted" where the read then fails, so this reads.
+ */
+export function assertProcReadable(): void {
+  readProcFile(`/proc/${Deno.pid}/stat`);
+}
+
+/** One process as /proc shows it. */
+export interface ProcInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  /** `R`, `S`, `D`, `Z` (exited, not yet reaped: as good as gone), ... */
+  readonly state: string;
+  /** Start time in clock ticks after boot: with the pid, it names one process for good. */
+  readonly startTicks: number;
+  /** The command line with NULs as spaces, trimmed: nginx's title. */
+  readonly title: string;
+}
+
+function readProcFile(path: string): string | undefined {
   try {
-    text = await Deno.readTextFile(pidPath);
-  } catch {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) throw new ProcAccessError(path);
     return undefined;
   }
-  const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return isAlive(pid) ? pid : undefined;
+}
+
+/** The process `pid`, or undefined when there is none (or it is a zombie). */
+export function readProc(pid: number): ProcInfo | undefined {
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The name (field 2) is in parentheses and may itself contain ") ".
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (rest[0] === "Z") return undefined;
+  const cmd = readProcFile(`/proc/${pid}/cmdline`) ?? "";
+  return {
+    pid,
+    ppid: Number(rest[1]),
+    state: rest[0],
+    startTicks: Number(rest[19]),
+    title: cmd.replaceAll("\0", " ").trim(),
+  };
 }
 
 /** True when a process with this pid exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+  return readProc(pid) !== undefined;
+}
+
+/** True while the very process `p` runs: same pid, same start time, not a zombie. */
+export function stillRunning(p: Pick<ProcInfo, "pid" | "startTicks">): boolean {
+  return readProc(p.pid)?.startTicks === p.startTicks;
 }
 
 /** Pids of the direct children of `pid` (nginx workers and cache processes). */
 export function childPids(pid: number): Set<number> {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
-    return new Set(text.trim().split(/\s+/).filter(Boolean).map(Number));
-  } catch {
-    // Kernels without CONFIG_PROC_CHILDREN: scan every process's parent.
-    const out = new Set<number>();
-    for (const e of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(e.name)) continue;
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid === pid) out.add(Number(e.name));
-      } catch {
-        // The process exited while we looked.
-      }
-    }
-    return out;
+  const text = readProcFile(`/proc/${pid}/task/${pid}/children`);
+  if (text !== undefined) return new Set(text.trim().split(/\s+/).filter(Boolean).map(Number));
+  // Kernels without CONFIG_PROC_CHILDREN (or the master is gone): scan every parent.
+  const out = new Set<number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (/^\d+$/.test(e.name) && readProc(Number(e.name))?.ppid === pid) out.add(Number(e.name));
   }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
-  } catch {
-    return "";
-  }
+  return out;
 }
 
 /**
- * An old worker no longer accepts connections once it has exited or says it is shutting
- * down. A child just forked still carries the master's title and will accept: not retired.
- * Cache manager and loader processes never accept connections.
+ * What a child of an nginx master is: `forking` (just forked, still the master's title:
+ * about to accept), `worker` (accepting), `retiring` (an old worker finishing its
+ * requests after a reload), `helper` (cache manager or loader, never accepting).
  */
-function retired(pid: number): boolean {
-  if (!isAlive(pid)) return true;
-  const cmd = cmdline(pid);
-  return cmd.includes("shutting down") || cmd.includes("cache manager") ||
-    cmd.includes("cache loader");
+export type ChildRole = "forking" | "worker" | "retiring" | "helper";
+
+/** A child of the master, with its role. */
+export interface NginxChild extends ProcInfo {
+  readonly role: ChildRole;
 }
 
-/** Worker processes of the master `pid` that are up and accepting. */
-export function activeWorkers(pid: number): Set<number> {
-  return new Set(
-    [...childPids(pid)].filter((c) => {
-      const cmd = cmdline(c);
-      return cmd.includes("worker process") && !cmd.includes("shutting down");
-    }),
-  );
+function roleOf(title: string, masterTitle: string): ChildRole {
+  if (title === masterTitle) return "forking";
+  if (title.includes("shutting down")) return "retiring";
+  if (title.includes("worker process")) return "worker";
+  return "helper";
 }
 
-/**
- * Sends SIGHUP to `pid` and waits up to `timeoutMs` until the reload took: a worker that
- * was not there before runs, and every previous worker has exited or is shutting down
- * (nginx retitles it "worker process is shutting down" once it stopped accepting). From
- * then on every new connection gets the new config.
- *
- * A master that has just started may still be forking its first workers; one forked after
- * we looked would be missed as "previous". So first wait (briefly) until
- * `expectedWorkers` are running.
- */
-export async function reloadAndConfirm(
-  pid: number,
-  timeoutMs: number,
-  expectedWorkers = 1,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  const settleBy = Math.min(deadline, Date.now() + 2000);
-  while (activeWorkers(pid).size < expectedWorkers && Date.now() < settleBy) {
-    await new Promise((r) => setTimeout(r, 5));
+/** The children of `master` now, each with its role. */
+export function childrenOf(master: ProcInfo): NginxChild[] {
+  const out: NginxChild[] = [];
+  for (const pid of childPids(master.pid)) {
+    const p = readProc(pid);
+    if (p && p.ppid === master.pid) out.push({ ...p, role: roleOf(p.title, master.title) });
   }
-  const before = childPids(pid);
-  Deno.kill(pid, "SIGHUP");
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-    if (!isAlive(pid)) return false;
-    const now = childPids(pid);
-    const started = [...now].some((c) => !before.has(c));
-    if (started && [...before].every(retired)) return true;
-  }
-  return false;
+  return out;
 }
+
+/** True when a child accepts connections or is about to (a worker, or one just forked). */
+export const accepting = (c: NginxChild): boolean => c.role === "worker" || c.role === "forking";

@@ -19,6 +19,12 @@ import type { MemberResult } from "./member.ts";
 import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
 import type { Source, SourceStatus } from "../source.ts";
 import type { EndpointStateStore } from "../state_file.ts";
+import type { PreviousEndpointsConfig } from "../../model/config.ts";
+import {
+  DEFAULT_PREVIOUS_ENDPOINTS,
+  type KeptEndpoints,
+  PreviousEndpointsKeeper,
+} from "./previous_endpoints.ts";
 
 /** What a registry source is given: the sessions (`ZkSessions`), the state file, the clock. */
 export interface RegistrySourceDeps {
@@ -34,6 +40,8 @@ export interface RegistrySourceDeps {
 
 /** What a registry source watches and how it reads members. */
 export interface RegistrySourceSpec {
+  /** Keeping the previous endpoints when every member vanishes at once; default on, 60 s. */
+  readonly previousEndpoints?: PreviousEndpointsConfig;
   /** What kind of source this is, the start of its name: "serverset", "aurora", "mesos". */
   readonly kind: string;
   /** What else selects the members, the end of its name (see {@linkcode registrySourceName}). */
@@ -91,6 +99,10 @@ const INVALID = [
   "source_member_invalid",
   "Registry members skipped as malformed or unsafe.",
 ] as const;
+const KEEPING = [
+  "source_keeping_previous_endpoints",
+  "Endpoints a registry source keeps serving while its registry shows no member.",
+] as const;
 
 /**
  * @example
@@ -119,6 +131,7 @@ export class RegistrySource implements Source {
   readonly #changed = new ChangeSignal();
   readonly #watch: ChildrenWatch;
   readonly #members: MemberTable;
+  readonly #previous: PreviousEndpointsKeeper;
   #endpoints: readonly Endpoint[] = [];
   /** What `#endpoints` are, for telling a change from a re-read. */
   #fingerprints = new Set<string>();
@@ -136,6 +149,11 @@ export class RegistrySource implements Source {
     this.zkPath = spec.zkPath;
     this.#session = deps.sessions.get(spec.zkServers);
     deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: this.name });
+    deps.metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    this.#previous = new PreviousEndpointsKeeper(
+      spec.previousEndpoints ?? DEFAULT_PREVIOUS_ENDPOINTS,
+      { clock: deps.clock, onExpired: (kept) => this.#dropKept(kept) },
+    );
     this.#members = new MemberTable({
       zkPath: spec.zkPath,
       choose: spec.choose,
@@ -191,6 +209,7 @@ export class RegistrySource implements Source {
     this.#untrack?.();
     this.#untrack = undefined;
     this.#watch.stop();
+    this.#previous.stop();
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#firstRead?.();
@@ -215,6 +234,16 @@ export class RegistrySource implements Source {
     const n = this.#endpoints.length;
     const st = this.#session.state;
     const ageS = (t: number) => Math.round((this.#deps.clock.now() - t) / 1000);
+    const kept = this.#previous.kept;
+    if (kept && this.#current()) {
+      return {
+        healthy: false,
+        detail: `connected, but ${this.zkPath} has no member: keeping ${n} previous ` +
+          `endpoint(s) for ${
+            Math.max(0, Math.ceil((kept.until - this.#deps.clock.now()) / 1000))
+          }s more`,
+      };
+    }
     if (this.#current()) return { healthy: true, detail: `connected, ${n} endpoint(s)` };
     if (this.#reads === 0) {
       return {
@@ -240,7 +269,8 @@ export class RegistrySource implements Source {
   #update(s: ChildrenState): void {
     this.#reads++;
     const { logger, metrics, state } = this.#deps;
-    const { endpoints, fingerprints, skipped } = this.#members.update(s.children);
+    const read = this.#members.update(s.children);
+    const { skipped } = read;
     for (const { path, result } of skipped) {
       if (result.kind === "invalid") {
         metrics.inc(INVALID[0], INVALID[1], { source: this.name });
@@ -250,6 +280,27 @@ export class RegistrySource implements Source {
       }
     }
     if (!s.exists) logger.info(`${this.name}: ${this.zkPath} does not exist (yet): no members`);
+    const wasKeeping = this.#previous.kept !== undefined;
+    const serve = this.#previous.serve(this.#endpoints, read.endpoints, read.members);
+    const keeping = serve !== read.endpoints;
+    const { endpoints, fingerprints } = keeping
+      ? { endpoints: this.#endpoints, fingerprints: this.#fingerprints }
+      : read;
+    if (keeping && !wasKeeping) {
+      const kept = this.#previous.kept!;
+      logger.warn(
+        `${this.name}: ${this.zkPath} ${s.exists ? "has no member any more" : "is gone"}: ` +
+          `keeping its ${endpoints.length} previous endpoint(s) for up to ` +
+          `${Math.round((kept.until - kept.since) / 1000)}s until members return ` +
+          `(use_previous_endpoints)`,
+      );
+      metrics.set(KEEPING[0], KEEPING[1], endpoints.length, { source: this.name });
+    } else if (!keeping && wasKeeping) {
+      logger.info(
+        `${this.name}: members are back (${endpoints.length}); the previous endpoints are replaced`,
+      );
+      metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    }
     const changed = !sameFingerprints(fingerprints, this.#fingerprints);
     // Unchanged: keep the old list (and its order), unless it came from the state file
     // (then take the live one quietly, for its origins).
@@ -262,5 +313,21 @@ export class RegistrySource implements Source {
     // Read from ZooKeeper just now: current, changed or not (the same list when unchanged).
     state?.put(this.name, this.#endpoints);
     if (changed) this.#changed.emit();
+  }
+
+  /** The grace period passed with no member back: serve what the registry says, nothing. */
+  #dropKept(kept: KeptEndpoints): void {
+    if (!this.#running) return;
+    const { logger, metrics, state } = this.#deps;
+    const s = Math.round((kept.until - kept.since) / 1000);
+    logger.warn(
+      `${this.name}: still no member in ${this.zkPath} after ${s}s: ` +
+        `dropping its ${kept.endpoints.length} previous endpoint(s)`,
+    );
+    metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    this.#endpoints = [];
+    this.#fingerprints = new Set();
+    if (this.#current()) state?.put(this.name, this.#endpoints);
+    this.#changed.emit();
   }
 }

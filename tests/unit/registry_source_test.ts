@@ -312,3 +312,68 @@ Deno.test("registry source: the Aurora source reads the job's path; the Mesos so
   deepStrictEqual(mesos.endpoints().map((e) => e.port), [5052]);
   await mesos.stop();
 });
+
+Deno.test("registry source: unreachable at start with no state file entry, it serves what the live proxy config has for it; the registry's members replace them once read", async () => {
+  const t = setup();
+  t.src.keepUntilRead([{ host: "10.0.0.1", port: 9001, ports: {} }], "the live nginx config");
+  t.reader.disconnect();
+  const started = t.src.start();
+  await t.clock.advance(1000);
+  await started;
+  strictEqual(t.ports(), "9001");
+  deepStrictEqual(t.src.status(), {
+    healthy: false,
+    detail: "ZooKeeper not reached yet: serving 1 endpoint(s) from the live nginx config",
+  });
+  strictEqual(
+    t.logger.lines.some((l) =>
+      l.includes("no state file entry; serving the 1 endpoint(s) the live nginx config has")
+    ),
+    true,
+  );
+  t.zk.create(`${PATH}/${name(1)}`, member(9002));
+  t.reader.reconnect();
+  await settle();
+  strictEqual(t.ports(), "9002");
+  strictEqual(t.src.status().healthy, true);
+  await t.src.stop();
+});
+
+Deno.test("registry source: a state file entry wins over the live config (its own, fuller knowledge); the live config's endpoints are kept like any others when the first read finds no member", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = new FakeClock();
+    const state = await EndpointStateStore.load(`${dir}/state.json`, {
+      maxAgeSeconds: 3600,
+      clock,
+      logger: memoryLogger(),
+    });
+    const t = setup({ state, clock });
+    state.put(t.src.name, [{ host: "10.0.0.1", port: 9001, ports: { http: 9001 } }]);
+    t.src.keepUntilRead([{ host: "10.0.0.1", port: 9005, ports: {} }], "the live nginx config");
+    t.reader.disconnect();
+    const started = t.src.start();
+    await t.clock.advance(1000);
+    await started;
+    strictEqual(t.ports(), "9001");
+    await t.src.stop();
+    await state.stop();
+
+    const u = setup();
+    u.src.keepUntilRead([{ host: "10.0.0.1", port: 9005, ports: {} }], "the live nginx config");
+    u.reader.disconnect();
+    const startedU = u.src.start();
+    await u.clock.advance(1000);
+    await startedU;
+    // ZooKeeper answers, but the job's path is not there (yet): missing, not "no instance".
+    u.reader.reconnect();
+    await settle();
+    strictEqual(u.ports(), "9005");
+    strictEqual(u.src.status().detail.includes("keeping 1 previous endpoint(s)"), true);
+    await u.clock.advance(60_000);
+    strictEqual(u.ports(), "");
+    await u.src.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

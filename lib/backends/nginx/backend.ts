@@ -16,6 +16,7 @@ import { renderNginx } from "./render.ts";
 import type { ApplyResult, ProxyBackend, ValidationResult } from "../backend.ts";
 import { type NginxBinary, resolveNginx, testConfig } from "./binary.ts";
 import { readMasterPid, reloadAndConfirm } from "./process.ts";
+import { readLiveUpstreams } from "./live_config.ts";
 
 /** Workers nginx runs for a `worker_processes` value ("auto": one per CPU). */
 function workersFor(value: string): number {
@@ -121,6 +122,11 @@ export class NginxBackend implements ProxyBackend {
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
+  }
+
+  /** What the live file sends traffic to (see `live_config.ts`). */
+  liveEndpoints(): ReturnType<typeof readLiveUpstreams> {
+    return readLiveUpstreams(this.options.configurationFile);
   }
 
   async apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult> {

@@ -14,10 +14,14 @@ import type { MetricsRegistry } from "../../metrics/registry.ts";
 import { ChangeSignal, type Unsubscribe } from "../../lifecycle/signal.ts";
 import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
 import type { ZkReader, ZkReaders } from "../../zk/reader.ts";
-import { normalizeEnsemble } from "../../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
 import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
 import type { Source, SourceStatus } from "../source.ts";
+import { registryStatus, type StartFallback } from "./status.ts";
+import { registrySourceName } from "./naming.ts";
+
+// Where they were declared before the split; code importing them from here keeps working.
+export { memberQualifier, normalizeZkPath, registrySourceName } from "./naming.ts";
 import type { EndpointStateStore } from "../state_file.ts";
 import type { PreviousEndpointsConfig } from "../../model/config.ts";
 import {
@@ -57,42 +61,6 @@ export interface RegistrySourceSpec {
   readonly choose?: (children: readonly string[]) => readonly string[];
   /** Parses one member's data. */
   readonly parse: (data: string, path: string) => MemberResult;
-}
-
-/** `/a//b/` → `/a/b`: ZooKeeper paths have no empty or trailing segments. */
-export function normalizeZkPath(...parts: string[]): string {
-  const segs = parts.join("/").split("/").filter(Boolean);
-  return "/" + segs.join("/");
-}
-
-/**
- * A registry source's name, used for its state-file entry, its metrics and logs: unique
- * per ensemble, path and member selection, so that sources on two ensembles with the same
- * job path never share a saved entry or a metric, yet readable as a ZooKeeper address.
- *
- * @example
- * ```ts
- * registrySourceName("aurora", "zk2:2181, zk1:2181", "/aurora/www-data/prod/web", "#http");
- * // "aurora:zk1:2181,zk2:2181/aurora/www-data/prod/web#http"
- * ```
- */
-export function registrySourceName(
-  kind: string,
-  zkServers: string,
-  zkPath: string,
-  qualifier = "",
-): string {
-  return `${kind}:${normalizeEnsemble(zkServers)}${zkPath}${qualifier}`;
-}
-
-/**
- * The qualifier of a serverset-style source: the member prefix when not the default
- * (`/node_*`), then the named endpoint (`#http`).
- */
-export function memberQualifier(memberPrefix: string, endpoint?: string): string {
-  return `${memberPrefix === "member_" ? "" : `/${memberPrefix}*`}${
-    endpoint ? `#${endpoint}` : ""
-  }`;
 }
 
 const INVALID = [
@@ -135,7 +103,10 @@ export class RegistrySource implements Source {
   #endpoints: readonly Endpoint[] = [];
   /** What `#endpoints` are, for telling a change from a re-read. */
   #fingerprints = new Set<string>();
-  #fromState?: number;
+  /** What was served before the first read, and from where. */
+  #fallback?: StartFallback;
+  /** What the live proxy config serves for this source (see `keepUntilRead`). */
+  #live?: { readonly endpoints: readonly Endpoint[]; readonly from: string };
   #reads = 0;
   #firstRead?: () => void;
   #timer?: TimerId;
@@ -185,22 +156,39 @@ export class RegistrySource implements Source {
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#firstRead = undefined;
-    if (late && this.#reads === 0) {
-      const saved = this.#deps.state?.get(this.name);
-      if (saved) {
-        this.#endpoints = saved.endpoints;
-        this.#fingerprints = new Set(saved.endpoints.map(endpointFingerprint));
-        this.#fromState = saved.savedAt;
-        this.#deps.logger.warn(
-          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms; ` +
-            `serving ${saved.endpoints.length} last known endpoint(s) from the state file`,
-        );
-      } else {
-        this.#deps.logger.warn(
-          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms ` +
-            `and no state file entry: no endpoints until it answers`,
-        );
-      }
+    if (late && this.#reads === 0) this.#serveFallback(timeoutMs);
+  }
+
+  /**
+   * Nothing read in time: serve what is known without the registry, the state file's
+   * entry (this source's own last knowledge) or else what the live proxy config serves
+   * for it, rather than nothing.
+   */
+  #serveFallback(timeoutMs: number): void {
+    const saved = this.#deps.state?.get(this.name);
+    const live = this.#live?.endpoints.length ? this.#live : undefined;
+    const unreached = `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ` +
+      `${timeoutMs} ms`;
+    const serve = (endpoints: readonly Endpoint[], fallback: StartFallback) => {
+      this.#endpoints = endpoints;
+      this.#fingerprints = new Set(endpoints.map(endpointFingerprint));
+      this.#fallback = fallback;
+    };
+    if (saved) {
+      serve(saved.endpoints, { from: "the state file", savedAt: saved.savedAt });
+      this.#deps.logger.warn(
+        `${unreached}; serving ${saved.endpoints.length} last known endpoint(s) from the state file`,
+      );
+    } else if (live) {
+      serve(live.endpoints, { from: live.from });
+      this.#deps.logger.warn(
+        `${unreached} and no state file entry; serving the ${live.endpoints.length} endpoint(s) ` +
+          `${live.from} has for it until it answers`,
+      );
+    } else {
+      this.#deps.logger.warn(
+        `${unreached} and no state file entry: no endpoints until it answers`,
+      );
     }
   }
 
@@ -231,39 +219,22 @@ export class RegistrySource implements Source {
   }
 
   status(): SourceStatus {
-    const n = this.#endpoints.length;
-    const st = this.#session.state;
-    const ageS = (t: number) => Math.round((this.#deps.clock.now() - t) / 1000);
-    const kept = this.#previous.kept;
-    if (kept && this.#current()) {
-      return {
-        healthy: false,
-        detail: `connected, but ${this.zkPath} has no member: keeping ${n} previous ` +
-          `endpoint(s) for ${
-            Math.max(0, Math.ceil((kept.until - this.#deps.clock.now()) / 1000))
-          }s more`,
-      };
-    }
-    if (this.#current()) return { healthy: true, detail: `connected, ${n} endpoint(s)` };
-    if (this.#reads === 0) {
-      return {
-        healthy: false,
-        detail: this.#fromState !== undefined
-          ? `ZooKeeper not reached yet: serving ${n} endpoint(s) from the state file (${
-            ageS(this.#fromState)
-          }s old)`
-          : "ZooKeeper not reached yet: no endpoints",
-      };
-    }
-    const failure = this.#watch.failure;
-    return {
-      healthy: false,
-      detail: st === "connected" && failure
-        ? `connected, but reading ${this.zkPath} failed (${failure}): serving ${n} last known endpoint(s)`
-        : `${st} since ${new Date(this.#session.stateSince).toISOString()} (${
-          ageS(this.#session.stateSince)
-        }s): serving ${n} last known endpoint(s)`,
-    };
+    return registryStatus({
+      zkPath: this.zkPath,
+      served: this.#endpoints.length,
+      state: this.#session.state,
+      stateSince: this.#session.stateSince,
+      now: this.#deps.clock.now(),
+      current: this.#current(),
+      reads: this.#reads,
+      failure: this.#watch.failure,
+      fallback: this.#fallback,
+      keptUntil: this.#previous.kept?.until,
+    });
+  }
+
+  keepUntilRead(endpoints: readonly Endpoint[], from: string): void {
+    this.#live = { endpoints, from };
   }
 
   #update(s: ChildrenState): void {
@@ -304,11 +275,11 @@ export class RegistrySource implements Source {
     const changed = !sameFingerprints(fingerprints, this.#fingerprints);
     // Unchanged: keep the old list (and its order), unless it came from the state file
     // (then take the live one quietly, for its origins).
-    if (changed || this.#fromState !== undefined) {
+    if (changed || this.#fallback !== undefined) {
       this.#endpoints = endpoints;
       this.#fingerprints = fingerprints;
     }
-    this.#fromState = undefined;
+    this.#fallback = undefined;
     this.#firstRead?.();
     // Read from ZooKeeper just now: current, changed or not (the same list when unchanged).
     state?.put(this.name, this.#endpoints);

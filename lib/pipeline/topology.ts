@@ -105,7 +105,7 @@ export function liveEndpointsOf(
  * @example
  * ```ts
  * import { systemClock } from "../clock.ts";
- * import { parseConfig } from "../config/parse.ts";
+ * import { parseConfig } from "../kinds.ts";
  * import { memoryLogger } from "../log.ts";
  * import { ListSource } from "../sources/list_source.ts";
  *

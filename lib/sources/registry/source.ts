@@ -273,8 +273,8 @@ export class RegistrySource implements Source {
       metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
     }
     const changed = !sameFingerprints(fingerprints, this.#fingerprints);
-    // Unchanged: keep the old list (and its order), unless it came from the state file
-    // (then take the live one quietly, for its origins).
+    // Unchanged: keep the old list (and its order), unless it was served before any read
+    // (state file, live config): then take the registry's quietly, for its origins.
     if (changed || this.#fallback !== undefined) {
       this.#endpoints = endpoints;
       this.#fingerprints = fingerprints;

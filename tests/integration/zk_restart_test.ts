@@ -100,6 +100,12 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
     const failedWithout = traffic.failures().length;
     const details2 = await second.healthDetails();
     await second.stop();
+    // `run --setup` (the task's first process) with ZooKeeper down rewrites the same servers.
+    strictEqual(
+      await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags]),
+      0,
+    );
+    const rewrittenBySetup = await Deno.readTextFile(keys.configuration_file);
 
     // Restarted again with a truncated state file (a disk that filled up mid-write).
     const good = defaultStateFile ?? "";
@@ -143,6 +149,11 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
       details2,
     );
     strictEqual(defaultStateFile?.includes(`"port":${web1.port}`), true, "on by default");
+    strictEqual(
+      /server 127\.0\.0\.1:(\d+) weight=/.exec(rewrittenBySetup)?.[1],
+      String(web1.port),
+      "--setup kept the live server",
+    );
     strictEqual(
       details3.includes(`state file ${stateFile} is unusable (not JSON)`),
       true,

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { ApplyResult, ProxyBackend } from "./backends/backend.ts";
+import type { ApplyResult, LiveUpstreams, ProxyBackend } from "./backends/backend.ts";
 import type { Clock } from "./clock.ts";
 import type { Unsubscribe } from "./lifecycle/signal.ts";
 import type { Logger } from "./log.ts";
@@ -46,6 +46,8 @@ export interface ProxyAppDeps {
   readonly resolver?: HostResolver;
   /** More listeners (registration, publishers), called after the built-in ones. */
   readonly listeners?: readonly PipelineListener[];
+  /** What the live proxy config serves, for sources that cannot read their registry yet. */
+  readonly live?: LiveUpstreams;
 }
 
 /** The update timing flags, and how long failing updates may last before /health fails. */

@@ -54,6 +54,29 @@ export interface ProxyProcessStatus {
   readonly detail: string;
 }
 
+/** One server line of an upstream in the live proxy config, as aurproxy rendered it. */
+export interface LiveServer {
+  /** The host as the registry named it (the address when rendered as itself). */
+  readonly host: string;
+  /** What the proxy connects to. */
+  readonly address: string;
+  readonly port: number;
+  /** 0 for a standby (`backup`) server. */
+  readonly weight: number;
+  readonly pool: "primary" | "overflow";
+  /** The source that produced it (its name), when the line says. */
+  readonly source?: string;
+}
+
+/** The servers the live proxy config sends traffic to, by upstream (slug). */
+export interface LiveUpstreams {
+  /** Where they were read, for logs and /health: "the live nginx config". */
+  readonly from: string;
+  /** The file read. */
+  readonly file: string;
+  readonly upstreams: ReadonlyMap<string, readonly LiveServer[]>;
+}
+
 /**
  * @example
  * ```ts
@@ -110,4 +133,12 @@ export interface ProxyBackend {
    * tick then runs an update, which repairs it.
    */
   drifted?(): boolean;
+  /**
+   * Optional: the servers the live config (the file the proxy runs) sends traffic to, read
+   * back from the file aurproxy wrote; undefined when there is none. Read once at start-up:
+   * a source whose registry cannot be read yet keeps serving these instead of none
+   * ("missing knowledge never empties a live upstream"). Only lines that take traffic
+   * count (weighted and standby servers, not weight-0 ones).
+   */
+  liveEndpoints?(): Promise<LiveUpstreams | undefined>;
 }

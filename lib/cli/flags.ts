@@ -64,7 +64,8 @@ export const RUN_FLAGS: FlagTable = {
   },
   "state-file": {
     type: "string",
-    help: "File keeping the last known endpoints, used when ZooKeeper is down at start-up.",
+    help: "File keeping the last known endpoints, used when ZooKeeper is down at start-up " +
+      "(default: aurproxy-state.json beside configuration_file; --state-file= turns it off).",
   },
   "state-max-age-seconds": {
     type: "string",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { dirname, join } from "node:path";
 import { ProxyApp } from "../app.ts";
 import { systemClock } from "../clock.ts";
 import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
@@ -17,8 +18,9 @@ import { MetricsRegistry } from "../metrics/registry.ts";
 import { CheckScheduler } from "../share/health/scheduler.ts";
 import { adjusterFactory } from "../share/kinds.ts";
 import { sourceFactory } from "../sources/kinds.ts";
-import type { ProxyBackend } from "../backends/backend.ts";
-import { createBackend } from "../backends/table.ts";
+import type { LiveUpstreams, ProxyBackend } from "../backends/backend.ts";
+import { nginxBackend } from "../backends/nginx/kind.ts";
+import { createBackend, optionsFor } from "../backends/table.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
@@ -42,7 +44,11 @@ export interface RunOptions {
   readonly updatePeriodSeconds: number;
   readonly minIntervalSeconds: number;
   readonly weightAdjustmentDelaySeconds: number;
-  readonly stateFile?: string;
+  /**
+   * The state file; undefined: the default ({@linkcode defaultStateFile}); `false`: none
+   * (`--state-file=`).
+   */
+  readonly stateFile?: string | false;
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
   /** `--update-failure-threshold-seconds`. */
@@ -71,7 +77,7 @@ export function runOptions(v: FlagValues): RunOptions {
       min: 0,
       fractional: true,
     }),
-    stateFile: typeof v["state-file"] === "string" ? v["state-file"] : undefined,
+    stateFile: typeof v["state-file"] === "string" ? v["state-file"] || false : undefined,
     stateMaxAgeSeconds: numberFlag(v, "state-max-age-seconds", { min: 0, fractional: true }),
     zkSessionTimeoutSeconds: numberFlag(v, "zk-session-timeout-seconds", {
       min: 0.1,
@@ -88,6 +94,25 @@ export function runOptions(v: FlagValues): RunOptions {
       args: (v["registration-arg"] as string[] | undefined) ?? [],
     },
   };
+}
+
+/** The state file when `--state-file` is not given: `aurproxy-state.json` beside the nginx config. */
+export function defaultStateFile(config: ProxyConfig): string | undefined {
+  if (config.backend !== nginxBackend.name) return undefined;
+  return join(dirname(optionsFor(nginxBackend, config).configurationFile), "aurproxy-state.json");
+}
+
+/**
+ * What the live proxy config serves, for sources that cannot read their registry yet; a
+ * file that cannot be read is logged and done without.
+ */
+async function liveUpstreams(backend: ProxyBackend, log: Logger) {
+  try {
+    return await backend.liveEndpoints?.();
+  } catch (err) {
+    log.warn("cannot read back the live proxy config; starting without it", err);
+    return undefined;
+  }
 }
 
 /** `--log-level`, checked. */
@@ -119,6 +144,8 @@ export interface Graph {
   readonly backend: ProxyBackend;
   readonly metrics: MetricsRegistry;
   readonly sessions: ZkSessions;
+  /** The state file, when kept. */
+  readonly state?: EndpointStateStore;
   /** The shutdown sequence, holding the steps of every part of the graph. */
   readonly shutdown: ShutdownSequence;
   /** Routes features mount on the management port. */
@@ -156,6 +183,7 @@ export async function buildGraph(
       maxAgeSeconds: opts.stateMaxAgeSeconds,
       clock,
       logger: log.child("state"),
+      metrics,
     })
     : undefined;
   const scheduler = new CheckScheduler({ clock });
@@ -170,6 +198,7 @@ export async function buildGraph(
     logger: log.child("source"),
     metrics,
   });
+  const live: LiveUpstreams | undefined = await liveUpstreams(backend, log);
   const app = new ProxyApp(config, {
     clock,
     logger: log,
@@ -179,6 +208,7 @@ export async function buildGraph(
     createAdjuster: (a) =>
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
+    live,
   }, opts);
   // The update in flight finishes and no other starts; what the sources know is written.
   shutdown.add("flush", "proxy updates", () => app.reconciler.stop());
@@ -193,6 +223,7 @@ export async function buildGraph(
     backend,
     metrics,
     sessions,
+    state,
     shutdown,
     routes,
     close: () => shutdown.run("closing", { quiet: true }),
@@ -208,7 +239,8 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
   if (!opts.setup) procReadable();
   const config = await loadConfig(opts.configArg);
-  const graph = await buildGraph(config, opts, log);
+  const stateFile = opts.stateFile ?? defaultStateFile(config);
+  const graph = await buildGraph(config, { ...opts, stateFile }, log);
   const { app, metrics, sessions, shutdown } = graph;
   const { createSource } = graph;
   // The mirror's collaborators, shared with the proxy's sources.
@@ -288,6 +320,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       () => sessions.health(),
       () => mirror?.health() ?? { level: "ok", lines: [] },
       registration?.healthProbe() ?? (() => ({ level: "ok", lines: [] })),
+      () => graph.state?.health() ?? { level: "ok", lines: [] },
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),

@@ -75,7 +75,22 @@ export interface StaticSourceConfig extends SourceCommon {
   readonly port: number;
 }
 
-interface ZkCommon extends SourceCommon {
+/**
+ * Whether a registry source keeps its previous endpoints when its members all vanish at
+ * once, and for how long (`use_previous_endpoints`, `previous_endpoints_grace_seconds`).
+ */
+export interface PreviousEndpointsConfig {
+  readonly use: boolean;
+  readonly graceSeconds: number;
+}
+
+/** What every ZooKeeper registry source has. */
+interface RegistryCommon extends SourceCommon {
+  /** Absent: the default (see `lib/sources/registry/previous_endpoints.ts`). */
+  readonly previousEndpoints?: PreviousEndpointsConfig;
+}
+
+interface ZkCommon extends RegistryCommon {
   /** Comma-separated `host:port` list, exactly as configured (identifies the ensemble). */
   readonly zkServers: string;
   /** Named additional endpoint to use instead of the service endpoint. */
@@ -98,7 +113,7 @@ export interface AuroraSourceConfig extends ZkCommon {
   readonly announcerServersetPath: string;
 }
 
-export interface MesosMasterSourceConfig extends SourceCommon {
+export interface MesosMasterSourceConfig extends RegistryCommon {
   readonly kind: "mesos_master";
   readonly zkServers: string;
   readonly mesosMasterPath: string;

@@ -8,11 +8,13 @@
  * @module
  */
 
+import type { LiveUpstreams } from "../backends/backend.ts";
 import type { Clock } from "../clock.ts";
 import { ChangeSignal, type Unsubscribe } from "../lifecycle/signal.ts";
 import type { Logger } from "../log.ts";
 import type { AdjusterConfig, PoolsConfig, ProxyConfig, SourceConfig } from "../model/config.ts";
 import type { HealthCheckResult, HealthProbe } from "../model/health.ts";
+import { type Endpoint, endpointKey } from "../model/endpoint.ts";
 import type { AdjusterFactory } from "../share/adjuster.ts";
 import type { Source } from "../sources/source.ts";
 import type { PoolMembers } from "./snapshot_builder.ts";
@@ -33,6 +35,11 @@ export interface TopologyDeps {
   readonly createSource: (config: SourceConfig) => Source;
   /** Builds an adjuster factory from its config. */
   readonly createAdjuster: (config: AdjusterConfig) => AdjusterFactory;
+  /**
+   * What the live proxy config serves (read at start-up): each source is told what it has
+   * there, to serve should its registry not answer (see `Source.keepUntilRead`).
+   */
+  readonly live?: LiveUpstreams;
 }
 
 interface Pools {
@@ -41,10 +48,64 @@ interface Pools {
 }
 
 /**
+ * The endpoints the live config serves for each of a pool's sources: the servers whose
+ * audit names the source (in any upstream: every stream of a TCP server shares one), or,
+ * for a pool of one source that no server names (renamed since the file was written), the
+ * servers of its pool in its upstream that name no configured source. Pure.
+ *
+ * @example
+ * ```ts
+ * import type { LiveUpstreams } from "../backends/backend.ts";
+ * import { ListSource } from "../sources/list_source.ts";
+ *
+ * const live: LiveUpstreams = {
+ *   from: "the live nginx config",
+ *   file: "/etc/aurproxy/nginx/nginx.conf",
+ *   upstreams: new Map([["web", [
+ *     { host: "10.0.0.1", address: "10.0.0.1", port: 80, weight: 1, pool: "primary", source: "a" },
+ *   ]]]),
+ * };
+ * const a = new ListSource("a", []);
+ * liveEndpointsOf(live, "web", "primary", [a], new Set(["a"])).get(a)?.[0].port; // 80
+ * ```
+ */
+export function liveEndpointsOf(
+  live: LiveUpstreams,
+  slug: string,
+  pool: "primary" | "overflow",
+  sources: readonly Source[],
+  configured: ReadonlySet<string>,
+): Map<Source, Endpoint[]> {
+  const out = new Map<Source, Endpoint[]>();
+  const add = (source: Source, host: string, port: number, where: string) => {
+    const list = out.get(source) ?? [];
+    if (!list.some((e) => endpointKey(e) === endpointKey({ host, port }))) {
+      list.push({ host, port, ports: {}, origin: `${live.file} (upstream ${where})` });
+    }
+    out.set(source, list);
+  };
+  for (const source of sources) {
+    for (const [u, servers] of live.upstreams) {
+      for (const s of servers) {
+        if (s.source === source.name && s.pool === pool) add(source, s.host, s.port, u);
+      }
+    }
+  }
+  if (sources.length === 1 && !out.has(sources[0])) {
+    for (const s of live.upstreams.get(slug) ?? []) {
+      if (s.pool === pool && !(s.source && configured.has(s.source))) {
+        add(sources[0], s.host, s.port, slug);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * @example
  * ```ts
  * import { systemClock } from "../clock.ts";
- * import { parseConfig } from "../config/parse.ts";
+ * import { parseConfig } from "../kinds.ts";
  * import { memoryLogger } from "../log.ts";
  * import { ListSource } from "../sources/list_source.ts";
  *
@@ -94,6 +155,20 @@ export class Topology implements MemberView {
           primary: pools.sources.map(track),
           overflow: pools.overflowSources.map(track),
         });
+      }
+    }
+    if (deps.live) this.#seed(deps.live);
+  }
+
+  /** Tells every source what the live config serves for it. */
+  #seed(live: LiveUpstreams): void {
+    const names = new Set(this.#tracked.map((t) => t.source.name));
+    for (const [pools, p] of this.#pools) {
+      for (const [kind, tracked] of [["primary", p.primary], ["overflow", p.overflow]] as const) {
+        const sources = tracked.map((t) => t.source);
+        for (const [source, endpoints] of liveEndpointsOf(live, pools.slug, kind, sources, names)) {
+          source.keepUntilRead?.(endpoints, live.from);
+        }
       }
     }
   }

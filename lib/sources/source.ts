@@ -33,4 +33,13 @@ export interface Source {
   onChange(fn: () => void): Unsubscribe;
   /** Optional connection state for health reporting. */
   status?(): SourceStatus;
+  /**
+   * Optional, for a source that can fail to read its registry: the endpoints the proxy
+   * serves for it right now (`from` says where they were read, e.g. "the live nginx
+   * config"). Called before `start()`. Should the source have read nothing when `start()`
+   * gives up waiting, and have no fresher knowledge (the state file), it serves these
+   * rather than none, until its registry answers: missing knowledge never empties a live
+   * upstream.
+   */
+  keepUntilRead?(endpoints: readonly Endpoint[], from: string): void;
 }

@@ -18,6 +18,8 @@ import { dirname } from "node:path";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Endpoint } from "../model/endpoint.ts";
 import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { HealthCheckResult } from "../model/health.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
 import { type FileFormat, parseFile, stored, validateStored } from "./state_file_format.ts";
 
@@ -26,6 +28,8 @@ export interface StateStoreOptions {
   readonly maxAgeSeconds: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** For the gauge `state_file_unusable` (1 while the file read at start-up was unusable). */
+  readonly metrics?: MetricsRegistry;
   /** Writes are batched this long after a change (default 500 ms). */
   readonly flushDelayMs?: number;
   /** At least this long between the starts of two writes (default 1000 ms). */
@@ -77,10 +81,22 @@ export class EndpointStateStore {
   #dirty = false;
   #stopped = false;
   #writes = 0;
+  /** Why the file found at start-up could not be used, until it is written again. */
+  #problem?: string;
 
   private constructor(path: string, o: StateStoreOptions) {
     this.path = path;
     this.#o = o;
+    this.#setProblem(undefined);
+  }
+
+  #setProblem(why: string | undefined): void {
+    this.#problem = why;
+    this.#o.metrics?.set(
+      "state_file_unusable",
+      "1 while the state file found at start-up could not be used (corrupt, truncated, unreadable) and has not been written again.",
+      why === undefined ? 0 : 1,
+    );
   }
 
   /** Reads the file if present and well-formed (fresh entries only); otherwise starts empty and says why. */
@@ -92,12 +108,14 @@ export class EndpointStateStore {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) {
         o.logger.warn(`cannot read state file ${path}; starting without it`, err);
+        store.#setProblem(err instanceof Error ? err.message : String(err));
       }
       return store;
     }
     const entries = parseFile(text);
     if (typeof entries === "string") {
-      o.logger.warn(`ignoring state file ${path}: ${entries}`);
+      o.logger.warn(`ignoring state file ${path}: ${entries} (truncated or corrupt?)`);
+      store.#setProblem(entries);
       return store;
     }
     const now = o.clock.now();
@@ -123,6 +141,23 @@ export class EndpointStateStore {
     }
     o.logger.info(`loaded last known endpoints of ${store.#entries.size} source(s) from ${path}`);
     return store;
+  }
+
+  /** Why the file found at start-up could not be used, until it is written again. */
+  get problem(): string | undefined {
+    return this.#problem;
+  }
+
+  /** For /health: degraded while the file found at start-up is unusable. */
+  health(): HealthCheckResult {
+    if (this.#problem === undefined) return { level: "ok", lines: [] };
+    return {
+      level: "degraded",
+      lines: [
+        `state file ${this.path} is unusable (${this.#problem}): ignored; ` +
+        `it is written again once a source has read its registry`,
+      ],
+    };
   }
 
   /** How many times the file was written (each write replaces all of it). */
@@ -249,6 +284,7 @@ export class EndpointStateStore {
         await Deno.writeTextFile(tmp, JSON.stringify(body));
         await Deno.rename(tmp, this.path);
         for (const [n, at] of savedAts) this.#written.set(n, at);
+        if (this.#problem !== undefined) this.#setProblem(undefined);
       } catch (err) {
         this.#o.logger.error(`cannot write state file ${this.path}`, err);
         this.#dirty = true;

@@ -231,6 +231,7 @@ export class ChildrenWatch {
     // Without a new listing the names are the cached ones: only stale data is read.
     const missing: string[] = [];
     let membership = false;
+    let vanished = false;
     if (names) {
       const wanted = new Set(names);
       for (const n of this.#data.keys()) {
@@ -258,9 +259,18 @@ export class ChildrenWatch {
             if (!isNoNode(err)) throw err;
             if (this.#data.delete(n)) membership = true;
             this.#dataWatchers.delete(n);
+            vanished = true;
           }
         }),
       );
+    }
+    if (vanished && !names) {
+      // A child whose data watch fired is gone: its siblings may be gone with it (a job
+      // killed, a path removed), and the cached names would report a list that no longer
+      // exists, one member at a time. List again first.
+      this.#listed = false;
+      this.#again = true;
+      return undefined;
     }
     // Updating a child in place keeps its position; new ones need sorting in.
     if (membership) this.#data = new Map([...this.#data].sort(byName));

@@ -53,11 +53,15 @@ export interface RawClient {
    * library's own close waits for the server's answer forever when the network is cut,
    * keeping a socket (and, while connecting, a timer) alive. `LivenessWatchdog` wraps the
    * two socket handlers (looked up on the instance at each connect) to learn when bytes
-   * arrive, because the library never notices a server that stopped answering.
+   * arrive, because the library never notices a server that stopped answering;
+   * `HandshakeRefusalWatch` wraps them too, and reads `zxid`, to notice an ensemble that
+   * refuses the session on every attempt.
    */
   readonly connectionManager?: {
     readonly state: number;
-    readonly socket?: { destroy(): void };
+    readonly socket?: { destroy(): void; once?(event: "end", fn: () => void): unknown };
+    /** The last zxid the client has seen (8 bytes, big-endian), sent with each handshake. */
+    readonly zxid?: Buffer;
     readonly connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
     /** Bytes of an incomplete packet, kept across connections by the library. */
     pendingBuffer?: unknown;

@@ -1,6 +1,6 @@
 /**
  * One ZooKeeper session per ensemble, shared by every source that names it: its state,
- * and its rebuild after expiry.
+ * and its rebuild after expiry or when every server refuses it.
  *
  * The client library reconnects by itself after a connection loss (same session), but
  * after the session expires it never recovers and pending calls hang. So: on expiry the
@@ -8,25 +8,31 @@
  * bounded ({@linkcode BoundedCalls}) and fails at once when its client is replaced or the
  * session closed; and subscribers hear about every (re)connection so they re-read and
  * re-watch their paths. A connection that went silent is noticed by the
- * {@linkcode LivenessWatchdog}.
+ * {@linkcode LivenessWatchdog}; an ensemble that refuses the session on every attempt (it
+ * was rebuilt, or restored from an old snapshot, and has not seen what the session has)
+ * by the {@linkcode HandshakeRefusalWatch}, and a fresh session is started then too. The
+ * operations themselves are in {@linkcode ZkOperations}.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { ChangeSignal, type Unsubscribe } from "../lifecycle/signal.ts";
 import { BoundedCalls, type ClientCall } from "./bounded_call.ts";
-import { type RawClient, type Watcher, zk } from "./client.ts";
+import { type RawClient, zk } from "./client.ts";
 import { closeClient } from "./client_close.ts";
+import { HandshakeRefusalWatch } from "./handshake_refusal.ts";
+import { shuffleHosts } from "./hosts.ts";
 import { LivenessWatchdog } from "./liveness.ts";
 import { ZkOpError } from "./op_error.ts";
-import type { ZkNodeData, ZkReader, ZkState } from "./reader.ts";
+import { ZkOperations } from "./operations.ts";
+import type { ZkReader, ZkState } from "./reader.ts";
 
 export type { ZkState } from "./reader.ts";
 // Where they were declared before the split; code importing them from here keeps working.
 export { isNoNode, type ZkOpCode, ZkOpError } from "./op_error.ts";
+export { shuffleHosts } from "./hosts.ts";
 
 /** How a session connects and bounds its calls. */
 export interface ZkSessionOptions {
@@ -43,23 +49,6 @@ export interface ZkSessionOptions {
   readonly logger: Logger;
   /** For tests: how hosts are shuffled. */
   readonly random?: () => number;
-}
-
-/**
- * Hosts in random order, so a fleet of aurproxies spreads over the ensemble.
- *
- * @example
- * ```ts
- * shuffleHosts("zk1:2181, zk2:2181,zk3:2181"); // e.g. "zk3:2181,zk1:2181,zk2:2181"
- * ```
- */
-export function shuffleHosts(connectString: string, random: () => number = Math.random): string {
-  const hosts = connectString.split(",").map((h) => h.trim()).filter(Boolean);
-  for (let i = hosts.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [hosts[i], hosts[j]] = [hosts[j], hosts[i]];
-  }
-  return hosts.join(",");
 }
 
 /**
@@ -81,23 +70,26 @@ export function shuffleHosts(connectString: string, random: () => number = Math.
  * }
  * ```
  */
-export class ZkSession implements ZkReader {
+export class ZkSession extends ZkOperations implements ZkReader {
   readonly connectString: string;
   readonly #o: ZkSessionOptions;
   readonly #connected = new ChangeSignal();
   readonly #calls: BoundedCalls;
   readonly #liveness: LivenessWatchdog;
+  readonly #refusalWatch: HandshakeRefusalWatch;
   #client?: RawClient;
   #generation = 0;
   #state: ZkState = "connecting";
   #stateSince: number;
   #lastEventAt: number;
   #expirations = 0;
+  #refusals = 0;
   #readyWaiters: (() => void)[] = [];
   /** Old clients still shutting down; `close()` waits for them. */
   readonly #shutdowns = new Set<Promise<void>>();
 
   constructor(connectString: string, opts: ZkSessionOptions) {
+    super();
     this.connectString = connectString;
     this.#o = opts;
     this.#stateSince = this.#lastEventAt = opts.clock.now();
@@ -116,6 +108,12 @@ export class ZkSession implements ZkReader {
       current,
       connected: () => this.#state === "connected",
       onLost: () => this.#setState("disconnected"),
+    });
+    this.#refusalWatch = new HandshakeRefusalWatch({
+      connectString,
+      logger: opts.logger,
+      current,
+      onRefused: (client) => this.#rebuild(client, "refused"),
     });
     this.#connect();
   }
@@ -147,6 +145,14 @@ export class ZkSession implements ZkReader {
   /** How many times the session expired and was rebuilt. */
   get expirations(): number {
     return this.#expirations;
+  }
+
+  /**
+   * How many times every server refused the session (an ensemble rebuilt or restored,
+   * behind what the session has seen) and a fresh one was started.
+   */
+  get refusals(): number {
+    return this.#refusals;
   }
 
   /**
@@ -203,6 +209,7 @@ export class ZkSession implements ZkReader {
     this.#client = client;
     this.#generation++;
     this.#liveness.watch(client, hosts.split(",").length);
+    this.#refusalWatch.watch(client, hosts.split(",").length);
     const log = this.#o.logger;
     client.on("state", (st) => {
       if (this.#client !== client) return;
@@ -211,6 +218,7 @@ export class ZkSession implements ZkReader {
         log.info(`connected to ${this.connectString}`);
         this.#setState("connected");
         this.#liveness.connected();
+        this.#refusalWatch.connected();
         for (const w of this.#readyWaiters.splice(0)) w();
         this.#connected.emit();
       } else if (code === zk.State.DISCONNECTED.getCode()) {
@@ -222,17 +230,24 @@ export class ZkSession implements ZkReader {
         this.#liveness.arm();
       } else if (code === zk.State.EXPIRED.getCode()) {
         log.warn(`session with ${this.connectString} expired; starting a new one`);
-        this.#expirations++;
-        this.#setState("expired");
-        this.#client = undefined;
-        // Calls sent on the dead session would hang until their timeout: fail them now,
-        // so their callers re-read on the new session without waiting.
-        this.#calls.failAll(new ZkOpError("session expired", "expired"), client);
-        this.#retire(client);
-        this.#connect();
+        this.#rebuild(client, "expired");
       }
     });
     client.connect();
+  }
+
+  /** The session of `client` is dead (expired, or refused by every server): start afresh. */
+  #rebuild(client: RawClient, why: "expired" | "refused"): void {
+    if (this.#client !== client || this.#state === "closed") return;
+    if (why === "expired") this.#expirations++;
+    else this.#refusals++;
+    this.#setState("expired");
+    this.#client = undefined;
+    // Calls sent on the dead session would hang until their timeout: fail them now,
+    // so their callers re-read on the new session without waiting.
+    this.#calls.failAll(new ZkOpError(`session ${why}`, "expired"), client);
+    this.#retire(client);
+    this.#connect();
   }
 
   /** Closes a client in the background; `close()` waits for it. */
@@ -242,63 +257,8 @@ export class ZkSession implements ZkReader {
     void p.finally(() => this.#shutdowns.delete(p));
   }
 
-  #call<T>(what: string, fn: ClientCall<T>): Promise<T> {
+  protected override run<T>(what: string, fn: ClientCall<T>): Promise<T> {
     return this.#calls.run(what, fn);
-  }
-
-  /** The children's names; the watcher fires once when they change or the node goes. */
-  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    return this.#call(`getChildren ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
-  }
-
-  /** True when the node exists; the watcher fires when it is created or deleted. */
-  async exists(path: string, watcher?: Watcher): Promise<boolean> {
-    const stat = await this.#call<unknown>(
-      `exists ${path}`,
-      (c, cb) => c.exists(path, watcher, cb),
-    );
-    return stat !== null && stat !== undefined;
-  }
-
-  /** The node's data as UTF-8; the watcher fires once when it changes or the node goes. */
-  async getData(path: string, watcher?: Watcher): Promise<string> {
-    return (await this.getNode(path, watcher)).data;
-  }
-
-  /**
-   * The node's data as UTF-8 and its version (the zxid of its last write, in hex); the
-   * watcher fires once when it changes or the node goes.
-   */
-  getNode(path: string, watcher?: Watcher): Promise<ZkNodeData> {
-    return this.#call(
-      `getData ${path}`,
-      (c, cb) =>
-        c.getData(path, watcher, (err, data, stat) =>
-          cb(err, {
-            data: data ? data.toString("utf8") : "",
-            version: stat?.mzxid ? stat.mzxid.toString("hex") : "",
-          })),
-    );
-  }
-
-  /** Replaces the node's data (any version). */
-  async setData(path: string, data: string): Promise<void> {
-    await this.#call(`setData ${path}`, (c, cb) => c.setData(path, Buffer.from(data), -1, cb));
-  }
-
-  /** Creates the node and any missing parents (persistent, empty); returns its path. */
-  mkdirp(path: string): Promise<string> {
-    return this.#call(`mkdirp ${path}`, (c, cb) => c.mkdirp(path, cb));
-  }
-
-  /** Creates a node; `mode` is one of `zk.CreateMode`. Returns the created path. */
-  create(path: string, data: string, mode: number): Promise<string> {
-    return this.#call(`create ${path}`, (c, cb) => c.create(path, Buffer.from(data), mode, cb));
-  }
-
-  /** Deletes the node (any version). */
-  remove(path: string): Promise<void> {
-    return this.#call(`remove ${path}`, (c, cb) => c.remove(path, -1, cb));
   }
 
   /**

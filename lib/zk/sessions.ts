@@ -105,6 +105,7 @@ export class ZkSessions implements ZkReaders {
     metrics.clear("zk_connected");
     metrics.clear("zk_last_event_age_seconds");
     metrics.clear("zk_session_expirations");
+    metrics.clear("zk_session_refusals");
     for (const s of this.#sessions.values()) {
       const labels = { ensemble: s.connectString };
       metrics.set(
@@ -120,6 +121,12 @@ export class ZkSessions implements ZkReaders {
         labels,
       );
       metrics.set("zk_session_expirations", "Sessions expired and rebuilt.", s.expirations, labels);
+      metrics.set(
+        "zk_session_refusals",
+        "Sessions every server refused (an ensemble rebuilt or restored behind them), replaced by fresh ones.",
+        s.refusals,
+        labels,
+      );
     }
   }
 }

@@ -412,7 +412,7 @@ Deno.test("zk outage: sources on two ensembles with the same job path keep their
   }
 });
 
-Deno.test("zk outage: the aurproxy process restarted with ZooKeeper down serves the state file through nginx (degraded on /health); without a state file the route answers 503 until ZooKeeper is back", async () => {
+Deno.test("zk outage: the aurproxy process restarted with ZooKeeper down serves the state file through nginx (degraded on /health); a first start with neither a state file nor a live config answers 503 until ZooKeeper is back", async () => {
   const zk = await startZooKeeper();
   const backend = await startBackend({ name: "web-1" });
   const dirs = await Promise.all([0, 1].map(() => Deno.makeTempDir({ prefix: "aurproxy-zk-" })));

@@ -155,10 +155,15 @@ Deno.test("zk: a member whose status changes in place loses, then regains, its t
     await src.stop();
   }));
 
-Deno.test("zk: a path created after start is picked up; a deleted path removes its members", () =>
+Deno.test("zk: a path created after start is picked up; with use_previous_endpoints off, a deleted path removes its members", () =>
   withZk(async (c) => {
     const path = uniquePath();
-    const src = serverset(c, path);
+    const src = new ServerSetSource({
+      zkServers: c.connectString,
+      zkPath: path,
+      zkMemberPrefix: "member_",
+      previousEndpoints: { use: false, graceSeconds: 60 },
+    }, c);
     await src.start();
     strictEqual(ports(src), "");
     strictEqual(src.status().healthy, true, "a path that does not exist yet is a known state");

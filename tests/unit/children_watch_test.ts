@@ -248,3 +248,29 @@ Deno.test("children watch: stopped, it reports nothing more and leaves no timer"
   await settle();
   strictEqual(t.updates.length, n);
 });
+
+Deno.test("children watch: members removed together are reported as one step, never one at a time from the cached names", async () => {
+  const t = setup();
+  for (const i of [1, 2, 3]) t.zk.create(`/sd/web/member_000000000${i}`, `${i}`);
+  t.watch.start();
+  await settle();
+  const before = t.updates.length;
+  // A job killed: every member's data watch and the children watch fire together.
+  for (const i of [1, 2, 3]) t.zk.remove(`/sd/web/member_000000000${i}`);
+  await settle();
+  deepStrictEqual(t.updates.slice(before), [""], "one update: no member");
+  t.zk.create("/sd/web/member_0000000004", "4");
+  t.zk.create("/sd/web/member_0000000005", "5");
+  await settle();
+  t.zk.remove("/sd/web/member_0000000004");
+  t.zk.remove("/sd/web/member_0000000005");
+  t.zk.remove("/sd/web");
+  await settle();
+  strictEqual(t.last(), "(no path)");
+  strictEqual(
+    t.updates.some((u) => u === "member_0000000005=5"),
+    false,
+    `a list that never existed after the removals: ${t.updates.join(" | ")}`,
+  );
+  t.watch.stop();
+});

@@ -1,6 +1,8 @@
 import { strictEqual, throws } from "node:assert";
 import { numberFlag, parseFlags, requireString, RUN_FLAGS } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
+import { defaultStateFile, runOptions } from "../../lib/cli/run.ts";
+import { parseConfig } from "../../lib/kinds.ts";
 
 Deno.test("run flags: original defaults", () => {
   const v = parseFlags(["--management-port=31325", "--config={}"], RUN_FLAGS);
@@ -66,4 +68,30 @@ Deno.test("requireString: missing --config is a usage error", () => {
     () => requireString(parseFlags([], RUN_FLAGS), "config"),
     (e: unknown) => e instanceof UsageError && e.message === "--config: required",
   );
+});
+
+Deno.test("run flags: the state file is on by default, beside configuration_file; --state-file=PATH moves it, --state-file= turns it off", () => {
+  const base = ["--management-port=8080", "--config={}"];
+  const stateFile = (...more: string[]) =>
+    runOptions(parseFlags([...base, ...more], RUN_FLAGS)).stateFile;
+  strictEqual(stateFile(), undefined, "not given: the default");
+  strictEqual(
+    stateFile("--state-file=/var/lib/aurproxy/state.json"),
+    "/var/lib/aurproxy/state.json",
+  );
+  strictEqual(stateFile("--state_file=/x.json"), "/x.json");
+  strictEqual(stateFile("--state-file="), false);
+  strictEqual(stateFile("--state-file", ""), false);
+  const config = parseConfig({
+    backend: "nginx",
+    configuration_file: "/etc/aurproxy/nginx/nginx.conf",
+    servers: [{
+      ports: [8080],
+      routes: [{
+        locations: ["/"],
+        sources: [{ source_class: "static", name: "a", host: "h", port: 1 }],
+      }],
+    }],
+  });
+  strictEqual(defaultStateFile(config), "/etc/aurproxy/nginx/aurproxy-state.json");
 });

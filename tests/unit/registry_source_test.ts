@@ -6,6 +6,7 @@ import { parseServerSetMember } from "../../lib/sources/registry/member.ts";
 import { MesosMasterSource } from "../../lib/sources/registry/mesos.ts";
 import { RegistrySource } from "../../lib/sources/registry/source.ts";
 import { EndpointStateStore } from "../../lib/sources/state_file.ts";
+import type { PreviousEndpointsConfig } from "../../lib/model/config.ts";
 import { ZkOpError } from "../../lib/zk/op_error.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
 import { MemoryZk } from "../../testing/memory_zk.ts";
@@ -17,7 +18,13 @@ const name = (i: number) => `member_${String(i).padStart(10, "0")}`;
 const PATH = "/aurora/r/e/web";
 
 /** A serverset-style source on an in-memory tree, its parses counted. */
-function setup(o: { state?: EndpointStateStore; clock?: FakeClock } = {}) {
+function setup(
+  o: {
+    state?: EndpointStateStore;
+    clock?: FakeClock;
+    previousEndpoints?: PreviousEndpointsConfig;
+  } = {},
+) {
   const clock = o.clock ?? new FakeClock();
   const zk = new MemoryZk({ now: () => clock.now() });
   const logger = memoryLogger();
@@ -30,6 +37,7 @@ function setup(o: { state?: EndpointStateStore; clock?: FakeClock } = {}) {
     zkPath: PATH,
     filter: (n) => n.startsWith("member_"),
     parse: (data, origin) => (parses++, parseServerSetMember(data, { origin })),
+    previousEndpoints: o.previousEndpoints,
   }, deps);
   let changes = 0;
   src.onChange(() => changes++);
@@ -68,6 +76,7 @@ Deno.test("registry source: members joining, leaving and changing reach the endp
   );
   t.zk.remove(`${PATH}/${name(2)}`);
   await settle();
+  // Member 1 is still listed (DRAINING): nothing to keep, the registry says "none".
   strictEqual(t.ports(), "");
   strictEqual(t.changes(), 4);
   deepStrictEqual(t.src.status(), { healthy: true, detail: "connected, 0 endpoint(s)" });
@@ -137,8 +146,8 @@ Deno.test("registry source: an instance announced again under a new member is no
   await t.src.stop();
 });
 
-Deno.test("registry source: the path deleted and created again empties, then refills, the endpoints", async () => {
-  const t = setup();
+Deno.test("registry source: with use_previous_endpoints off, the path deleted and created again empties, then refills, the endpoints", async () => {
+  const t = setup({ previousEndpoints: { use: false, graceSeconds: 60 } });
   await t.src.start();
   strictEqual(t.ports(), "");
   strictEqual(t.src.status().healthy, true, "a path that does not exist yet is a known state");
@@ -302,4 +311,69 @@ Deno.test("registry source: the Aurora source reads the job's path; the Mesos so
   await settle();
   deepStrictEqual(mesos.endpoints().map((e) => e.port), [5052]);
   await mesos.stop();
+});
+
+Deno.test("registry source: unreachable at start with no state file entry, it serves what the live proxy config has for it; the registry's members replace them once read", async () => {
+  const t = setup();
+  t.src.keepUntilRead([{ host: "10.0.0.1", port: 9001, ports: {} }], "the live nginx config");
+  t.reader.disconnect();
+  const started = t.src.start();
+  await t.clock.advance(1000);
+  await started;
+  strictEqual(t.ports(), "9001");
+  deepStrictEqual(t.src.status(), {
+    healthy: false,
+    detail: "ZooKeeper not reached yet: serving 1 endpoint(s) from the live nginx config",
+  });
+  strictEqual(
+    t.logger.lines.some((l) =>
+      l.includes("no state file entry; serving the 1 endpoint(s) the live nginx config has")
+    ),
+    true,
+  );
+  t.zk.create(`${PATH}/${name(1)}`, member(9002));
+  t.reader.reconnect();
+  await settle();
+  strictEqual(t.ports(), "9002");
+  strictEqual(t.src.status().healthy, true);
+  await t.src.stop();
+});
+
+Deno.test("registry source: a state file entry wins over the live config (its own, fuller knowledge); the live config's endpoints are kept like any others when the first read finds no member", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = new FakeClock();
+    const state = await EndpointStateStore.load(`${dir}/state.json`, {
+      maxAgeSeconds: 3600,
+      clock,
+      logger: memoryLogger(),
+    });
+    const t = setup({ state, clock });
+    state.put(t.src.name, [{ host: "10.0.0.1", port: 9001, ports: { http: 9001 } }]);
+    t.src.keepUntilRead([{ host: "10.0.0.1", port: 9005, ports: {} }], "the live nginx config");
+    t.reader.disconnect();
+    const started = t.src.start();
+    await t.clock.advance(1000);
+    await started;
+    strictEqual(t.ports(), "9001");
+    await t.src.stop();
+    await state.stop();
+
+    const u = setup();
+    u.src.keepUntilRead([{ host: "10.0.0.1", port: 9005, ports: {} }], "the live nginx config");
+    u.reader.disconnect();
+    const startedU = u.src.start();
+    await u.clock.advance(1000);
+    await startedU;
+    // ZooKeeper answers, but the job's path is not there (yet): missing, not "no instance".
+    u.reader.reconnect();
+    await settle();
+    strictEqual(u.ports(), "9005");
+    strictEqual(u.src.status().detail.includes("keeping 1 previous endpoint(s)"), true);
+    await u.clock.advance(60_000);
+    strictEqual(u.ports(), "");
+    await u.src.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

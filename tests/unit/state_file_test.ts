@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { memoryLogger } from "../../lib/log.ts";
+import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { EndpointStateStore } from "../../lib/sources/state_file.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
 
@@ -216,4 +217,39 @@ Deno.test("state file: stop() during a write awaits it, then writes the newest e
   a.put("s", [{ host: "10.0.0.1", port: 3, ports: {} }]);
   a.track("s", () => undefined);
   strictEqual(clock.pending, 0);
+});
+
+Deno.test("state file: a truncated one is reported (log, gauge, /health line) and ignored until it is written again", async () => {
+  await using t = await tmp();
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const metrics = new MetricsRegistry("aurproxy");
+  const a = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger, metrics });
+  strictEqual(metrics.get("state_file_unusable"), 0, "no file at all is not a problem");
+  deepStrictEqual(a.health(), { level: "ok", lines: [] });
+  a.put("s", [{ host: "10.0.0.1", port: 80, ports: {} }]);
+  await a.stop();
+  const good = await Deno.readTextFile(t.path);
+  await Deno.writeTextFile(t.path, good.slice(0, good.length - 7));
+  const b = await EndpointStateStore.load(t.path, { maxAgeSeconds: 60, clock, logger, metrics });
+  strictEqual(b.get("s"), undefined);
+  strictEqual(b.problem, "not JSON");
+  strictEqual(metrics.get("state_file_unusable"), 1);
+  deepStrictEqual(b.health(), {
+    level: "degraded",
+    lines: [
+      `state file ${t.path} is unusable (not JSON): ignored; it is written again once a ` +
+      "source has read its registry",
+    ],
+  });
+  strictEqual(
+    logger.lines.some((l) => l.includes(`ignoring state file ${t.path}: not JSON`)),
+    true,
+  );
+  b.put("s", [{ host: "10.0.0.2", port: 80, ports: {} }]);
+  await b.flush();
+  strictEqual(b.problem, undefined);
+  strictEqual(metrics.get("state_file_unusable"), 0);
+  strictEqual(b.health().level, "ok");
+  await b.stop();
 });

@@ -26,6 +26,7 @@ import { reloadAndWatch } from "./reload.ts";
 import { restorePrevious } from "./rollback.ts";
 import { NginxWatch } from "./watch.ts";
 import { configMeaning, workerCountOf } from "./config_text.ts";
+import { readLiveUpstreams } from "./live_config.ts";
 
 export { configMeaning } from "./config_text.ts";
 import type { ProcInfo } from "./process.ts";
@@ -142,6 +143,11 @@ export class NginxBackend implements ProxyBackend {
     } catch (err) {
       return err instanceof Deno.errors.NotFound;
     }
+  }
+
+  /** What the live file sends traffic to (see `live_config.ts`). */
+  liveEndpoints(): ReturnType<typeof readLiveUpstreams> {
+    return readLiveUpstreams(this.options.configurationFile);
   }
 
   async apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult> {

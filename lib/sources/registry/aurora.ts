@@ -28,6 +28,7 @@ export class AuroraSource extends ServerSetSource {
         zkPath: auroraJobPath(c),
         endpoint: c.endpoint,
         zkMemberPrefix: c.zkMemberPrefix,
+        previousEndpoints: c.previousEndpoints,
       },
       deps,
       "aurora",

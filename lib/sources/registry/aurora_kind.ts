@@ -7,6 +7,7 @@
 import { checkName } from "../../config/checks.ts";
 import type { AuroraSourceConfig } from "../../model/config.ts";
 import { defineSourceKind } from "../kind.ts";
+import { parsePreviousEndpoints } from "./previous_endpoints.ts";
 import { AuroraSource } from "./aurora.ts";
 import { checkAuroraName, checkZkServers, checkZnode } from "./checks.ts";
 import { MEMBER_PREFIX } from "./serverset_kind.ts";
@@ -28,6 +29,7 @@ export const auroraKind = defineSourceKind<AuroraSourceConfig>({
     announcerServersetPath: f.stringOr("announcer_serverset_path", "/aurora/", checkZnode),
     endpoint: f.string("endpoint", checkName),
     zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+    ...parsePreviousEndpoints(f),
   }),
   create: (c, deps) => new AuroraSource(c, deps),
 });

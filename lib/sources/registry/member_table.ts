@@ -38,6 +38,8 @@ export interface MemberTableUpdate {
   readonly fingerprints: Set<string>;
   /** Members newly skipped (not reported before with the same data). */
   readonly skipped: SkippedMember[];
+  /** How many members count (chosen), whether or not they give an endpoint. */
+  readonly members: number;
 }
 
 interface Parsed {
@@ -100,9 +102,11 @@ export class MemberTable {
     const keys = new Set<string>();
     const skipped: SkippedMember[] = [];
     const names = this.#o.choose ? this.#o.choose([...children.keys()]) : children.keys();
+    let members = 0;
     for (const name of names) {
       const node = children.get(name);
       if (!node) continue;
+      members++;
       const m = this.#member(name, node);
       const r = m.result;
       if (r.kind === "ok") {
@@ -122,7 +126,7 @@ export class MemberTable {
     if (this.#parsed.size > children.size || this.#o.choose) {
       for (const name of this.#parsed.keys()) if (!children.has(name)) this.#parsed.delete(name);
     }
-    return { endpoints, fingerprints, skipped };
+    return { endpoints, fingerprints, skipped, members };
   }
 
   #member(name: string, node: ZkNodeData): Parsed {

@@ -29,6 +29,7 @@ export class MesosMasterSource extends RegistrySource {
       // data is malformed (then nothing does): a follower is not a stand-in.
       choose: (children) => children.slice(0, 1),
       parse: (data, origin) => parseMesosMaster(data, origin),
+      previousEndpoints: c.previousEndpoints,
     }, deps);
   }
 }

@@ -6,6 +6,7 @@
 
 import type { MesosMasterSourceConfig } from "../../model/config.ts";
 import { defineSourceKind } from "../kind.ts";
+import { parsePreviousEndpoints } from "./previous_endpoints.ts";
 import { checkZkServers, checkZnode } from "./checks.ts";
 import { MesosMasterSource } from "./mesos.ts";
 
@@ -21,6 +22,7 @@ export const mesosMasterKind = defineSourceKind<MesosMasterSourceConfig>({
     kind: "mesos_master",
     mesosMasterPath: f.requiredString("mesos_master_path", checkZnode),
     zkServers: f.requiredString("zk_servers", checkZkServers),
+    ...parsePreviousEndpoints(f),
   }),
   create: (c, deps) => new MesosMasterSource(c, deps),
 });

@@ -40,6 +40,7 @@ export class ServerSetSource extends RegistrySource {
       zkPath,
       filter: (child) => child.startsWith(c.zkMemberPrefix),
       parse: (data, origin) => parseServerSetMember(data, { endpoint: c.endpoint, origin }),
+      previousEndpoints: c.previousEndpoints,
     }, deps);
   }
 }

@@ -7,6 +7,7 @@
 import { checkName } from "../../config/checks.ts";
 import type { ServerSetSourceConfig } from "../../model/config.ts";
 import { defineSourceKind } from "../kind.ts";
+import { parsePreviousEndpoints } from "./previous_endpoints.ts";
 import { checkZkServers, checkZnode } from "./checks.ts";
 import { ServerSetSource } from "./serverset.ts";
 
@@ -27,6 +28,7 @@ export const serversetKind = defineSourceKind<ServerSetSourceConfig>({
     zkServers: f.requiredString("zk_servers", checkZkServers),
     endpoint: f.string("endpoint", checkName),
     zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+    ...parsePreviousEndpoints(f),
   }),
   create: (c, deps) => new ServerSetSource(c, deps),
 });

@@ -14,11 +14,21 @@ import type { MetricsRegistry } from "../../metrics/registry.ts";
 import { ChangeSignal, type Unsubscribe } from "../../lifecycle/signal.ts";
 import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
 import type { ZkReader, ZkReaders } from "../../zk/reader.ts";
-import { normalizeEnsemble } from "../../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
 import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
 import type { Source, SourceStatus } from "../source.ts";
+import { registryStatus, type StartFallback } from "./status.ts";
+import { registrySourceName } from "./naming.ts";
+
+// Where they were declared before the split; code importing them from here keeps working.
+export { memberQualifier, normalizeZkPath, registrySourceName } from "./naming.ts";
 import type { EndpointStateStore } from "../state_file.ts";
+import type { PreviousEndpointsConfig } from "../../model/config.ts";
+import {
+  DEFAULT_PREVIOUS_ENDPOINTS,
+  type KeptEndpoints,
+  PreviousEndpointsKeeper,
+} from "./previous_endpoints.ts";
 
 /** What a registry source is given: the sessions (`ZkSessions`), the state file, the clock. */
 export interface RegistrySourceDeps {
@@ -34,6 +44,8 @@ export interface RegistrySourceDeps {
 
 /** What a registry source watches and how it reads members. */
 export interface RegistrySourceSpec {
+  /** Keeping the previous endpoints when every member vanishes at once; default on, 60 s. */
+  readonly previousEndpoints?: PreviousEndpointsConfig;
   /** What kind of source this is, the start of its name: "serverset", "aurora", "mesos". */
   readonly kind: string;
   /** What else selects the members, the end of its name (see {@linkcode registrySourceName}). */
@@ -51,45 +63,13 @@ export interface RegistrySourceSpec {
   readonly parse: (data: string, path: string) => MemberResult;
 }
 
-/** `/a//b/` → `/a/b`: ZooKeeper paths have no empty or trailing segments. */
-export function normalizeZkPath(...parts: string[]): string {
-  const segs = parts.join("/").split("/").filter(Boolean);
-  return "/" + segs.join("/");
-}
-
-/**
- * A registry source's name, used for its state-file entry, its metrics and logs: unique
- * per ensemble, path and member selection, so that sources on two ensembles with the same
- * job path never share a saved entry or a metric, yet readable as a ZooKeeper address.
- *
- * @example
- * ```ts
- * registrySourceName("aurora", "zk2:2181, zk1:2181", "/aurora/www-data/prod/web", "#http");
- * // "aurora:zk1:2181,zk2:2181/aurora/www-data/prod/web#http"
- * ```
- */
-export function registrySourceName(
-  kind: string,
-  zkServers: string,
-  zkPath: string,
-  qualifier = "",
-): string {
-  return `${kind}:${normalizeEnsemble(zkServers)}${zkPath}${qualifier}`;
-}
-
-/**
- * The qualifier of a serverset-style source: the member prefix when not the default
- * (`/node_*`), then the named endpoint (`#http`).
- */
-export function memberQualifier(memberPrefix: string, endpoint?: string): string {
-  return `${memberPrefix === "member_" ? "" : `/${memberPrefix}*`}${
-    endpoint ? `#${endpoint}` : ""
-  }`;
-}
-
 const INVALID = [
   "source_member_invalid",
   "Registry members skipped as malformed or unsafe.",
+] as const;
+const KEEPING = [
+  "source_keeping_previous_endpoints",
+  "Endpoints a registry source keeps serving while its registry shows no member.",
 ] as const;
 
 /**
@@ -119,10 +99,14 @@ export class RegistrySource implements Source {
   readonly #changed = new ChangeSignal();
   readonly #watch: ChildrenWatch;
   readonly #members: MemberTable;
+  readonly #previous: PreviousEndpointsKeeper;
   #endpoints: readonly Endpoint[] = [];
   /** What `#endpoints` are, for telling a change from a re-read. */
   #fingerprints = new Set<string>();
-  #fromState?: number;
+  /** What was served before the first read, and from where. */
+  #fallback?: StartFallback;
+  /** What the live proxy config serves for this source (see `keepUntilRead`). */
+  #live?: { readonly endpoints: readonly Endpoint[]; readonly from: string };
   #reads = 0;
   #firstRead?: () => void;
   #timer?: TimerId;
@@ -136,6 +120,11 @@ export class RegistrySource implements Source {
     this.zkPath = spec.zkPath;
     this.#session = deps.sessions.get(spec.zkServers);
     deps.metrics.declareCounter(INVALID[0], INVALID[1], { source: this.name });
+    deps.metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    this.#previous = new PreviousEndpointsKeeper(
+      spec.previousEndpoints ?? DEFAULT_PREVIOUS_ENDPOINTS,
+      { clock: deps.clock, onExpired: (kept) => this.#dropKept(kept) },
+    );
     this.#members = new MemberTable({
       zkPath: spec.zkPath,
       choose: spec.choose,
@@ -167,22 +156,39 @@ export class RegistrySource implements Source {
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#firstRead = undefined;
-    if (late && this.#reads === 0) {
-      const saved = this.#deps.state?.get(this.name);
-      if (saved) {
-        this.#endpoints = saved.endpoints;
-        this.#fingerprints = new Set(saved.endpoints.map(endpointFingerprint));
-        this.#fromState = saved.savedAt;
-        this.#deps.logger.warn(
-          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms; ` +
-            `serving ${saved.endpoints.length} last known endpoint(s) from the state file`,
-        );
-      } else {
-        this.#deps.logger.warn(
-          `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ${timeoutMs} ms ` +
-            `and no state file entry: no endpoints until it answers`,
-        );
-      }
+    if (late && this.#reads === 0) this.#serveFallback(timeoutMs);
+  }
+
+  /**
+   * Nothing read in time: serve what is known without the registry, the state file's
+   * entry (this source's own last knowledge) or else what the live proxy config serves
+   * for it, rather than nothing.
+   */
+  #serveFallback(timeoutMs: number): void {
+    const saved = this.#deps.state?.get(this.name);
+    const live = this.#live?.endpoints.length ? this.#live : undefined;
+    const unreached = `${this.name}: ZooKeeper ${this.#session.connectString} not reached in ` +
+      `${timeoutMs} ms`;
+    const serve = (endpoints: readonly Endpoint[], fallback: StartFallback) => {
+      this.#endpoints = endpoints;
+      this.#fingerprints = new Set(endpoints.map(endpointFingerprint));
+      this.#fallback = fallback;
+    };
+    if (saved) {
+      serve(saved.endpoints, { from: "the state file", savedAt: saved.savedAt });
+      this.#deps.logger.warn(
+        `${unreached}; serving ${saved.endpoints.length} last known endpoint(s) from the state file`,
+      );
+    } else if (live) {
+      serve(live.endpoints, { from: live.from });
+      this.#deps.logger.warn(
+        `${unreached} and no state file entry; serving the ${live.endpoints.length} endpoint(s) ` +
+          `${live.from} has for it until it answers`,
+      );
+    } else {
+      this.#deps.logger.warn(
+        `${unreached} and no state file entry: no endpoints until it answers`,
+      );
     }
   }
 
@@ -191,6 +197,7 @@ export class RegistrySource implements Source {
     this.#untrack?.();
     this.#untrack = undefined;
     this.#watch.stop();
+    this.#previous.stop();
     if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#firstRead?.();
@@ -212,35 +219,29 @@ export class RegistrySource implements Source {
   }
 
   status(): SourceStatus {
-    const n = this.#endpoints.length;
-    const st = this.#session.state;
-    const ageS = (t: number) => Math.round((this.#deps.clock.now() - t) / 1000);
-    if (this.#current()) return { healthy: true, detail: `connected, ${n} endpoint(s)` };
-    if (this.#reads === 0) {
-      return {
-        healthy: false,
-        detail: this.#fromState !== undefined
-          ? `ZooKeeper not reached yet: serving ${n} endpoint(s) from the state file (${
-            ageS(this.#fromState)
-          }s old)`
-          : "ZooKeeper not reached yet: no endpoints",
-      };
-    }
-    const failure = this.#watch.failure;
-    return {
-      healthy: false,
-      detail: st === "connected" && failure
-        ? `connected, but reading ${this.zkPath} failed (${failure}): serving ${n} last known endpoint(s)`
-        : `${st} since ${new Date(this.#session.stateSince).toISOString()} (${
-          ageS(this.#session.stateSince)
-        }s): serving ${n} last known endpoint(s)`,
-    };
+    return registryStatus({
+      zkPath: this.zkPath,
+      served: this.#endpoints.length,
+      state: this.#session.state,
+      stateSince: this.#session.stateSince,
+      now: this.#deps.clock.now(),
+      current: this.#current(),
+      reads: this.#reads,
+      failure: this.#watch.failure,
+      fallback: this.#fallback,
+      keptUntil: this.#previous.kept?.until,
+    });
+  }
+
+  keepUntilRead(endpoints: readonly Endpoint[], from: string): void {
+    this.#live = { endpoints, from };
   }
 
   #update(s: ChildrenState): void {
     this.#reads++;
     const { logger, metrics, state } = this.#deps;
-    const { endpoints, fingerprints, skipped } = this.#members.update(s.children);
+    const read = this.#members.update(s.children);
+    const { skipped } = read;
     for (const { path, result } of skipped) {
       if (result.kind === "invalid") {
         metrics.inc(INVALID[0], INVALID[1], { source: this.name });
@@ -250,17 +251,54 @@ export class RegistrySource implements Source {
       }
     }
     if (!s.exists) logger.info(`${this.name}: ${this.zkPath} does not exist (yet): no members`);
+    const wasKeeping = this.#previous.kept !== undefined;
+    const serve = this.#previous.serve(this.#endpoints, read.endpoints, read.members);
+    const keeping = serve !== read.endpoints;
+    const { endpoints, fingerprints } = keeping
+      ? { endpoints: this.#endpoints, fingerprints: this.#fingerprints }
+      : read;
+    if (keeping && !wasKeeping) {
+      const kept = this.#previous.kept!;
+      logger.warn(
+        `${this.name}: ${this.zkPath} ${s.exists ? "has no member any more" : "is gone"}: ` +
+          `keeping its ${endpoints.length} previous endpoint(s) for up to ` +
+          `${Math.round((kept.until - kept.since) / 1000)}s until members return ` +
+          `(use_previous_endpoints)`,
+      );
+      metrics.set(KEEPING[0], KEEPING[1], endpoints.length, { source: this.name });
+    } else if (!keeping && wasKeeping) {
+      logger.info(
+        `${this.name}: members are back (${endpoints.length}); the previous endpoints are replaced`,
+      );
+      metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    }
     const changed = !sameFingerprints(fingerprints, this.#fingerprints);
-    // Unchanged: keep the old list (and its order), unless it came from the state file
-    // (then take the live one quietly, for its origins).
-    if (changed || this.#fromState !== undefined) {
+    // Unchanged: keep the old list (and its order), unless it was served before any read
+    // (state file, live config): then take the registry's quietly, for its origins.
+    if (changed || this.#fallback !== undefined) {
       this.#endpoints = endpoints;
       this.#fingerprints = fingerprints;
     }
-    this.#fromState = undefined;
+    this.#fallback = undefined;
     this.#firstRead?.();
     // Read from ZooKeeper just now: current, changed or not (the same list when unchanged).
     state?.put(this.name, this.#endpoints);
     if (changed) this.#changed.emit();
+  }
+
+  /** The grace period passed with no member back: serve what the registry says, nothing. */
+  #dropKept(kept: KeptEndpoints): void {
+    if (!this.#running) return;
+    const { logger, metrics, state } = this.#deps;
+    const s = Math.round((kept.until - kept.since) / 1000);
+    logger.warn(
+      `${this.name}: still no member in ${this.zkPath} after ${s}s: ` +
+        `dropping its ${kept.endpoints.length} previous endpoint(s)`,
+    );
+    metrics.set(KEEPING[0], KEEPING[1], 0, { source: this.name });
+    this.#endpoints = [];
+    this.#fingerprints = new Set();
+    if (this.#current()) state?.put(this.name, this.#endpoints);
+    this.#changed.emit();
   }
 }

@@ -9,7 +9,6 @@ import type { AuroraSourceConfig } from "../../model/config.ts";
 import { defineSourceKind } from "../kind.ts";
 import { AuroraSource } from "./aurora.ts";
 import { checkAuroraName, checkZkServers, checkZnode } from "./checks.ts";
-import { MEMBER_PREFIX } from "./serverset_kind.ts";
 
 const SRC = "tellapart.aurproxy.source";
 
@@ -27,7 +26,8 @@ export const auroraKind = defineSourceKind<AuroraSourceConfig>({
     zkServers: f.requiredString("zk_servers", checkZkServers),
     announcerServersetPath: f.stringOr("announcer_serverset_path", "/aurora/", checkZnode),
     endpoint: f.string("endpoint", checkName),
-    zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+    // The original's AuroraProxySource passed no prefix on: every child of the job's path.
+    zkMemberPrefix: f.string("zk_member_prefix", checkName),
   }),
   create: (c, deps) => new AuroraSource(c, deps),
 });

@@ -16,6 +16,7 @@ import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
 import type { ZkReader, ZkReaders } from "../../zk/reader.ts";
 import { normalizeEnsemble } from "../../zk/sessions.ts";
 import type { MemberResult } from "./member.ts";
+import { MEMBER_PREFIX } from "./member_prefix.ts";
 import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
 import type { Source, SourceStatus } from "../source.ts";
 import type { EndpointStateStore } from "../state_file.ts";
@@ -78,13 +79,15 @@ export function registrySourceName(
 }
 
 /**
- * The qualifier of a serverset-style source: the member prefix when not the default
- * (`/node_*`), then the named endpoint (`#http`).
+ * The qualifier of a serverset-style source: the member prefix unless unset or Aurora's
+ * (`/node_*`; both select Aurora's members, and keep the names state files already
+ * hold), then the named endpoint (`#http`).
  */
-export function memberQualifier(memberPrefix: string, endpoint?: string): string {
-  return `${memberPrefix === "member_" ? "" : `/${memberPrefix}*`}${
-    endpoint ? `#${endpoint}` : ""
-  }`;
+export function memberQualifier(memberPrefix: string | undefined, endpoint?: string): string {
+  const prefix = memberPrefix === undefined || memberPrefix === MEMBER_PREFIX
+    ? ""
+    : `/${memberPrefix}*`;
+  return `${prefix}${endpoint ? `#${endpoint}` : ""}`;
 }
 
 const INVALID = [

@@ -28,6 +28,14 @@ export interface ServerContext extends KindContext {
   readonly uniqueSlug: (base: string) => string;
 }
 
+/**
+ * The original read a fixed set of keys from servers, routes and streams and ignored the
+ * rest, so their unknown keys are warnings (errors under `--strict`); sources and share
+ * adjusters, whose keys it passed to a constructor that failed on an unknown one, stay
+ * strict.
+ */
+const IGNORABLE = { ignorable: true } as const;
+
 function parsePools(f: Fields, slug: string, ctx: ServerContext): PoolsConfig {
   const sources = (key: string, required: boolean) =>
     f.each(key, required, (s, p) => parseSource(ctx.walker, s, p, ctx));
@@ -60,7 +68,7 @@ function parseRoute(
       integer: true,
     }),
   };
-  f.end();
+  f.end({}, IGNORABLE);
   return route;
 }
 
@@ -77,7 +85,7 @@ function parseStream(
   f.end({
     locations: "only routes (HTTP) have locations",
     empty_endpoint_status_code: "only routes (HTTP) answer a status code",
-  });
+  }, IGNORABLE);
   return stream;
 }
 
@@ -166,7 +174,10 @@ export function parseServer(
   } else if (!hasRoutes && !hasStreams) {
     f.fail("", "needs routes (HTTP) or streams (TCP), a non-empty list");
   } else if (hasStreams && healthcheckRoute !== undefined) {
-    f.fail("healthcheck_route", "only HTTP servers (routes) can answer a health check");
+    ctx.walker.ignore(
+      f.at("healthcheck_route"),
+      "only HTTP servers (routes) can answer a health check",
+    );
   }
   const slug = ctx.uniqueSlug(serverSlug(hosts, ports));
   const routes = hasRoutes
@@ -176,6 +187,15 @@ export function parseServer(
     ? f.each("streams", true, (s, p, i) => parseStream(s, p, slug, i, ctx))
     : [];
   checkDuplicateLocations(f, healthcheckRoute, context, routes);
-  f.end();
-  return { path, slug, hosts, ports, healthcheckRoute, context, routes, streams };
+  f.end({}, IGNORABLE);
+  return {
+    path,
+    slug,
+    hosts,
+    ports,
+    healthcheckRoute: hasRoutes ? healthcheckRoute : undefined,
+    context,
+    routes,
+    streams,
+  };
 }

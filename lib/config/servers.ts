@@ -14,7 +14,13 @@ import type {
   ServerConfig,
   StreamConfig,
 } from "../model/config.ts";
-import { checkHealthcheckRoute, checkLocation, checkServerName, isLocation } from "./checks.ts";
+import {
+  asciiServerName,
+  checkHealthcheckRoute,
+  checkLocation,
+  checkServerName,
+  isLocation,
+} from "./checks.ts";
 import { parseContext } from "./context.ts";
 import type { KindContext } from "./kind.ts";
 import { serverSlug, slugPart } from "./slugs.ts";
@@ -109,7 +115,8 @@ function checkDuplicateLocations(
     if (first) f.walker.fail(where, `duplicate location "${key}", also at ${first}`);
     else seen.set(key, where);
   };
-  if (healthcheckRoute) add(`= ${healthcheckRoute}`, f.at("healthcheck_route"));
+  // A prefix location, as the original rendered it; `= /path` for an exact one.
+  if (healthcheckRoute) add(healthcheckRoute, f.at("healthcheck_route"));
   const blacklist = context.location_blacklist;
   if (Array.isArray(blacklist)) {
     blacklist.forEach((l, i) => {
@@ -163,7 +170,8 @@ export function parseServer(
 ): ServerConfig | undefined {
   const f = ctx.walker.fields(raw, path);
   if (!f) return;
-  const hosts = f.stringList("hosts", false, checkServerName);
+  // nginx compares the Host header, which carries international names in IDNA form.
+  const hosts = f.stringList("hosts", false, checkServerName).map(asciiServerName);
   const ports = parsePorts(f);
   const healthcheckRoute = f.string("healthcheck_route", checkHealthcheckRoute);
   const context = parseContext(f, true);

@@ -964,7 +964,7 @@ Deno.test("config: locations, healthcheck_route and hosts must be safe nginx syn
 
   const hcWhy = (v: string) =>
     `expected a path like "/healthcheck" (answered 200 by nginx), got ${JSON.stringify(v)}`;
-  for (const v of ["health", "/h;", "= /h", "/h h"]) {
+  for (const v of ["health", "/h;", "= h", "=\n/h", "^~ /h", "/h h"]) {
     rejectsOnly(
       edit((c) => c.servers[0].healthcheck_route = v),
       "servers[0].healthcheck_route",
@@ -1000,13 +1000,30 @@ Deno.test("config: nginx's duplicate locations are caught with both places named
     "servers[0].routes[0].locations[0]",
     'duplicate location "/", also at servers[0].context.location_blacklist[0]',
   );
+  // healthcheck_route is a prefix location, as the original's (issue 8, B5); "= /hc" is
+  // the exact one.
   rejectsOnly(
     edit((c) => {
-      c.servers[0].healthcheck_route = "/hc";
+      c.servers[0].healthcheck_route = "= /hc";
       route2(c, ["=/hc"]);
     }),
     "servers[0].routes[1].locations[0]",
     'duplicate location "= /hc", also at servers[0].healthcheck_route',
+  );
+  rejectsOnly(
+    edit((c) => {
+      c.servers[0].healthcheck_route = "/hc";
+      route2(c, ["/hc"]);
+    }),
+    "servers[0].routes[1].locations[0]",
+    'duplicate location "/hc", also at servers[0].healthcheck_route',
+  );
+  strictEqual(
+    parseConfig(edit((c) => {
+      c.servers[0].healthcheck_route = "/hc";
+      route2(c, ["=/hc"]);
+    })).servers[0].healthcheckRoute,
+    "/hc",
   );
   // Exact and prefix locations of the same path are different nginx locations.
   strictEqual(

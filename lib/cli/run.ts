@@ -23,6 +23,7 @@ import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
+import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
@@ -42,15 +43,17 @@ export interface RunOptions {
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
+  /** `--backend`: the backend of a config without a `"backend"` key. */
+  readonly backend: string;
+  /** `--strict-config`: keys the original ignored are errors, not warnings. */
+  readonly strictConfig: boolean;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
 export function runOptions(v: FlagValues): RunOptions {
-  const backend = v.backend;
-  if (backend !== "nginx") {
-    throw new UsageError("--backend", `unknown backend ${JSON.stringify(backend)}; known: nginx`);
-  }
   return {
+    backend: backendFlag(v),
+    strictConfig: v["strict-config"] === true,
     configArg: requireString(v, "config"),
     managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
     managementHost: String(v["management-host"]),
@@ -80,6 +83,12 @@ export function logLevel(v: FlagValues): Level {
   return level;
 }
 
+/** What {@linkcode buildGraph} reads of the run options. */
+type GraphOptions = Omit<
+  RunOptions,
+  "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel"
+>;
+
 /** The object graph shared by `run`, `render` and the benchmarks. */
 export interface Graph {
   readonly config: ProxyConfig;
@@ -104,7 +113,7 @@ export interface Graph {
  */
 export async function buildGraph(
   config: ProxyConfig,
-  opts: Omit<RunOptions, "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel">,
+  opts: Omit<GraphOptions, "backend" | "strictConfig">,
   log: Logger,
 ): Promise<Graph> {
   const clock = systemClock;
@@ -164,7 +173,11 @@ export async function buildGraph(
  */
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
-  const config = await loadConfig(opts.configArg);
+  const parse = configOptions(
+    { backend: opts.backend, strict: opts.strictConfig },
+    logWarning(log),
+  );
+  const config = await loadConfig(opts.configArg, parse);
   const graph = await buildGraph(config, opts, log);
   const { app, metrics, sessions, shutdown } = graph;
 

@@ -24,6 +24,7 @@ import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
 import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
+import { listenForHangups, LiveGraph } from "./reload.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
@@ -115,11 +116,13 @@ export async function buildGraph(
   config: ProxyConfig,
   opts: Omit<GraphOptions, "backend" | "strictConfig">,
   log: Logger,
+  /** What the graph shares with others: a graph built on SIGHUP keeps the metrics. */
+  shared: { readonly metrics?: MetricsRegistry } = {},
 ): Promise<Graph> {
   const clock = systemClock;
   const shutdown = new ShutdownSequence({ logger: log, clock });
   const routes = new RouteRegistry();
-  const metrics = new MetricsRegistry("aurproxy");
+  const metrics = shared.metrics ?? new MetricsRegistry("aurproxy");
   const sessions = new ZkSessions({
     sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
     clock,
@@ -179,7 +182,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   );
   const config = await loadConfig(opts.configArg, parse);
   const graph = await buildGraph(config, opts, log);
-  const { app, metrics, sessions, shutdown } = graph;
+  const { app, metrics } = graph;
 
   if (opts.setup) {
     try {
@@ -194,6 +197,33 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       await graph.close();
     }
   }
+
+  // SIGHUP swaps the whole graph (./reload.ts): what must follow it reads live.current.
+  const started = systemClock.now();
+  const live = new LiveGraph(graph, {
+    configArg: opts.configArg,
+    configOptions: parse,
+    logger: log,
+    metrics,
+    build: (c) =>
+      buildGraph(
+        c,
+        {
+          ...opts,
+          weightAdjustmentDelaySeconds: Math.max(
+            0,
+            opts.weightAdjustmentDelaySeconds - (systemClock.now() - started) / 1000,
+          ),
+        },
+        log,
+        { metrics },
+      ),
+  });
+  // The process's own steps; the running graph's whole sequence is one of them.
+  const shutdown = new ShutdownSequence({ logger: log, clock: systemClock });
+  shutdown.add("flush", "pipeline", () => live.close("shutting down"));
+  const hangups = listenForHangups(live, log);
+  shutdown.add("close", "SIGHUP listener", hangups.stop);
 
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
@@ -223,13 +253,13 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         shutdown.started
           ? { level: "failed", lines: ["shutting down"] }
           : { level: "ok", lines: [] },
-      app.healthProbe(),
-      () => sessions.health(),
+      () => live.current.app.healthProbe()(),
+      () => live.current.sessions.health(),
     ],
-    snapshot: () => app.snapshot(),
+    snapshot: () => live.current.app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: () => {
-      sessions.refreshMetrics();
+      live.current.sessions.refreshMetrics();
       const mem = Deno.memoryUsage();
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
@@ -239,6 +269,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;
+  hangups.ready();
   if (pending) void shutdown.run(pending).then(exited);
   await done;
   return 0;

@@ -5,58 +5,19 @@
  */
 import { strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
+import { runCli, spawnCli } from "../../testing/cli.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-function spawn(...args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd: "/tmp",
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let log = "";
-  const drained = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) log += c;
-  })();
-  let exit: Deno.CommandStatus | undefined;
-  child.status.then((s) => (exit = s));
-  return {
-    child,
-    log: () => log,
-    exit: () => exit,
-    stop: async () => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited.
-      }
-      await child.status;
-      await drained;
-    },
-  };
-}
-
 async function setup(config: unknown) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "run",
-      "--setup",
-      "--management-port=1",
-      `--config=${JSON.stringify(config)}`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  strictEqual(out.code, 0, new TextDecoder().decode(out.stderr));
+  const out = await runCli(
+    "run",
+    "--setup",
+    "--management-port=1",
+    `--config=${JSON.stringify(config)}`,
+  );
+  strictEqual(out.code, 0, out.stderr);
 }
 
 Deno.test("reload: SIGHUP re-reads the --config file: a valid one runs, anything else keeps the running one", async () => {
@@ -92,7 +53,7 @@ Deno.test("reload: SIGHUP re-reads the --config file: a valid one runs, anything
     },
     [port],
   );
-  const p = spawn(
+  const p = spawnCli(
     "run",
     `--management-port=${mgmt}`,
     "--management-host=127.0.0.1",
@@ -177,7 +138,7 @@ Deno.test("reload: SIGHUP with inline --config JSON keeps running and says there
       }],
     }],
   };
-  const p = spawn(
+  const p = spawnCli(
     "run",
     `--management-port=${mgmt}`,
     "--management-host=127.0.0.1",

@@ -4,19 +4,11 @@
  * could leave behind, ambiguous IPv4 spellings as hosts.
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
+import { runCli } from "../../testing/cli.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function validate(config: unknown, ...flags: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "validate", ...flags, `--config=${JSON.stringify(config)}`],
-    cwd: "/tmp",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** `aurproxy validate <flags> --config=<config>`. */
+function validate(config: unknown, ...flags: string[]) {
+  return runCli("validate", ...flags, `--config=${JSON.stringify(config)}`);
 }
 
 // deno-lint-ignore no-explicit-any

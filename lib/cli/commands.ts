@@ -4,7 +4,6 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
 import { consoleLogger } from "../log.ts";
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS, SYNCHRONIZE_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
@@ -22,6 +21,13 @@ const HELP_FLAG = { help: { type: "boolean", default: false, help: "Show this he
 /** Flags of `render` and `validate`: the config plus what affects rendering. */
 export const RENDER_FLAGS: FlagTable = {
   config: RUN_FLAGS.config,
+  backend: RUN_FLAGS.backend,
+  strict: {
+    type: "boolean",
+    default: false,
+    help: "Refuse keys the original ignored (unknown keys on the top level, servers, routes " +
+      "and streams) instead of warning about them; run --strict-config does the same.",
+  },
   "zk-session-timeout-seconds": RUN_FLAGS["zk-session-timeout-seconds"],
   "state-file": RUN_FLAGS["state-file"],
   "state-max-age-seconds": RUN_FLAGS["state-max-age-seconds"],

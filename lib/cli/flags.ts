@@ -41,7 +41,17 @@ export const RUN_FLAGS: FlagTable = {
     type: "string",
     help: "Proxy configuration: a JSON string, file:///path or a path (required).",
   },
-  backend: { type: "string", default: "nginx", help: "Proxy backend; only nginx." },
+  backend: {
+    type: "string",
+    default: "nginx",
+    help: 'Backend of a config without a "backend" key; only nginx.',
+  },
+  "strict-config": {
+    type: "boolean",
+    default: false,
+    help: "Refuse keys the original ignored (unknown keys on the top level, servers, routes " +
+      "and streams) instead of logging a warning; the same as validate --strict.",
+  },
   "update-period": {
     type: "string",
     default: "2",

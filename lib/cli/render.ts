@@ -9,12 +9,11 @@ import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
 import type { Logger } from "../log.ts";
 import { consoleLogger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import type { ProxyConfig } from "../model/config.ts";
-import type { PoolMember } from "../model/pool_member.ts";
-import type { ProxySnapshot } from "../model/snapshot.ts";
-import { buildSnapshot } from "../pipeline/snapshot_builder.ts";
+import { EXIT_USAGE, type UsageError } from "../errors.ts";
+import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
 import type { FlagValues } from "./flags.ts";
 import { numberFlag, requireString } from "./flags.ts";
+import { placeholderSnapshot } from "./placeholder.ts";
 import { buildGraph, logLevel } from "./run.ts";
 
 function graphOptions(v: FlagValues) {
@@ -31,9 +30,14 @@ function graphOptions(v: FlagValues) {
   };
 }
 
+/** `--backend` and `--strict` as the options of `loadConfig`. */
+function parseOptions(v: FlagValues, warn: (w: UsageError) => void) {
+  return configOptions({ backend: backendFlag(v), strict: v.strict === true }, warn);
+}
+
 /** Prints the nginx config for the current endpoints (sources read once, no adjustment). */
 export async function runRender(v: FlagValues, log: Logger): Promise<number> {
-  const config = await loadConfig(requireString(v, "config"));
+  const config = await loadConfig(requireString(v, "config"), parseOptions(v, logWarning(log)));
   const graph = await buildGraph(config, graphOptions(v), log);
   try {
     const snap = await graph.app.snapshotOnce();
@@ -44,37 +48,29 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
   }
 }
 
-/** One endpoint in every pool: `nginx -t` must see every upstream, and never connects. */
-const PLACEHOLDER: PoolMember = {
-  endpoint: { host: "127.0.0.1", port: 1, ports: { default: 1 } },
-  source: "placeholder endpoint for nginx -t",
-  factors: [],
-};
-
-/**
- * The config's snapshot with a placeholder endpoint in every pool: upstream and stream
- * directives are rendered only for pools with endpoints. No registry is read.
- */
-function placeholderSnapshot(config: ProxyConfig): ProxySnapshot {
-  const members = { primary: [PLACEHOLDER], overflow: [] };
-  return buildSnapshot(config, () => members, { adjust: false, now: Date.now() });
-}
-
-/**
- * The backend's own check of a rendered config. `ProxyBackend` is gaining `validate`
- * (issue 7, in parallel); until it has it, nginx's `test` is that check.
- */
 /**
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
  * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
+ * Keys the original ignored are printed as warnings (errors with `--strict`). Exit 0 when
+ * valid, 2 for a config error, `nginx -t`'s included.
  */
 export async function runValidate(v: FlagValues): Promise<number> {
   const log = consoleLogger({ level: logLevel(v), component: "aurproxy" });
-  const config = await loadConfig(requireString(v, "config"));
+  const warnings: UsageError[] = [];
+  const config = await loadConfig(
+    requireString(v, "config"),
+    parseOptions(v, (w) => warnings.push(w)),
+  );
+  for (const w of warnings) console.error(`aurproxy validate: warning: ${w.message}`);
   const servers = config.servers.length;
   const routes = config.servers.reduce((n, s) => n + s.routes.length, 0);
   const streams = config.servers.reduce((n, s) => n + s.streams.length, 0);
-  console.log(`config OK: ${servers} server(s), ${routes} route(s), ${streams} stream(s)`);
+  const ignored = warnings.length
+    ? ` (${warnings.length} key(s) ignored, as the original did; --strict refuses them)`
+    : "";
+  console.log(
+    `config OK: ${servers} server(s), ${routes} route(s), ${streams} stream(s)${ignored}`,
+  );
   if (v["skip-nginx-test"]) return 0;
   const backend = createBackend(BUILTIN_KINDS.backends, config, {
     logger: log.child(config.backend),
@@ -82,8 +78,9 @@ export async function runValidate(v: FlagValues): Promise<number> {
   });
   const result = await backend.validate(placeholderSnapshot(config));
   if (!result.ok) {
-    console.error(`nginx -t rejected the rendered config:\n${result.error}`);
-    return 1;
+    // A config nginx refuses is a config error like any other.
+    console.error(`aurproxy validate: nginx -t rejected the rendered config:\n${result.error}`);
+    return EXIT_USAGE;
   }
   console.log("nginx -t: rendered config OK");
   return 0;

@@ -25,6 +25,8 @@ import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { UsageError } from "../errors.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
+import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
+import { listenForHangups, LiveGraph } from "./reload.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
@@ -58,15 +60,17 @@ export interface RunOptions {
   readonly mirror?: MirrorSettings;
   /** `--registration-class` and its `--registration-arg`s: self registration, when set. */
   readonly registration?: { readonly className?: string; readonly args: readonly string[] };
+  /** `--backend`: the backend of a config without a `"backend"` key. */
+  readonly backend: string;
+  /** `--strict-config`: keys the original ignored are errors, not warnings. */
+  readonly strictConfig: boolean;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
 export function runOptions(v: FlagValues): RunOptions {
-  const backend = v.backend;
-  if (backend !== "nginx") {
-    throw new UsageError("--backend", `unknown backend ${JSON.stringify(backend)}; known: nginx`);
-  }
   return {
+    backend: backendFlag(v),
+    strictConfig: v["strict-config"] === true,
     configArg: requireString(v, "config"),
     managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
     managementHost: String(v["management-host"]),
@@ -137,6 +141,12 @@ function procReadable(): void {
   }
 }
 
+/** What {@linkcode buildGraph} reads of the run options. */
+type GraphOptions = Omit<
+  RunOptions,
+  "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel"
+>;
+
 /** The object graph shared by `run`, `render` and the benchmarks. */
 export interface Graph {
   readonly config: ProxyConfig;
@@ -165,13 +175,15 @@ export interface Graph {
  */
 export async function buildGraph(
   config: ProxyConfig,
-  opts: Omit<RunOptions, "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel">,
+  opts: Omit<GraphOptions, "backend" | "strictConfig">,
   log: Logger,
+  /** What the graph shares with others: a graph built on SIGHUP keeps the metrics. */
+  shared: { readonly metrics?: MetricsRegistry } = {},
 ): Promise<Graph> {
   const clock = systemClock;
   const shutdown = new ShutdownSequence({ logger: log, clock });
   const routes = new RouteRegistry();
-  const metrics = new MetricsRegistry("aurproxy");
+  const metrics = shared.metrics ?? new MetricsRegistry("aurproxy");
   const sessions = new ZkSessions({
     sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
     clock,
@@ -238,13 +250,18 @@ export async function buildGraph(
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
   if (!opts.setup) procReadable();
-  const config = await loadConfig(opts.configArg);
-  const stateFile = opts.stateFile ?? defaultStateFile(config);
-  const graph = await buildGraph(config, { ...opts, stateFile }, log);
-  const { app, metrics, sessions, shutdown } = graph;
-  const { createSource } = graph;
-  // The mirror's collaborators, shared with the proxy's sources.
-  const mirrorDeps = { createSource, clock: systemClock, logger: log, metrics };
+  const parse = configOptions(
+    { backend: opts.backend, strict: opts.strictConfig },
+    logWarning(log),
+  );
+  const config = await loadConfig(opts.configArg, parse);
+  // The state file follows the config's configuration_file unless --state-file says.
+  const optionsFor = (c: ProxyConfig) => ({
+    ...opts,
+    stateFile: opts.stateFile ?? defaultStateFile(c),
+  });
+  const graph = await buildGraph(config, optionsFor(config), log);
+  const { app, metrics } = graph;
   // Checked before anything starts or is written: a bad registration flag exits 2.
   let registration;
   try {
@@ -257,12 +274,24 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     await graph.close();
     throw err;
   }
-  if (registration) {
-    const reg = registration;
-    // Registers after the first successful apply; deregisters before anything stops.
-    app.addListener(reg);
-    shutdown.add("deregister", "registration", () => reg.deregister());
-  }
+  // The mirror source outlives graph swaps: its own ZooKeeper sessions, no state file.
+  const mirrorSessions = new ZkSessions({
+    sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
+    clock: systemClock,
+    logger: log.child("zk"),
+    metrics,
+  });
+  const mirrorDeps = {
+    createSource: sourceFactory({
+      sessions: mirrorSessions,
+      clock: systemClock,
+      logger: log.child("source"),
+      metrics,
+    }),
+    clock: systemClock,
+    logger: log,
+    metrics,
+  };
 
   if (opts.setup) {
     try {
@@ -276,8 +305,47 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       return 0;
     } finally {
       await graph.close();
+      await mirrorSessions.closeAll();
     }
   }
+
+  // Registers after the first successful apply of whichever graph runs.
+  const withRegistration = (g: Graph) => {
+    if (registration) g.app.addListener(registration);
+    return g;
+  };
+  withRegistration(graph);
+  // SIGHUP swaps the whole graph (./reload.ts): what must follow it reads live.current.
+  const started = systemClock.now();
+  const live = new LiveGraph(graph, {
+    configArg: opts.configArg,
+    configOptions: parse,
+    logger: log,
+    metrics,
+    build: async (c) =>
+      withRegistration(
+        await buildGraph(
+          c,
+          {
+            ...optionsFor(c),
+            weightAdjustmentDelaySeconds: Math.max(
+              0,
+              opts.weightAdjustmentDelaySeconds - (systemClock.now() - started) / 1000,
+            ),
+          },
+          log,
+          { metrics },
+        ),
+      ),
+  });
+  // The process's own steps; the running graph's whole sequence is one of them.
+  const shutdown = new ShutdownSequence({ logger: log, clock: systemClock });
+  const reg = registration;
+  if (reg) shutdown.add("deregister", "registration", () => reg.deregister());
+  shutdown.add("flush", "pipeline", () => live.close("shutting down"));
+  shutdown.add("close", "mirror zookeeper sessions", () => mirrorSessions.closeAll());
+  const hangups = listenForHangups(live, log);
+  shutdown.add("close", "SIGHUP listener", hangups.stop);
 
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
@@ -297,7 +365,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     await shutdown.run("start failed");
     throw err;
   }
-  // Mirroring starts once the proxy is up; it stops with the children, before the sources.
+  // Mirroring starts once the proxy is up and stops with the children.
   let mirror;
   try {
     mirror = opts.mirror ? await startMirror(opts.mirror, mirrorDeps) : undefined;
@@ -306,26 +374,24 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     throw err;
   }
   if (mirror) shutdown.add("stop_children", "mirror", mirror.stop);
+  const ok = () => ({ level: "ok" as const, lines: [] });
   const server = await startManagementServer({
     hostname: opts.managementHost,
     port: opts.managementPort,
     logger: log.child("management"),
     metrics,
     health: [
-      () =>
-        shutdown.started
-          ? { level: "failed", lines: ["shutting down"] }
-          : { level: "ok", lines: [] },
-      app.healthProbe(),
-      () => sessions.health(),
-      () => mirror?.health() ?? { level: "ok", lines: [] },
-      registration?.healthProbe() ?? (() => ({ level: "ok", lines: [] })),
-      () => graph.state?.health() ?? { level: "ok", lines: [] },
+      () => shutdown.started ? { level: "failed", lines: ["shutting down"] } : ok(),
+      () => live.current.app.healthProbe()(),
+      () => live.current.sessions.health(),
+      () => live.current.state?.health() ?? ok(),
+      () => mirror?.health() ?? ok(),
+      registration?.healthProbe() ?? ok,
     ],
-    snapshot: () => app.snapshot(),
+    snapshot: () => live.current.app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: () => {
-      sessions.refreshMetrics();
+      live.current.sessions.refreshMetrics();
       const mem = Deno.memoryUsage();
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
@@ -335,6 +401,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;
+  hangups.ready();
   if (pending) void shutdown.run(pending).then(exited);
   await done;
   return 0;

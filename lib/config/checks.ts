@@ -9,7 +9,8 @@
  * @module
  */
 
-import { isValidHost } from "../model/endpoint.ts";
+import { domainToASCII } from "node:url";
+import { ambiguousIpv4, isValidHost } from "../model/endpoint.ts";
 
 /** Characters that could end or open an nginx directive, block, comment or variable. */
 // deno-lint-ignore no-control-regex -- control characters are exactly what must be refused
@@ -45,9 +46,9 @@ export function checkLocation(s: string): string | undefined {
 /** Whether {@linkcode checkLocation} accepts `s`. */
 export const isLocation = (s: string): boolean => LOCATION.test(s);
 
-/** A path nginx answers itself (`healthcheck_route`). */
+/** A path nginx answers itself (`healthcheck_route`): a prefix, or `= /path` for exactly it. */
 export function checkHealthcheckRoute(s: string): string | undefined {
-  return PLAIN_PATH.test(s)
+  return PLAIN_PATH.test(s.replace(/^= */, ""))
     ? undefined
     : `expected a path like "/healthcheck" (answered 200 by nginx), got ${JSON.stringify(s)}`;
 }
@@ -59,9 +60,36 @@ export function checkHttpTarget(s: string): string | undefined {
     : `expected an HTTP path like "/health", got ${JSON.stringify(s)}`;
 }
 
-/** A `server_name`: a host name, a `*.` or `.*` wildcard, `default` or `_`. */
+// deno-lint-ignore no-control-regex -- the ASCII range is what is tested
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A server name as nginx compares it with the `Host` header: an internationalised name
+ * (`test核.example.com`) in its IDNA ASCII form (`xn--test-jn2i.example.com`), which is
+ * what clients send; an ASCII name unchanged. Empty when it has no IDNA form.
+ *
+ * @example
+ * ```ts
+ * asciiServerName("*.bücher.de"); // "*.xn--bcher-kva.de"
+ * asciiServerName("Example.com"); // "Example.com"
+ * ```
+ */
+export function asciiServerName(s: string): string {
+  return NON_ASCII.test(s) ? domainToASCII(s) : s;
+}
+
+/**
+ * A `server_name`: a host name (international names too, see
+ * {@linkcode asciiServerName}), a `*.` or `.*` wildcard, `default` or `_`.
+ */
 export function checkServerName(s: string): string | undefined {
-  return SERVER_NAME.test(s)
+  const ascii = asciiServerName(s);
+  if (NON_ASCII.test(s) && ascii === "") {
+    return `expected a server name, got ${
+      JSON.stringify(s)
+    }: not a valid international domain name`;
+  }
+  return SERVER_NAME.test(ascii)
     ? undefined
     : `expected a server name like "example.com", "*.example.com" or "default", got ${
       JSON.stringify(s)
@@ -70,7 +98,8 @@ export function checkServerName(s: string): string | undefined {
 
 /** A host name or IP address an endpoint may have. */
 export function checkHost(s: string): string | undefined {
-  return isValidHost(s) ? undefined : `expected a hostname or IP address, got ${JSON.stringify(s)}`;
+  if (isValidHost(s)) return undefined;
+  return ambiguousIpv4(s) ?? `expected a hostname or IP address, got ${JSON.stringify(s)}`;
 }
 
 /** A name (port name, member prefix): no spaces, `/` or control characters. */

@@ -17,14 +17,27 @@ const BOOLEANS: readonly unknown[] = [true, false, "True", "False", "true", "fal
 /** Whether a `default_server`-style value means true. */
 export const isTrue = (v: unknown): boolean => v === true || v === "True" || v === "true";
 
-function visit(w: Walker, x: unknown, p: string): void {
+/**
+ * How deep a context value may nest. The renderer reads flat values (and one list); a
+ * deeper structure means nothing to nginx, and walking one thousands of levels deep
+ * would overflow the stack instead of saying what is wrong.
+ */
+export const MAX_CONTEXT_DEPTH = 32;
+
+/** Checks every string in `x`; `depth` is how many objects and lists hold it. */
+function visit(w: Walker, x: unknown, p: string, depth: number): void {
   if (typeof x === "string") {
     const bad = checkUnsafe(x);
     if (bad) w.fail(p, bad);
-  } else if (Array.isArray(x)) x.forEach((y, i) => visit(w, y, `${p}[${i}]`));
-  else if (x && typeof x === "object") {
-    for (const [k, y] of Object.entries(x)) visit(w, y, join(p, k));
+    return;
   }
+  if (!x || typeof x !== "object") return;
+  if (depth >= MAX_CONTEXT_DEPTH) {
+    w.fail(p, `nested more than ${MAX_CONTEXT_DEPTH} levels deep: context values are flat`);
+    return;
+  }
+  if (Array.isArray(x)) x.forEach((y, i) => visit(w, y, `${p}[${i}]`, depth + 1));
+  else for (const [k, y] of Object.entries(x)) visit(w, y, join(p, k), depth + 1);
 }
 
 /**
@@ -46,7 +59,7 @@ export function parseContext(f: Fields, isServer: boolean): Context {
   const c = w.object(f.raw("context"), cp);
   if (!c) return {};
   for (const [k, x] of Object.entries(c)) {
-    if (k !== "location_blacklist") visit(w, x, join(cp, k));
+    if (k !== "location_blacklist") visit(w, x, join(cp, k), 1);
   }
   w.stringListValue(
     c.location_blacklist,

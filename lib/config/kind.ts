@@ -43,6 +43,11 @@ export interface ConfigKind<C extends { readonly kind: string }, Common> {
   /** Why it cannot be used; default `<ClassName> is not supported yet`. */
   readonly unsupportedReason?: string;
   /**
+   * True when the original's class took any keyword (`**kwargs`) and ignored the ones it
+   * did not know: unknown keys are then warnings (errors under `--strict`), not errors.
+   */
+  readonly ignoresUnknownKeys?: boolean;
+  /**
    * Reads the kind's own keys from `f` (the keys it reads are the keys it allows; the
    * class key and the common ones are read already) and returns the config.
    */

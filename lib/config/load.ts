@@ -31,6 +31,20 @@ function configFile(arg: string): string | undefined {
   }
 }
 
+/**
+ * The file a `--config` value names (a path, or `file:///path`), or undefined when it is
+ * the JSON itself. Throws {@linkcode UsageError} for an empty value or a bad file URL.
+ *
+ * @example
+ * ```ts
+ * configFileOf("file:///etc/aurproxy/config.json"); // "/etc/aurproxy/config.json"
+ * configFileOf('{"servers": []}'); // undefined
+ * ```
+ */
+export function configFileOf(arg: string): string | undefined {
+  return configFile(arg);
+}
+
 async function readConfigFile(path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { UsageErrors } from "../errors.ts";
+import { type UsageError, UsageErrors } from "../errors.ts";
 import type { ProxyConfig } from "../model/config.ts";
 import { checkPortClashes } from "./clashes.ts";
 import { parseContext } from "./context.ts";
@@ -37,6 +37,12 @@ export interface ParseOptions {
    * where to report it when it names no backend. Without it, `"backend"` is required.
    */
   readonly defaultBackend?: { readonly name: string; readonly path: string };
+  /**
+   * Called for each key the original ignored (an unknown key on the top level, a server,
+   * a route or a stream), which is then ignored too; the warning names the key and a
+   * did-you-mean. Without it, such a key is an error (`validate --strict`).
+   */
+  readonly onIgnoredKey?: (warning: UsageError) => void;
 }
 
 /** `"nginx"`, or `one of "nginx", "haproxy"`. */
@@ -78,7 +84,7 @@ function selectBackend(f: Fields, options: ParseOptions): ConfigBackend | undefi
  * ```
  */
 export function parseConfig(raw: unknown, options: ParseOptions): ProxyConfig {
-  const w = new Walker();
+  const w = new Walker({ onIgnoredKey: options.onIgnoredKey });
   const o = w.object(raw, "(config)");
   if (!o) throw new UsageErrors(w.errors);
   // Top-level keys are named bare: `servers[0]`, `stats_port`.
@@ -99,7 +105,8 @@ export function parseConfig(raw: unknown, options: ParseOptions): ProxyConfig {
     // backend reads the top level on a scratch walker, just to make its keys known.
     for (const b of options.kinds.backends) b.parseOptions(f.withWalker(new Walker()), servers);
   }
-  f.end();
+  f.end({}, { ignorable: true });
+  w.flushWarnings();
   w.throwIfErrors();
   if (!backend) throw new Error("internal: no backend and no error");
   return { backend: backend.name, backendOptions, context, servers };

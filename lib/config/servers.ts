@@ -14,7 +14,13 @@ import type {
   ServerConfig,
   StreamConfig,
 } from "../model/config.ts";
-import { checkHealthcheckRoute, checkLocation, checkServerName, isLocation } from "./checks.ts";
+import {
+  asciiServerName,
+  checkHealthcheckRoute,
+  checkLocation,
+  checkServerName,
+  isLocation,
+} from "./checks.ts";
 import { parseContext } from "./context.ts";
 import type { KindContext } from "./kind.ts";
 import { serverSlug, slugPart } from "./slugs.ts";
@@ -27,6 +33,14 @@ export interface ServerContext extends KindContext {
   /** A unique slug for a base (see `slugAllocator`). */
   readonly uniqueSlug: (base: string) => string;
 }
+
+/**
+ * The original read a fixed set of keys from servers, routes and streams and ignored the
+ * rest, so their unknown keys are warnings (errors under `--strict`); sources and share
+ * adjusters, whose keys it passed to a constructor that failed on an unknown one, stay
+ * strict.
+ */
+const IGNORABLE = { ignorable: true } as const;
 
 function parsePools(f: Fields, slug: string, ctx: ServerContext): PoolsConfig {
   const sources = (key: string, required: boolean) =>
@@ -60,7 +74,7 @@ function parseRoute(
       integer: true,
     }),
   };
-  f.end();
+  f.end({}, IGNORABLE);
   return route;
 }
 
@@ -77,7 +91,7 @@ function parseStream(
   f.end({
     locations: "only routes (HTTP) have locations",
     empty_endpoint_status_code: "only routes (HTTP) answer a status code",
-  });
+  }, IGNORABLE);
   return stream;
 }
 
@@ -101,7 +115,8 @@ function checkDuplicateLocations(
     if (first) f.walker.fail(where, `duplicate location "${key}", also at ${first}`);
     else seen.set(key, where);
   };
-  if (healthcheckRoute) add(`= ${healthcheckRoute}`, f.at("healthcheck_route"));
+  // A prefix location, as the original rendered it; `= /path` for an exact one.
+  if (healthcheckRoute) add(healthcheckRoute, f.at("healthcheck_route"));
   const blacklist = context.location_blacklist;
   if (Array.isArray(blacklist)) {
     blacklist.forEach((l, i) => {
@@ -155,7 +170,8 @@ export function parseServer(
 ): ServerConfig | undefined {
   const f = ctx.walker.fields(raw, path);
   if (!f) return;
-  const hosts = f.stringList("hosts", false, checkServerName);
+  // nginx compares the Host header, which carries international names in IDNA form.
+  const hosts = f.stringList("hosts", false, checkServerName).map(asciiServerName);
   const ports = parsePorts(f);
   const healthcheckRoute = f.string("healthcheck_route", checkHealthcheckRoute);
   const context = parseContext(f, true);
@@ -166,7 +182,10 @@ export function parseServer(
   } else if (!hasRoutes && !hasStreams) {
     f.fail("", "needs routes (HTTP) or streams (TCP), a non-empty list");
   } else if (hasStreams && healthcheckRoute !== undefined) {
-    f.fail("healthcheck_route", "only HTTP servers (routes) can answer a health check");
+    ctx.walker.ignore(
+      f.at("healthcheck_route"),
+      "only HTTP servers (routes) can answer a health check",
+    );
   }
   const slug = ctx.uniqueSlug(serverSlug(hosts, ports));
   const routes = hasRoutes
@@ -176,6 +195,15 @@ export function parseServer(
     ? f.each("streams", true, (s, p, i) => parseStream(s, p, slug, i, ctx))
     : [];
   checkDuplicateLocations(f, healthcheckRoute, context, routes);
-  f.end();
-  return { path, slug, hosts, ports, healthcheckRoute, context, routes, streams };
+  f.end({}, IGNORABLE);
+  return {
+    path,
+    slug,
+    hosts,
+    ports,
+    healthcheckRoute: hasRoutes ? healthcheckRoute : undefined,
+    context,
+    routes,
+    streams,
+  };
 }

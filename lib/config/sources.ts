@@ -24,7 +24,7 @@ function parseAdjuster(
   const r = resolveClass(ctx.kinds.adjusters, cls);
   if (!r.ok) return f.fail("share_adjuster_class", r.reason);
   const config = r.entry.parse(f, { path }, ctx);
-  f.end();
+  f.end({}, { ignorable: r.entry.ignoresUnknownKeys });
   return config;
 }
 
@@ -51,7 +51,7 @@ export function parseSource(
     (a, p) => parseAdjuster(w, a, p, ctx),
   );
   const config = r.entry.parse(f, { path, shareAdjusters }, ctx);
-  f.end();
+  f.end({}, { ignorable: r.entry.ignoresUnknownKeys });
   return config;
 }
 

@@ -8,6 +8,10 @@
  * and finds the other problems; the walker's errors decide, and a config with any is
  * never returned.
  *
+ * Some keys the original aurproxy ignored (unknown keys on the top level, servers,
+ * routes and streams): those are reported through {@linkcode WalkerOptions.onIgnoredKey}
+ * when the walker has one, and are errors otherwise (`--strict`).
+ *
  * @module
  */
 
@@ -58,6 +62,15 @@ function numberKind(o: NumberOpts): string {
 
 const absent = (v: unknown) => v === undefined || v === null;
 
+/** How a {@linkcode Walker} treats what the original ignored. */
+export interface WalkerOptions {
+  /**
+   * Called for each key the original ignored (see {@linkcode Walker.ignore}), which is
+   * then ignored here too. Without it such a key is an error, as under `--strict`.
+   */
+  readonly onIgnoredKey?: (warning: UsageError) => void;
+}
+
 /**
  * Collects errors while walking the JSON.
  *
@@ -72,6 +85,40 @@ const absent = (v: unknown) => v === undefined || v === null;
  */
 export class Walker {
   readonly errors: UsageError[] = [];
+  /**
+   * Keys ignored so far, in the order of the document (as errors are), for
+   * {@linkcode flushWarnings}.
+   */
+  readonly warnings: UsageError[] = [];
+  readonly #onIgnoredKey?: (warning: UsageError) => void;
+
+  constructor(options: WalkerOptions = {}) {
+    this.#onIgnoredKey = options.onIgnoredKey;
+  }
+
+  /** True when keys the original ignored are warnings (there is an `onIgnoredKey`). */
+  get ignoring(): boolean {
+    return this.#onIgnoredKey !== undefined;
+  }
+
+  /**
+   * A key the original ignored: a warning for `onIgnoredKey` when {@linkcode ignoring}
+   * (handed over by {@linkcode flushWarnings}), else an error with `reason`.
+   */
+  ignore(path: string, reason: string): void {
+    if (this.ignoring) this.warnings.push(this.warning(path, reason));
+    else this.errors.push(new UsageError(path, reason));
+  }
+
+  /** The warning for a key ignored for `reason`. */
+  warning(path: string, reason: string): UsageError {
+    return new UsageError(path, `${reason}; ignored, as the original did`);
+  }
+
+  /** Hands every warning so far to `onIgnoredKey`, in document order, once. */
+  flushWarnings(): void {
+    for (const w of this.warnings.splice(0)) this.#onIgnoredKey?.(w);
+  }
 
   /** Records an error; returns undefined so a getter can `return w.fail(...)`. */
   fail(path: string, reason: string): undefined {
@@ -162,6 +209,8 @@ export class Fields {
   readonly #known: Set<string>;
   /** Where this object's errors begin: unknown keys are reported first, as the user reads. */
   readonly #mark: number;
+  /** The same for warnings. */
+  readonly #warnMark: number;
 
   constructor(
     readonly walker: Walker,
@@ -171,6 +220,7 @@ export class Fields {
   ) {
     this.#known = known;
     this.#mark = walker.errors.length;
+    this.#warnMark = walker.warnings.length;
   }
 
   /**
@@ -258,21 +308,24 @@ export class Fields {
   /**
    * Reports every key no getter read, as unknown (with a did-you-mean among the known
    * keys) or with its `misplaced` reason. Call once, after reading every key.
+   * `ignorable`: the original ignored unknown keys of this object, so they go to the
+   * walker's {@linkcode Walker.ignore} (a warning, or an error under `--strict`).
    */
-  end(misplaced: Misplaced = {}): void {
+  end(misplaced: Misplaced = {}, opts: { readonly ignorable?: boolean } = {}): void {
     const known = [...this.#known];
     const unknown: UsageError[] = [];
+    const ignored: UsageError[] = [];
     for (const k of Object.keys(this.obj)) {
       if (this.#known.has(k)) continue;
-      if (Object.hasOwn(misplaced, k)) {
-        unknown.push(new UsageError(this.at(k), `unknown key: ${misplaced[k]}`));
-        continue;
-      }
       const hint = didYouMean(k, known);
-      unknown.push(
-        new UsageError(this.at(k), `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`),
-      );
+      const reason = Object.hasOwn(misplaced, k)
+        ? `unknown key: ${misplaced[k]}`
+        : `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`;
+      if (opts.ignorable && this.walker.ignoring) {
+        ignored.push(this.walker.warning(this.at(k), reason));
+      } else unknown.push(new UsageError(this.at(k), reason));
     }
     if (unknown.length) this.walker.errors.splice(this.#mark, 0, ...unknown);
+    if (ignored.length) this.walker.warnings.splice(this.#warnMark, 0, ...ignored);
   }
 }

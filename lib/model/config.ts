@@ -95,8 +95,8 @@ interface ZkCommon extends RegistryCommon {
   readonly zkServers: string;
   /** Named additional endpoint to use instead of the service endpoint. */
   readonly endpoint?: string;
-  /** Default `member_`. */
-  readonly zkMemberPrefix: string;
+  /** Only children whose name starts with it are members; unset: every child. */
+  readonly zkMemberPrefix?: string;
 }
 
 export interface ServerSetSourceConfig extends ZkCommon {

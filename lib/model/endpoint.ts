@@ -35,16 +35,49 @@ export function isIpLiteral(host: string): boolean {
   return IPV4.test(host) || (host.includes(":") && IPV6.test(host) && isIpv6(host));
 }
 
+/** A label the resolver reads as a number: decimal, or `0x` hexadecimal. */
+const NUMERIC_LABEL = /^(?:\d+|0[xX][0-9A-Fa-f]*)$/;
+
+/**
+ * Why `host` is an ambiguous IPv4 spelling, or undefined. A name whose last label is a
+ * number (`2130706433`, `127.1`, `0x7f.1`, `010.0.0.1`) is no DNS name: resolvers read
+ * it as an IPv4 address, each in its own way (`010` may be octal), so only the plain
+ * dotted quad (`127.0.0.1`) is taken.
+ *
+ * @example
+ * ```ts
+ * ambiguousIpv4("127.1"); // '"127.1" is an ambiguous IPv4 spelling (read as 127.0.0.1) ...'
+ * ambiguousIpv4("127.0.0.1"); // undefined
+ * ambiguousIpv4("web-1.example.com"); // undefined
+ * ```
+ */
+export function ambiguousIpv4(host: string): string | undefined {
+  if (IPV4.test(host)) return undefined;
+  const labels = (host.endsWith(".") ? host.slice(0, -1) : host).split(".");
+  if (!NUMERIC_LABEL.test(labels[labels.length - 1])) return undefined;
+  let read: string | undefined;
+  try {
+    // The URL standard's IPv4 parser, the most common reading.
+    read = new URL(`http://${host}/`).hostname;
+  } catch {
+    read = undefined;
+  }
+  const how = read && IPV4.test(read) ? ` (read as ${read})` : "";
+  return `${JSON.stringify(host)} is an ambiguous IPv4 spelling${how}: write an address as ` +
+    `four decimal numbers (like 127.0.0.1); a host name may not end in a number`;
+}
+
 /**
  * True for a plain hostname (RFC 1123 labels, `_` tolerated as some internal DNS uses it),
- * an IPv4 literal or an IPv6 literal. Nothing else: no spaces, quotes, braces, semicolons.
+ * an IPv4 literal or an IPv6 literal. Nothing else: no spaces, quotes, braces, semicolons,
+ * nor an IPv4 address spelled other than as a dotted quad ({@linkcode ambiguousIpv4}).
  */
 export function isValidHost(host: string): boolean {
   if (host.length === 0 || host.length > 253) return false;
   if (IPV4.test(host)) return true;
   if (host.includes(":")) return IPV6.test(host) && isIpv6(host);
   const labels = host.endsWith(".") ? host.slice(0, -1).split(".") : host.split(".");
-  return labels.every((l) => HOSTNAME_LABEL.test(l));
+  return labels.every((l) => HOSTNAME_LABEL.test(l)) && ambiguousIpv4(host) === undefined;
 }
 
 function isIpv6(host: string): boolean {
@@ -71,7 +104,11 @@ export function isValidPort(port: unknown): port is number {
  */
 export function validateEndpointFields(host: unknown, port: unknown): string | null {
   if (typeof host !== "string") return `host: expected a string, got ${typeof host}`;
-  if (!isValidHost(host)) return `host: not a hostname or IP literal: ${JSON.stringify(host)}`;
+  if (!isValidHost(host)) {
+    return `host: ${
+      ambiguousIpv4(host) ?? `not a hostname or IP literal: ${JSON.stringify(host)}`
+    }`;
+  }
   if (!isValidPort(port)) return `port: expected an integer 1-65535, got ${JSON.stringify(port)}`;
   return null;
 }

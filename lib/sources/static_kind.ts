@@ -16,6 +16,8 @@ export const staticKind = defineSourceKind<StaticSourceConfig>({
   kind: "static",
   canonical: `${SRC}.StaticProxySource`,
   aliases: ["static", `${SRC}.StaticSource`, `${SRC}.sources.static.StaticProxySource`],
+  // The original's StaticProxySource took **kwargs and read only these three.
+  ignoresUnknownKeys: true,
   parse: (f, common) => ({
     ...common,
     kind: "static",

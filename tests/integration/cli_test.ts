@@ -359,7 +359,8 @@ Deno.test("cli: a config error writes nothing; validate checks upstream and stre
   const knob = JSON.parse(s.configJson);
   knob.context = { upstream_keepalive: "lots" };
   const v = await aurproxy("validate", `--config=${JSON.stringify(knob)}`);
-  strictEqual(v.code, 1);
+  // A config nginx refuses is a config error: exit 2 (issue 8, A14).
+  strictEqual(v.code, 2);
   strictEqual(
     v.stderr.includes('invalid value "lots" in "keepalive" directive'),
     true,

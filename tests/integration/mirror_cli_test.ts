@@ -53,6 +53,8 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
         role: "www-data",
         environment: "devel",
         job: "gor_replay",
+        // Without it the job's last members would be kept for the 60 s grace (issue 8 A4).
+        use_previous_endpoints: false,
       })
     }`,
     "--mirror-ports=8080,8081",

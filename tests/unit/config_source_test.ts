@@ -114,7 +114,6 @@ Deno.test("parseSourceConfig: every error is the one --config gives, rooted wher
     'source.share_adjusters[0].route: expected an HTTP path like "/health", got "health"',
     "source.share_adjusters[1].ramp_delay: expected a number >= 0, got -1",
     "source.share_adjusters[1].ramp_seconds: required, a number >= 0",
-    "source.share_adjusters[1].update_frequency: required, a number > 0",
     'source.share_adjusters[2]: expected an object, got "delay_start"',
   ]);
 });

@@ -134,7 +134,7 @@ Deno.test("config: the seed's quick-start --config parses into the expected mode
             "0.zk.mycluster.mydomain.com:2181,1.zk.mycluster.mydomain.com:2181,2.zk.mycluster.mydomain.com:2181",
           announcerServersetPath: "/aurora/",
           endpoint: "http",
-          zkMemberPrefix: "member_",
+          zkMemberPrefix: undefined,
         }],
       }],
       streams: [],
@@ -205,17 +205,19 @@ Deno.test("config: defaults of the original apply to omitted keys", () => {
   strictEqual(r.overflowThresholdPct, undefined);
   const [a, ss] = r.sources;
   strictEqual(a.kind === "aurora" && a.announcerServersetPath, "/aurora/");
-  strictEqual(a.kind === "aurora" && a.zkMemberPrefix, "member_");
+  // The original took every child of the path when no prefix was given (issue 8, B7).
+  strictEqual(a.kind === "aurora" && a.zkMemberPrefix, undefined);
   strictEqual(a.kind === "aurora" && a.endpoint, undefined);
-  strictEqual(ss.kind === "serverset" && ss.zkMemberPrefix, "member_");
+  strictEqual(ss.kind === "serverset" && ss.zkMemberPrefix, undefined);
   strictEqual(ss.kind === "serverset" && ss.zkPath, "/sd/web");
   deepStrictEqual(a.shareAdjusters.map((x) => ({ ...x, path: "" })), [
     {
       kind: "http_health",
       path: "",
       route: "/h",
-      interval: 3,
-      timeout: 2,
+      // HttpHealthCheckShareAdjuster's defaults in the original (issue 8, B3).
+      interval: 5,
+      timeout: 3,
       unhealthyThreshold: 2,
       healthyThreshold: 2,
       httpMethod: "GET",
@@ -663,11 +665,9 @@ Deno.test("config: zk_servers is host:port,host:port with every host and port va
 });
 
 Deno.test("config: share adjuster arguments", () => {
-  rejectsOnly(
-    withAdjuster({ share_adjuster_class: "http_health" }),
-    `${A0}.route`,
-    "required, a string",
-  );
+  // Every key of a health check has the original's default, `route` "/health" included.
+  const bare = adj0(parseConfig(withAdjuster({ share_adjuster_class: "http_health" })));
+  strictEqual(bare.kind === "http_health" && bare.route, "/health");
   rejects(
     withAdjuster(health({ route: "health" })),
     `${A0}.route`,
@@ -722,11 +722,9 @@ Deno.test("config: share adjuster arguments", () => {
     delete r[key as keyof typeof r];
     rejectsOnly(withAdjuster(r), `${A0}.${key}`, "required, a number >= 0");
   }
-  rejectsOnly(
-    withAdjuster(ramp({ update_frequency: undefined })),
-    `${A0}.update_frequency`,
-    "required, a number > 0",
-  );
+  // update_frequency defaults to 10 s, as the original's RampingShareAdjuster.
+  const r10 = adj0(parseConfig(withAdjuster(ramp({ update_frequency: undefined }))));
+  strictEqual(r10.kind === "ramp" && r10.updateFrequency, 10);
   rejects(
     withAdjuster(ramp({ update_frequency: 0 })),
     `${A0}.update_frequency`,
@@ -966,7 +964,7 @@ Deno.test("config: locations, healthcheck_route and hosts must be safe nginx syn
 
   const hcWhy = (v: string) =>
     `expected a path like "/healthcheck" (answered 200 by nginx), got ${JSON.stringify(v)}`;
-  for (const v of ["health", "/h;", "= /h", "/h h"]) {
+  for (const v of ["health", "/h;", "= h", "=\n/h", "^~ /h", "/h h"]) {
     rejectsOnly(
       edit((c) => c.servers[0].healthcheck_route = v),
       "servers[0].healthcheck_route",
@@ -1002,13 +1000,30 @@ Deno.test("config: nginx's duplicate locations are caught with both places named
     "servers[0].routes[0].locations[0]",
     'duplicate location "/", also at servers[0].context.location_blacklist[0]',
   );
+  // healthcheck_route is a prefix location, as the original's (issue 8, B5); "= /hc" is
+  // the exact one.
   rejectsOnly(
     edit((c) => {
-      c.servers[0].healthcheck_route = "/hc";
+      c.servers[0].healthcheck_route = "= /hc";
       route2(c, ["=/hc"]);
     }),
     "servers[0].routes[1].locations[0]",
     'duplicate location "= /hc", also at servers[0].healthcheck_route',
+  );
+  rejectsOnly(
+    edit((c) => {
+      c.servers[0].healthcheck_route = "/hc";
+      route2(c, ["/hc"]);
+    }),
+    "servers[0].routes[1].locations[0]",
+    'duplicate location "/hc", also at servers[0].healthcheck_route',
+  );
+  strictEqual(
+    parseConfig(edit((c) => {
+      c.servers[0].healthcheck_route = "/hc";
+      route2(c, ["=/hc"]);
+    })).servers[0].healthcheckRoute,
+    "/hc",
   );
   // Exact and prefix locations of the same path are different nginx locations.
   strictEqual(

@@ -91,7 +91,8 @@ Deno.test("nginx template: listen, default_server, server_name, healthcheck, bla
   has(t, "listen 80 default_server;");
   has(t, "listen 8080 default_server;");
   has(t, "server_name _ www.example.com;");
-  has(t, "location = /hc {\n            access_log off;\n            return 200;");
+  // A prefix location, as the original's (issue 8, B5).
+  has(t, "location /hc {\n            access_log off;\n            return 200;");
   has(t, "location /health {\n            deny all;");
   has(t, "location /quitquitquit {\n            deny all;");
   has(t, "proxy_read_timeout 5;");
@@ -133,7 +134,8 @@ Deno.test("nginx template: defaults of the original for limits, buffers and retr
   has(t, "send_timeout 60;");
   has(t, "proxy_next_upstream error timeout;");
   has(t, "proxy_next_upstream_tries 3;");
-  has(t, "access_log off;");
+  // The original's access log: every request to stdout in its own format (issue 8, B8).
+  has(t, "access_log /dev/stdout combined_forwarded_ip;");
   has(t, "error_log stderr warn;");
   hasNot(t, "\nuser ");
 });
@@ -171,7 +173,7 @@ Deno.test("nginx template: every knob can be overridden from context", () => {
     const line of [
       "user www-data;",
       "keepalive_requests 1000;",
-      "access_log /var/log/nginx/access.log;",
+      "access_log /var/log/nginx/access.log combined_forwarded_ip;",
       "error_log /var/log/nginx/error.log info;",
       "keepalive 512;",
       "server 127.0.0.1:9001 weight=1000 max_fails=3 fail_timeout=5s;",
@@ -315,4 +317,52 @@ Deno.test("nginx template: IPv6 endpoints are bracketed; audit comments cannot b
 Deno.test("nginx template: same snapshot, same text (an unchanged render never reloads)", () => {
   const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001, 9002] }] }]);
   strictEqual(renderNginx(snap, opts), renderNginx({ ...snap, builtAt: 12345 }, opts));
+});
+
+Deno.test("nginx template: the original's access log by default; off, elsewhere, or as given", () => {
+  const render = (context: Record<string, unknown>, o = opts) =>
+    renderNginx(
+      snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }], context),
+      o,
+    );
+  const t = render({});
+  has(
+    t,
+    `    log_format combined_forwarded_ip '$remote_addr ($http_x_forwarded_for) - $remote_user ` +
+      `[$time_local]  "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" ` +
+      `"$host" $request_time $upstream_response_time "$upstream_addr" $msec';\n` +
+      "    access_log /dev/stdout combined_forwarded_ip;\n",
+  );
+  has(render({ access_log: "off" }), "access_log off;");
+  has(render({ access_log: false }), "access_log off;");
+  has(render({ access_log: "/var/log/a.log" }), "access_log /var/log/a.log combined_forwarded_ip;");
+  has(
+    render({ access_log: "/var/log/a.log main buffer=32k" }),
+    "access_log /var/log/a.log main buffer=32k;",
+  );
+  has(
+    render({ access_log: "syslog:server=10.0.0.1" }),
+    "access_log syslog:server=10.0.0.1 combined_forwarded_ip;",
+  );
+  // A check's render keeps every log file in its own directory.
+  const check = { ...opts, logDir: "/tmp/check" };
+  has(render({}, check), "access_log /dev/stdout combined_forwarded_ip;");
+  has(
+    render({ access_log: "/var/log/a.log buffer=32k" }, check),
+    "access_log /tmp/check/access.log buffer=32k;",
+  );
+  has(render({ error_log: "/var/log/e.log" }, check), "error_log /tmp/check/error.log warn;");
+  has(render({ error_log: "stderr" }, check), "error_log stderr warn;");
+});
+
+Deno.test('nginx template: healthcheck_route "= /path" renders an exact location', () => {
+  const t = renderNginx(
+    snapshot([{
+      ports: [80],
+      healthcheckRoute: "= /hc",
+      routes: [{ locations: ["/"], ports: [9001] }],
+    }]),
+    opts,
+  );
+  has(t, "location = /hc {\n            access_log off;\n            return 200;");
 });

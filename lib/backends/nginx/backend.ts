@@ -104,14 +104,23 @@ export class NginxBackend implements ProxyBackend {
 
   /**
    * Renders and runs `nginx -t` on the result in a temp dir: touches nothing live and
-   * needs no access to the live config's directory.
+   * needs no access to the live config's directory. Everything `nginx -t` opens or
+   * creates (the pid file, temp paths, log files) is put in that dir, which is removed
+   * after: the check leaves nothing behind.
    */
   async validate(snapshot: ProxySnapshot): Promise<ValidationResult> {
     const dir = await Deno.makeTempDir({ prefix: "aurproxy-validate-" });
     try {
-      if (this.options.prefix) await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/nginx.conf`, this.render(snapshot));
-      return await testConfig(this.binary, `${dir}/nginx.conf`, this.options.prefix);
+      await Deno.mkdir(`${dir}/temp`);
+      const text = renderNginx(snapshot, {
+        pidPath: `${dir}/nginx.pid`,
+        statsPort: this.options.statsPort,
+        streamModulePath: this.binary.streamModulePath,
+        privatePrefix: true,
+        logDir: dir,
+      });
+      await Deno.writeTextFile(`${dir}/nginx.conf`, text);
+      return await testConfig(this.binary, `${dir}/nginx.conf`, dir);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

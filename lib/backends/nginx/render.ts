@@ -30,6 +30,46 @@ export interface NginxRenderOptions {
    * Otherwise nginx's compiled-in temp paths apply.
    */
   readonly privatePrefix?: boolean;
+  /**
+   * For `nginx -t` from `aurproxy validate`: log files are opened (created) in this
+   * directory instead of where the context says, so a check leaves nothing behind.
+   */
+  readonly logDir?: string;
+}
+
+/**
+ * The original's access log format (its template's `combined_forwarded_ip`): combined,
+ * plus the forwarded-for chain, host, timings, upstream and time in ms. Log parsers
+ * written for the original read it unchanged.
+ */
+export const ACCESS_LOG_FORMAT = "combined_forwarded_ip";
+const ACCESS_LOG_FIELDS = "$remote_addr ($http_x_forwarded_for) - $remote_user [$time_local]  " +
+  '"$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$host" ' +
+  '$request_time $upstream_response_time "$upstream_addr" $msec';
+
+/** Log targets nginx writes without creating a file. */
+const NOT_A_FILE = /^(off|stderr|\/dev\/(stdout|stderr)|syslog:.*|memory:.*)$/;
+
+/** `target` (a path, or a path and parameters), moved into `logDir` when it is a file. */
+function logTarget(target: string, logDir: string | undefined, name: string): string {
+  const [path, ...params] = target.split(/\s+/);
+  if (logDir === undefined || NOT_A_FILE.test(path)) return target;
+  return [`${logDir}/${name}`, ...params].join(" ");
+}
+
+/**
+ * The `access_log` directive for the context's `access_log`: by default the original's,
+ * every request to stdout in {@linkcode ACCESS_LOG_FORMAT}; `off` (or false) for none; a
+ * path for that file in the same format; a path with a format and parameters as given.
+ */
+function accessLog(c: Context, logDir: string | undefined): string {
+  const v = c.access_log;
+  if (v === false || v === "off") return "off";
+  const target = v === undefined || v === null || v === "" || v === true
+    ? "/dev/stdout"
+    : String(v);
+  const withFormat = /\s/.test(target) ? target : `${target} ${ACCESS_LOG_FORMAT}`;
+  return logTarget(withFormat, logDir, "access.log");
 }
 
 /** Context value as a string, or the default. */
@@ -113,8 +153,10 @@ function httpServer(s: ServerSnapshot): string {
   const def = isTrue(c.default_server) ? " default_server" : "";
   const names = s.hosts.length ? s.hosts.map((h) => (h === "default" ? "_" : h)).join(" ") : "_";
   const blacklist = Array.isArray(c.location_blacklist) ? c.location_blacklist.map(String) : [];
+  // A prefix location, as the original's (`/healthcheck/deep` is answered too); the
+  // config may ask for an exact one with `= /path`.
   const health = s.healthcheckRoute
-    ? `        location = ${s.healthcheckRoute} {
+    ? `        location ${s.healthcheckRoute} {
             access_log off;
             return 200;
         }
@@ -188,7 +230,8 @@ function httpBlock(
     large_client_header_buffers ${ctx(c, "large_client_header_buffers", "8 32k")};
     gzip ${ctx(c, "gzip", "on")};
     reset_timedout_connection on;
-    access_log ${ctx(c, "access_log", "off")};
+    log_format ${ACCESS_LOG_FORMAT} '${ACCESS_LOG_FIELDS}';
+    access_log ${accessLog(c, o.logDir)};
 ${o.privatePrefix ? TEMP_PATHS : ""}
 ${upstreams.join("\n")}
 ${stats}${servers.map(httpServer).join("\n")}}
@@ -246,7 +289,9 @@ ${loadModule}${user}worker_processes ${ctx(c, "worker_processes", "auto")};
 pid ${o.pidPath};
 # In the foreground, as in the original: nginx -c FILE is the process Thermos watches.
 daemon ${ctx(c, "daemon", "off")};
-error_log ${ctx(c, "error_log", "stderr")} ${ctx(c, "error_log_level", "warn")};
+error_log ${logTarget(ctx(c, "error_log", "stderr"), o.logDir, "error.log")} ${
+    ctx(c, "error_log_level", "warn")
+  };
 ${rlimit}# Old workers finish in-flight requests for at most this long after a reload, so
 # frequent reloads cannot pile up workers holding long-lived connections.
 worker_shutdown_timeout ${ctx(c, "worker_shutdown_timeout", "30s")};

@@ -12,6 +12,12 @@ import { defineSourceKind } from "../kind.ts";
 
 const SRC = "tellapart.aurproxy.source";
 
+/** The original's `_DEFAULT_SOURCE_WHITELIST`: what an ApiSource may create unless told. */
+export const API_SOURCE_WHITELIST: readonly string[] = Object.freeze([
+  `${SRC}.StaticProxySource`,
+  `${SRC}.AuroraProxySource`,
+]);
+
 /** The API source kind. */
 export const apiKind = defineSourceKind<ApiSourceConfig>({
   kind: "api",
@@ -22,12 +28,14 @@ export const apiKind = defineSourceKind<ApiSourceConfig>({
     ...common,
     kind: "api",
     name: f.requiredString("name"),
-    sourceWhitelist: f.stringList(
-      "source_whitelist",
-      false,
-      (s) =>
-        findClass(ctx.kinds.sources, s) ? undefined : `unknown source class ${JSON.stringify(s)}`,
-    ),
+    sourceWhitelist: f.has("source_whitelist")
+      ? f.stringList(
+        "source_whitelist",
+        false,
+        (s) =>
+          findClass(ctx.kinds.sources, s) ? undefined : `unknown source class ${JSON.stringify(s)}`,
+      )
+      : API_SOURCE_WHITELIST,
   }),
   create: (c) => {
     throw new UsageError(`${c.path}.source_class`, "ApiSource is not supported yet");

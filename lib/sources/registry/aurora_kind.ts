@@ -10,7 +10,6 @@ import { defineSourceKind } from "../kind.ts";
 import { parsePreviousEndpoints } from "./previous_endpoints.ts";
 import { AuroraSource } from "./aurora.ts";
 import { checkAuroraName, checkZkServers, checkZnode } from "./checks.ts";
-import { MEMBER_PREFIX } from "./serverset_kind.ts";
 
 const SRC = "tellapart.aurproxy.source";
 
@@ -28,7 +27,8 @@ export const auroraKind = defineSourceKind<AuroraSourceConfig>({
     zkServers: f.requiredString("zk_servers", checkZkServers),
     announcerServersetPath: f.stringOr("announcer_serverset_path", "/aurora/", checkZnode),
     endpoint: f.string("endpoint", checkName),
-    zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+    // The original's AuroraProxySource passed no prefix on: every child of the job's path.
+    zkMemberPrefix: f.string("zk_member_prefix", checkName),
     ...parsePreviousEndpoints(f),
   }),
   create: (c, deps) => new AuroraSource(c, deps),

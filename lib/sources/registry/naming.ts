@@ -6,6 +6,7 @@
  */
 
 import { normalizeEnsemble } from "../../zk/sessions.ts";
+import { MEMBER_PREFIX } from "./member_prefix.ts";
 
 /** `/a//b/` → `/a/b`: ZooKeeper paths have no empty or trailing segments. */
 export function normalizeZkPath(...parts: string[]): string {
@@ -34,11 +35,13 @@ export function registrySourceName(
 }
 
 /**
- * The qualifier of a serverset-style source: the member prefix when not the default
- * (`/node_*`), then the named endpoint (`#http`).
+ * The qualifier of a serverset-style source: the member prefix unless unset or Aurora's
+ * (`/node_*`; both select Aurora's members, and keep the names state files already
+ * hold), then the named endpoint (`#http`).
  */
-export function memberQualifier(memberPrefix: string, endpoint?: string): string {
-  return `${memberPrefix === "member_" ? "" : `/${memberPrefix}*`}${
-    endpoint ? `#${endpoint}` : ""
-  }`;
+export function memberQualifier(memberPrefix: string | undefined, endpoint?: string): string {
+  const prefix = memberPrefix === undefined || memberPrefix === MEMBER_PREFIX
+    ? ""
+    : `/${memberPrefix}*`;
+  return `${prefix}${endpoint ? `#${endpoint}` : ""}`;
 }

@@ -38,7 +38,7 @@ export class ServerSetSource extends RegistrySource {
       qualifier: memberQualifier(c.zkMemberPrefix, c.endpoint),
       zkServers: c.zkServers,
       zkPath,
-      filter: (child) => child.startsWith(c.zkMemberPrefix),
+      filter: (child) => c.zkMemberPrefix === undefined || child.startsWith(c.zkMemberPrefix),
       parse: (data, origin) => parseServerSetMember(data, { endpoint: c.endpoint, origin }),
       previousEndpoints: c.previousEndpoints,
     }, deps);

@@ -13,8 +13,7 @@ import { ServerSetSource } from "./serverset.ts";
 
 const SRC = "tellapart.aurproxy.source";
 
-/** `zk_member_prefix` when not set: the serverset convention (`member_0000000001`). */
-export const MEMBER_PREFIX = "member_";
+export { MEMBER_PREFIX } from "./member_prefix.ts";
 
 /** The serverset source kind. */
 export const serversetKind = defineSourceKind<ServerSetSourceConfig>({
@@ -27,7 +26,8 @@ export const serversetKind = defineSourceKind<ServerSetSourceConfig>({
     zkPath: f.requiredString("path", checkZnode),
     zkServers: f.requiredString("zk_servers", checkZkServers),
     endpoint: f.string("endpoint", checkName),
-    zkMemberPrefix: f.stringOr("zk_member_prefix", MEMBER_PREFIX, checkName),
+    // Unset: every child of the path, as the original's ServerSet without a member_filter.
+    zkMemberPrefix: f.string("zk_member_prefix", checkName),
     ...parsePreviousEndpoints(f),
   }),
   create: (c, deps) => new ServerSetSource(c, deps),

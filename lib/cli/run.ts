@@ -26,6 +26,8 @@ import { type FlagValues, numberFlag, requireString } from "./flags.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
 import { RouteRegistry } from "../management/routes.ts";
+import { type IpNetwork, parseNetwork } from "../management/ip_network.ts";
+import { OwnPortCheck } from "../management/own_port.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -34,6 +36,8 @@ export interface RunOptions {
   readonly configArg: string;
   readonly managementPort: number;
   readonly managementHost: string;
+  /** `--management-lifecycle-allow`: networks besides loopback that may shut down. */
+  readonly lifecycleAllow: readonly IpNetwork[];
   readonly setup: boolean;
   readonly updatePeriodSeconds: number;
   readonly minIntervalSeconds: number;
@@ -54,6 +58,7 @@ export function runOptions(v: FlagValues): RunOptions {
     configArg: requireString(v, "config"),
     managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
     managementHost: String(v["management-host"]),
+    lifecycleAllow: networksFlag(v, "management-lifecycle-allow"),
     setup: v.setup === true,
     updatePeriodSeconds: numberFlag(v, "update-period", { min: 0.01, fractional: true }),
     minIntervalSeconds: numberFlag(v, "max-update-frequency", { min: 0, fractional: true }),
@@ -69,6 +74,30 @@ export function runOptions(v: FlagValues): RunOptions {
     }),
     logLevel: logLevel(v),
   };
+}
+
+/** A repeatable flag of comma-separated networks, checked. */
+function networksFlag(v: FlagValues, name: string): IpNetwork[] {
+  const raw = v[name];
+  const items = (Array.isArray(raw) ? raw : typeof raw === "string" ? [raw] : [])
+    .flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  return items.map((s) => {
+    try {
+      return parseNetwork(s);
+    } catch (err) {
+      throw new UsageError(`--${name}`, (err as Error).message);
+    }
+  });
+}
+
+/** The addresses of this host's interfaces; none when they cannot be read. */
+function localAddresses(log: Logger): string[] {
+  try {
+    return Deno.networkInterfaces().map((i) => i.address);
+  } catch (err) {
+    log.warn("cannot list this host's addresses; only loopback counts as its own", err);
+    return [];
+  }
 }
 
 /** `--log-level`, checked. */
@@ -104,8 +133,13 @@ export interface Graph {
  */
 export async function buildGraph(
   config: ProxyConfig,
-  opts: Omit<RunOptions, "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel">,
+  opts: Omit<
+    RunOptions,
+    "configArg" | "managementPort" | "managementHost" | "lifecycleAllow" | "setup" | "logLevel"
+  >,
   log: Logger,
+  /** Endpoints to leave out: aurproxy's own management port (see `OwnPortCheck`). */
+  leaveOut?: (address: string, port: number) => string | undefined,
 ): Promise<Graph> {
   const clock = systemClock;
   const shutdown = new ShutdownSequence({ logger: log, clock });
@@ -138,6 +172,7 @@ export async function buildGraph(
     createAdjuster: (a) =>
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
+    leaveOut,
   }, opts);
   // The update in flight finishes and no other starts; what the sources know is written.
   shutdown.add("flush", "proxy updates", () => app.reconciler.stop());
@@ -165,7 +200,15 @@ export async function buildGraph(
 export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const log = logger ?? consoleLogger({ level: opts.logLevel, component: "aurproxy" });
   const config = await loadConfig(opts.configArg);
-  const graph = await buildGraph(config, opts, log);
+  // The port listened on, once known (`--management-port=0` picks one).
+  const listening = { port: opts.managementPort };
+  const ownPort = new OwnPortCheck({
+    hostname: opts.managementHost,
+    port: () => listening.port,
+    localAddresses: localAddresses(log),
+    logger: log,
+  });
+  const graph = await buildGraph(config, opts, log, (a, p) => ownPort.reason(a, p));
   const { app, metrics, sessions, shutdown } = graph;
 
   if (opts.setup) {
@@ -222,7 +265,9 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
     routes: graph.routes,
+    lifecycleAllow: opts.lifecycleAllow,
   });
+  listening.port = server.port;
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;

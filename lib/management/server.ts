@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ProxySnapshot } from "../model/snapshot.ts";
@@ -15,6 +16,13 @@ import { combineHealth, healthBody } from "./health.ts";
 import { renderStatusPage } from "./status_page.ts";
 import type { HealthProbe } from "../model/health.ts";
 import { RouteRegistry } from "./routes.ts";
+import type { IpNetwork } from "./ip_network.ts";
+import {
+  crossOriginRefusal,
+  lifecycleNetworks,
+  lifecycleRefusal,
+  type Refusal,
+} from "./request_guard.ts";
 
 export interface ManagementOptions {
   readonly hostname: string;
@@ -33,6 +41,13 @@ export interface ManagementOptions {
    * that clashes with a built-in route (or another feature's) fails the start.
    */
   readonly routes?: RouteRegistry;
+  /**
+   * Networks allowed to POST the lifecycle routes besides loopback
+   * (`--management-lifecycle-allow`). Default none.
+   */
+  readonly lifecycleAllow?: readonly IpNetwork[];
+  /** For spacing out the log lines of refused requests. Default the system clock. */
+  readonly clock?: Clock;
 }
 
 const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
@@ -47,8 +62,40 @@ const json = (body: unknown, status = 200) =>
     headers: { "content-type": "application/json" },
   });
 
+const REFUSED = [
+  "management_requests_refused_total",
+  "Management requests refused with 403, by reason (origin, peer, proxied).",
+] as const;
+/** At most one log line per this many ms for refused requests; the metric counts all. */
+const REFUSAL_LOG_MS = 10_000;
+
+/** Counts a refusal, logs it (spaced out, so a flood cannot fill the log) and answers 403. */
+function refusalReporter(o: ManagementOptions) {
+  const clock = o.clock ?? systemClock;
+  let lastLog = -Infinity;
+  let unlogged = 0;
+  return (r: Refusal, req: Request, path: string, peer: string): Response => {
+    o.metrics.inc(REFUSED[0], REFUSED[1], { reason: r.reason });
+    const now = clock.now();
+    if (now - lastLog >= REFUSAL_LOG_MS) {
+      const more = unlogged ? ` (${unlogged} more refused since the last line)` : "";
+      o.logger.warn(`refused ${req.method} ${path} from ${peer}: ${r.message}${more}`);
+      lastLog = now;
+      unlogged = 0;
+    } else {
+      unlogged++;
+    }
+    return text(`forbidden: ${r.message}\n`, 403);
+  };
+}
+
 /** The management port's own routes: health, Aurora's lifecycle, metrics and status. */
-function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
+function mountBuiltins(
+  routes: RouteRegistry,
+  o: ManagementOptions,
+  refuse: ReturnType<typeof refusalReporter>,
+): void {
+  const networks = lifecycleNetworks(o.lifecycleAllow ?? []);
   routes.add("health", {
     method: ["GET", "HEAD"],
     path: "/health",
@@ -72,7 +119,9 @@ function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
     routes.add("lifecycle", {
       method: "POST",
       path,
-      handler: () => {
+      handler: (req, _url, { peer }) => {
+        const refusal = lifecycleRefusal(req.headers, peer, networks);
+        if (refusal) return refuse(refusal, req, path, peer);
         // Answer first; the shutdown sequence runs after the response is on its way.
         setTimeout(() => o.shutdown(path.slice(1), abort), 0);
         return text("OK");
@@ -126,20 +175,25 @@ function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
   }
 }
 
+/** Answers one request from `peer` (the connecting IP address). */
+export type ManagementHandler = (req: Request, peer: string) => Promise<Response>;
+
 /**
  * Builds the request handler (separate from listening, so tests can call it directly).
  * Throws when a feature's route clashes with another route.
  */
-export function managementHandler(
-  o: ManagementOptions,
-): (req: Request) => Promise<Response> {
+export function managementHandler(o: ManagementOptions): ManagementHandler {
   const routes = new RouteRegistry();
-  mountBuiltins(routes, o);
+  const refuse = refusalReporter(o);
+  mountBuiltins(routes, o, refuse);
   if (o.routes) routes.addAll(o.routes);
-  return async (req) => {
+  return async (req, peer) => {
     const url = new URL(req.url);
+    // Before any route: a page of another origin acts on nothing here.
+    const foreign = crossOriginRefusal(req.headers);
+    if (foreign) return refuse(foreign, req, url.pathname, peer);
     const handler = routes.match(req.method, url.pathname);
-    return handler ? await handler(req, url) : text("not found\n", 404);
+    return handler ? await handler(req, url, { peer }) : text("not found\n", 404);
   };
 }
 
@@ -191,7 +245,7 @@ export function startManagementServer(o: ManagementOptions): Promise<ManagementS
           o.logger.error("management request failed", err);
           return text("internal error\n", 500);
         },
-      }, handler);
+      }, (req, info) => handler(req, info.remoteAddr.hostname));
     } catch (err) {
       reject(err);
     }

@@ -19,7 +19,7 @@ import {
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
-import { freePort, waitFor } from "../../testing/ports.ts";
+import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +66,35 @@ async function request(
 function externalAddress(): string | undefined {
   return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
     ?.address;
+}
+
+/**
+ * Another nginx on the host in front of the management port (an operator's own proxy),
+ * written by hand: it connects from loopback and says who asked in X-Forwarded-For.
+ */
+async function startRelay(dir: string, port: number, mgmt: number): Promise<Deno.ChildProcess> {
+  await Deno.mkdir(`${dir}/logs`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf`,
+    `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n` +
+      `  access_log off;\n  server {\n    listen ${port};\n` +
+      `    location / {\n      proxy_pass http://127.0.0.1:${mgmt};\n` +
+      `      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }\n  }\n}\n`,
+  );
+  const child = new Deno.Command("nginx", {
+    args: ["-p", dir, "-c", `${dir}/nginx.conf`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitForPort(port);
+  } catch (err) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw err;
+  }
+  return child;
 }
 
 /** True when the process is still running `ms` later. */
@@ -188,25 +217,10 @@ Deno.test("management exposure: lifecycle POSTs from a non-loopback peer, throug
   const mgmt = freePort();
   const relayPort = freePort();
   let proc: TaskProcess | undefined;
-  let relay: Awaited<ReturnType<typeof runNginx>> | undefined;
+  let relay: Deno.ChildProcess | undefined;
   try {
     const configPath = await staticSetup(dir, backend.port);
-    // Another proxy on the host in front of the management port (an operator's own
-    // nginx): it connects from loopback, and says who asked in X-Forwarded-For.
-    await Deno.mkdir(`${dir}/relay/logs`, { recursive: true });
-    await Deno.writeTextFile(
-      `${dir}/relay/nginx.conf`,
-      `pid ${dir}/relay/nginx.pid;\nerror_log ${dir}/relay/error.log;\nevents {}\nhttp {\n` +
-        `  access_log off;\n  server {\n    listen ${relayPort};\n` +
-        `    location / {\n      proxy_pass http://127.0.0.1:${mgmt};\n` +
-        `      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }\n  }\n}\n`,
-    );
-    relay = await runNginx({
-      configurationFile: `${dir}/relay/nginx.conf`,
-      pidPath: `${dir}/relay/nginx.pid`,
-      binary: "nginx",
-      prefix: `${dir}/relay`,
-    }, [relayPort]);
+    relay = await startRelay(`${dir}/relay`, relayPort, mgmt);
     proc = await spawnTask({
       args: [
         "run",
@@ -278,7 +292,10 @@ Deno.test("management exposure: lifecycle POSTs from a non-loopback peer, throug
     strictEqual(s.code, 0, proc.output());
   } finally {
     await proc?.stop();
-    await relay?.stop();
+    if (relay) {
+      relay.kill("SIGTERM");
+      await relay.status;
+    }
     await backend.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -17,6 +17,9 @@ import { parseConfig } from "../../lib/kinds.ts";
 import { buildSnapshot } from "../../lib/pipeline/snapshot_builder.ts";
 import type { PoolMember } from "../../lib/model/pool_member.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
+import { runOptions } from "../../lib/cli/run.ts";
+import { parseFlags, RUN_FLAGS } from "../../lib/cli/flags.ts";
+import { UsageError } from "../../lib/errors.ts";
 
 function handler(over: Partial<ManagementOptions> = {}) {
   const calls: string[] = [];
@@ -426,4 +429,25 @@ Deno.test("management: own port: the snapshot leaves such a member out, listed a
   strictEqual(u.skipped[0].host, "localhost");
   strictEqual(u.skipped[0].cause, "management_port");
   strictEqual(u.skipped[0].reason, "points at aurproxy's own management port (127.0.0.1:31325)");
+});
+
+Deno.test("management: --management-lifecycle-allow takes comma-separated, repeatable networks and names the flag on a bad one", () => {
+  const opts = (...extra: string[]) =>
+    runOptions(parseFlags(["--management-port=31325", "--config=/x.json", ...extra], RUN_FLAGS));
+  deepStrictEqual(opts().lifecycleAllow, []);
+  deepStrictEqual(
+    opts(
+      "--management-lifecycle-allow=10.0.0.0/8, 192.0.2.7",
+      "--management_lifecycle_allow=fd00::/8",
+    )
+      .lifecycleAllow.map((n) => n.text),
+    ["10.0.0.0/8", "192.0.2.7", "fd00::/8"],
+  );
+  throws(
+    () => opts("--management-lifecycle-allow=10.0.0.0/33"),
+    (err: Error) =>
+      err instanceof UsageError && err.message.includes("--management-lifecycle-allow") &&
+      err.message.includes("prefix length"),
+  );
+  throws(() => opts("--management-lifecycle-allow=localhost"), UsageError);
 });

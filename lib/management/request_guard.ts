@@ -8,7 +8,8 @@
  * proxy on behalf of someone else: a proxy on the host connects from loopback too, so
  * every address a forwarding header names (`X-Forwarded-For`, `X-Real-IP`, `Forwarded`)
  * must be allowed as well; nginx appends the real client, so a spoofed
- * `X-Forwarded-For: 127.0.0.1` does not help. Any request carrying a foreign `Origin`
+ * `X-Forwarded-For: 127.0.0.1` does not help. A lifecycle request carrying any `Origin`
+ * comes from a browser page and is refused. Any request carrying a foreign `Origin`
  * (or `Sec-Fetch-Site: cross-site`), which is what a cross-origin form or script sends, is
  * refused on every route: a browser page elsewhere never acts on the management port.
  *
@@ -88,6 +89,18 @@ export function lifecycleRefusal(
   networks: readonly IpNetwork[],
 ): Refusal | undefined {
   const widen = "allow more networks with --management-lifecycle-allow";
+  // Browsers send Origin with every POST, same-origin ones included; Aurora and curl
+  // never do. Refusing it also covers a page whose name was rebound to 127.0.0.1 (its
+  // Origin then matches Host, so the check on every route lets it through).
+  const origin = headers.get("origin");
+  if (origin !== null) {
+    return {
+      reason: "origin",
+      message: `lifecycle requests from a browser page (Origin ${
+        origin.slice(0, 100)
+      }) are refused`,
+    };
+  }
   if (!allowed(peer, networks)) {
     return {
       reason: "peer",

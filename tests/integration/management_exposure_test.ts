@@ -256,6 +256,11 @@ Deno.test("management exposure: lifecycle POSTs from a non-loopback peer, throug
       ["a cross-site fetch without Origin", { "sec-fetch-site": "cross-site" }],
       ["a proxied request", { "x-forwarded-for": "203.0.113.9" }],
       ["a proxied request (Forwarded)", { forwarded: "for=203.0.113.9" }],
+      // A page whose name was rebound to 127.0.0.1: same-origin, still a browser page.
+      ["a same-origin page (DNS rebinding)", {
+        host: `rebound.example:${mgmt}`,
+        origin: `http://rebound.example:${mgmt}`,
+      }],
     ];
     for (const [what, headers] of refused) {
       const r = await request("127.0.0.1", mgmt, "POST", "/quitquitquit", headers, "a=b");

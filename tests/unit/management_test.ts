@@ -285,6 +285,11 @@ Deno.test("management: lifecycle requests: loopback peers only by default, widen
     lifecycleRefusal(h({ "x-forwarded-for": "192.0.2.9" }), "127.0.0.1", wide),
     undefined,
   );
+  // A browser page, even of the same origin (a name rebound to 127.0.0.1): never.
+  strictEqual(
+    lifecycleRefusal(h({ origin: "http://rebound.example:31325" }), "127.0.0.1", loop)?.reason,
+    "origin",
+  );
   deepStrictEqual(
     forwardedFor(
       h({

@@ -44,6 +44,11 @@ export interface ProxyAppDeps {
    * `lib/pipeline/host_resolver.ts`). Without one, hosts are rendered as they are.
    */
   readonly resolver?: HostResolver;
+  /**
+   * Endpoints to leave out whatever their source says: aurproxy's own management port
+   * (see `BuildOptions.leaveOut` in `pipeline/snapshot_builder.ts`).
+   */
+  readonly leaveOut?: (address: string, port: number) => string | undefined;
   /** More listeners (registration, publishers), called after the built-in ones. */
   readonly listeners?: readonly PipelineListener[];
   /** What the live proxy config serves, for sources that cannot read their registry yet. */
@@ -103,6 +108,7 @@ export class ProxyApp {
       members: this.topology,
       applier: this.applier,
       resolver: deps.resolver,
+      leaveOut: deps.leaveOut,
       listeners: [new EndpointGauges(metrics), this.changes, ...(deps.listeners ?? [])],
     }, opts);
   }

@@ -37,6 +37,12 @@ export const RUN_FLAGS: FlagTable = {
     default: "0.0.0.0",
     help: "Address the management server binds (Aurora's executor must reach it).",
   },
+  "management-lifecycle-allow": {
+    type: "string",
+    multiple: true,
+    help: "Networks (CIDR, comma-separated, repeatable) that may POST /quitquitquit and " +
+      "/abortabortabort besides loopback, e.g. 10.0.0.0/8 (default: loopback only).",
+  },
   config: {
     type: "string",
     help: "Proxy configuration: a JSON string, file:///path or a path (required).",

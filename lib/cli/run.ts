@@ -34,6 +34,8 @@ import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_m
 import { mirrorSettings } from "./mirror_flags.ts";
 import { selfRegistrationFromFlags } from "../register/from_flags.ts";
 import { assertProcReadable, ProcAccessError } from "../backends/nginx/process.ts";
+import { type IpNetwork, parseNetwork } from "../management/ip_network.ts";
+import { OwnPortCheck } from "../management/own_port.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -42,6 +44,8 @@ export interface RunOptions {
   readonly configArg: string;
   readonly managementPort: number;
   readonly managementHost: string;
+  /** `--management-lifecycle-allow`: networks besides loopback that may shut down. */
+  readonly lifecycleAllow: readonly IpNetwork[];
   readonly setup: boolean;
   readonly updatePeriodSeconds: number;
   readonly minIntervalSeconds: number;
@@ -74,6 +78,7 @@ export function runOptions(v: FlagValues): RunOptions {
     configArg: requireString(v, "config"),
     managementPort: numberFlag(v, "management-port", { min: 0, max: 65535 }),
     managementHost: String(v["management-host"]),
+    lifecycleAllow: networksFlag(v, "management-lifecycle-allow"),
     setup: v.setup === true,
     updatePeriodSeconds: numberFlag(v, "update-period", { min: 0.01, fractional: true }),
     minIntervalSeconds: numberFlag(v, "max-update-frequency", { min: 0, fractional: true }),
@@ -116,6 +121,29 @@ async function liveUpstreams(backend: ProxyBackend, log: Logger) {
   } catch (err) {
     log.warn("cannot read back the live proxy config; starting without it", err);
     return undefined;
+}
+
+/** A repeatable flag of comma-separated networks, checked. */
+function networksFlag(v: FlagValues, name: string): IpNetwork[] {
+  const raw = v[name];
+  const items = (Array.isArray(raw) ? raw : typeof raw === "string" ? [raw] : [])
+    .flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  return items.map((s) => {
+    try {
+      return parseNetwork(s);
+    } catch (err) {
+      throw new UsageError(`--${name}`, (err as Error).message);
+    }
+  });
+}
+
+/** The addresses of this host's interfaces; none when they cannot be read. */
+function localAddresses(log: Logger): string[] {
+  try {
+    return Deno.networkInterfaces().map((i) => i.address);
+  } catch (err) {
+    log.warn("cannot list this host's addresses; only loopback counts as its own", err);
+    return [];
   }
 }
 
@@ -144,7 +172,7 @@ function procReadable(): void {
 /** What {@linkcode buildGraph} reads of the run options. */
 type GraphOptions = Omit<
   RunOptions,
-  "configArg" | "managementPort" | "managementHost" | "setup" | "logLevel"
+  "configArg" | "managementPort" | "managementHost" | "lifecycleAllow" | "setup" | "logLevel"
 >;
 
 /** The object graph shared by `run`, `render` and the benchmarks. */
@@ -177,8 +205,14 @@ export async function buildGraph(
   config: ProxyConfig,
   opts: Omit<GraphOptions, "backend" | "strictConfig">,
   log: Logger,
-  /** What the graph shares with others: a graph built on SIGHUP keeps the metrics. */
-  shared: { readonly metrics?: MetricsRegistry } = {},
+  /**
+   * What the graph shares with others (a graph built on SIGHUP keeps the metrics), and
+   * the endpoints to leave out: aurproxy's own management port (see `OwnPortCheck`).
+   */
+  shared: {
+    readonly metrics?: MetricsRegistry;
+    readonly leaveOut?: (address: string, port: number) => string | undefined;
+  } = {},
 ): Promise<Graph> {
   const clock = systemClock;
   const shutdown = new ShutdownSequence({ logger: log, clock });
@@ -221,6 +255,7 @@ export async function buildGraph(
       adjusterFactory(a, { clock, scheduler, logger: log.child("adjuster"), metrics }),
     resolver: new HostResolver({ clock, logger: log.child("dns"), metrics }),
     live,
+    leaveOut: shared.leaveOut,
   }, opts);
   // The update in flight finishes and no other starts; what the sources know is written.
   shutdown.add("flush", "proxy updates", () => app.reconciler.stop());
@@ -255,12 +290,21 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     logWarning(log),
   );
   const config = await loadConfig(opts.configArg, parse);
+  // The port listened on, once known (`--management-port=0` picks one).
+  const listening = { port: opts.managementPort };
+  const ownPort = new OwnPortCheck({
+    hostname: opts.managementHost,
+    port: () => listening.port,
+    localAddresses: localAddresses(log),
+    logger: log,
+  });
+  const leaveOut = (a: string, p: number) => ownPort.reason(a, p);
   // The state file follows the config's configuration_file unless --state-file says.
   const optionsFor = (c: ProxyConfig) => ({
     ...opts,
     stateFile: opts.stateFile ?? defaultStateFile(c),
   });
-  const graph = await buildGraph(config, optionsFor(config), log);
+  const graph = await buildGraph(config, optionsFor(config), log, { leaveOut });
   const { app, metrics } = graph;
   // Checked before anything starts or is written: a bad registration flag exits 2.
   let registration;
@@ -334,7 +378,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
             ),
           },
           log,
-          { metrics },
+          { metrics, leaveOut },
         ),
       ),
   });
@@ -397,7 +441,9 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
     routes: graph.routes,
+    lifecycleAllow: opts.lifecycleAllow,
   });
+  listening.port = server.port;
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;

@@ -8,8 +8,18 @@
  * @module
  */
 
+/** What the transport knows about a request beyond the request itself. */
+export interface RequestContext {
+  /** The connecting peer's IP address. */
+  readonly peer: string;
+}
+
 /** Handles one request to a mounted route. */
-export type RouteHandler = (req: Request, url: URL) => Response | Promise<Response>;
+export type RouteHandler = (
+  req: Request,
+  url: URL,
+  ctx: RequestContext,
+) => Response | Promise<Response>;
 
 /** A route a feature mounts. */
 export interface RouteSpec {

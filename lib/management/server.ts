@@ -1,19 +1,23 @@
 /**
- * The management port: Aurora lifecycle (`/health`, `/quitquitquit`, `/abortabortabort`),
- * metrics (`/metrics` Prometheus text, `/metrics.json`), the desired proxy state
- * (`/status.json`, `/status` as a page) and the routes features mounted in a
- * {@linkcode RouteRegistry} (the API source). All handlers read state through the
- * functions passed in; none holds any.
+ * The management port: the built-in routes (`builtin_routes.ts`: health, Aurora's
+ * lifecycle, metrics, status) and the routes features mounted in a
+ * {@linkcode RouteRegistry} (the API source), behind the request guard
+ * (`request_guard.ts`), served by the hardened HTTP server (`http_server.ts`: deadlines,
+ * a connection cap, accept errors survived).
  *
  * @module
  */
 
+import { type Clock, systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { ProxySnapshot } from "../model/snapshot.ts";
-import { combineHealth, healthBody } from "./health.ts";
-import { renderStatusPage } from "./status_page.ts";
 import type { HealthProbe } from "../model/health.ts";
+import type { ProxySnapshot } from "../model/snapshot.ts";
+import { mountBuiltins, type Refuse, text } from "./builtin_routes.ts";
+import { type HttpHandler, type HttpLimits, startHttpServer } from "./http_server.ts";
+import type { IpNetwork } from "./ip_network.ts";
+import { LogThrottle } from "./log_throttle.ts";
+import { crossOriginRefusal } from "./request_guard.ts";
 import { RouteRegistry } from "./routes.ts";
 
 export interface ManagementOptions {
@@ -33,124 +37,56 @@ export interface ManagementOptions {
    * that clashes with a built-in route (or another feature's) fails the start.
    */
   readonly routes?: RouteRegistry;
+  /**
+   * Networks allowed to POST the lifecycle routes besides loopback
+   * (`--management-lifecycle-allow`). Default none.
+   */
+  readonly lifecycleAllow?: readonly IpNetwork[];
+  /** Timeouts and the connection cap; default `DEFAULT_LIMITS` of `http_server.ts`. */
+  readonly limits?: HttpLimits;
+  /** For deadlines and spacing out log lines. Default the system clock. */
+  readonly clock?: Clock;
 }
 
-const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
-  new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
+const REFUSED = [
+  "management_requests_refused_total",
+  "Management requests refused with 403, by reason (origin, peer, proxied).",
+] as const;
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body, null, 2) + "\n", {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-
-/** The management port's own routes: health, Aurora's lifecycle, metrics and status. */
-function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
-  routes.add("health", {
-    method: ["GET", "HEAD"],
-    path: "/health",
-    handler: () => {
-      const h = combineHealth(o.health);
-      const headers: Record<string, string> = { "x-aurproxy-health": h.level };
-      if (h.level !== "ok") headers["x-aurproxy-health-detail"] = oneLine(h.lines.join("; "));
-      return text(healthBody(h), 200, headers);
-    },
-  });
-  routes.add("health", {
-    method: "GET",
-    path: "/health/details",
-    handler: () => {
-      const h = combineHealth(o.health);
-      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
-    },
-  });
-  for (const path of ["/quitquitquit", "/abortabortabort"]) {
-    const abort = path === "/abortabortabort";
-    routes.add("lifecycle", {
-      method: "POST",
-      path,
-      handler: () => {
-        // Answer first; the shutdown sequence runs after the response is on its way.
-        setTimeout(() => o.shutdown(path.slice(1), abort), 0);
-        return text("OK");
-      },
-    });
-    routes.add("lifecycle", {
-      method: "GET",
-      path,
-      handler: () => text("use POST\n", 405, { allow: "POST" }),
-    });
-  }
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics",
-    handler: () => {
-      o.refreshMetrics?.();
-      return text(o.metrics.prometheus(), 200, {
-        "content-type": "text/plain; version=0.0.4; charset=utf-8",
-      });
-    },
-  });
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics.json",
-    handler: () => {
-      o.refreshMetrics?.();
-      return json(
-        Object.fromEntries(
-          o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
-        ),
-      );
-    },
-  });
-  routes.add("status", {
-    method: "GET",
-    path: "/status.json",
-    handler: () => {
-      const snap = o.snapshot();
-      return snap ? json(snap) : json({ error: "no snapshot yet" }, 503);
-    },
-  });
-  for (const path of ["/status", "/"]) {
-    routes.add("status", {
-      method: "GET",
-      path,
-      handler: () =>
-        new Response(renderStatusPage(o.snapshot(), combineHealth(o.health)), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        }),
-    });
-  }
+/** Counts a refusal, logs it (at most once per 10 s, so a flood cannot fill the log), 403. */
+function refusalReporter(o: ManagementOptions): Refuse {
+  const throttle = new LogThrottle(o.clock ?? systemClock, 10_000);
+  return (r, req, path, peer) => {
+    o.metrics.inc(REFUSED[0], REFUSED[1], { reason: r.reason });
+    const n = throttle.take();
+    if (n !== undefined) {
+      const more = n ? ` (${n} more refused since the last line)` : "";
+      o.logger.warn(`refused ${req.method} ${path} from ${peer}: ${r.message}${more}`);
+    }
+    return text(`forbidden: ${r.message}\n`, 403);
+  };
 }
+
+/** Answers one request from `peer` (the connecting IP address). */
+export type ManagementHandler = HttpHandler;
 
 /**
  * Builds the request handler (separate from listening, so tests can call it directly).
  * Throws when a feature's route clashes with another route.
  */
-export function managementHandler(
-  o: ManagementOptions,
-): (req: Request) => Promise<Response> {
+export function managementHandler(o: ManagementOptions): ManagementHandler {
   const routes = new RouteRegistry();
-  mountBuiltins(routes, o);
+  const refuse = refusalReporter(o);
+  mountBuiltins(routes, o, refuse);
   if (o.routes) routes.addAll(o.routes);
-  return async (req) => {
+  return async (req, peer) => {
     const url = new URL(req.url);
+    // Before any route: a page of another origin acts on nothing here.
+    const foreign = crossOriginRefusal(req.headers);
+    if (foreign) return refuse(foreign, req, url.pathname, peer);
     const handler = routes.match(req.method, url.pathname);
-    return handler ? await handler(req, url) : text("not found\n", 404);
+    return handler ? await handler(req, url, { peer }) : text("not found\n", 404);
   };
-}
-
-function oneLine(s: string): string {
-  // Header values cannot carry newlines or non-ASCII safely.
-  return s.replace(/[^\x20-\x7e]/g, " ").slice(0, 1000);
-}
-
-function sampleName(name: string, labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort();
-  return keys.length ? `${name}{${keys.map((k) => `${k}=${labels[k]}`).join(",")}}` : name;
 }
 
 /** A running management server. */
@@ -160,40 +96,27 @@ export interface ManagementServer {
 }
 
 /**
- * Listens on `hostname:port`.
+ * Listens on `hostname:port`; rejects when it cannot (the port is taken).
  *
  * @example
  * ```ts
- * const srv = startManagementServer({ hostname: "127.0.0.1", port: 31325, ... });
+ * const srv = await startManagementServer({ hostname: "127.0.0.1", port: 31325, ... });
  * await srv.close();
  * ```
  */
 export function startManagementServer(o: ManagementOptions): Promise<ManagementServer> {
-  const ac = new AbortController();
-  return new Promise((resolve, reject) => {
-    try {
-      const handler = managementHandler(o);
-      const server = Deno.serve({
-        hostname: o.hostname,
-        port: o.port,
-        signal: ac.signal,
-        onListen: (addr) => {
-          o.logger.info(`management port listening on ${addr.hostname}:${addr.port}`);
-          resolve({
-            port: addr.port,
-            close: async () => {
-              ac.abort();
-              await server.finished;
-            },
-          });
-        },
-        onError: (err) => {
-          o.logger.error("management request failed", err);
-          return text("internal error\n", 500);
-        },
-      }, handler);
-    } catch (err) {
-      reject(err);
-    }
-  });
+  try {
+    const server = startHttpServer({
+      hostname: o.hostname,
+      port: o.port,
+      logger: o.logger,
+      metrics: o.metrics,
+      limits: o.limits,
+      clock: o.clock,
+    }, managementHandler(o));
+    o.logger.info(`management port listening on ${server.hostname}:${server.port}`);
+    return Promise.resolve({ port: server.port, close: () => server.close() });
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Endpoint gauges from each snapshot: endpoints known, live (weight above 0) and left out
- * (host name not resolving), by upstream and pool. A pipeline listener: it reads only the
+ * (host name not resolving, or aurproxy's own management port), by upstream and pool. A pipeline listener: it reads only the
  * snapshot, and sets only the gauges of upstreams that changed (an unchanged upstream is
  * the same object as in the previous snapshot).
  *
@@ -16,6 +16,10 @@ const G = {
   unresolved: [
     "endpoints_unresolved",
     "Endpoints left out because their host name does not resolve.",
+  ],
+  own: [
+    "endpoints_management_port",
+    "Endpoints left out because they point at aurproxy's own management port.",
   ],
 } as const;
 
@@ -69,12 +73,10 @@ export class EndpointGauges {
       }
       m.set(G.known[0], G.known[1], known, labels);
       m.set(G.live[0], G.live[1], live, labels);
-      m.set(
-        G.unresolved[0],
-        G.unresolved[1],
-        u.skipped.filter((e) => e.pool === pool).length,
-        labels,
-      );
+      const skipped = u.skipped.filter((e) => e.pool === pool);
+      const own = skipped.filter((e) => e.cause === "management_port").length;
+      m.set(G.unresolved[0], G.unresolved[1], skipped.length - own, labels);
+      m.set(G.own[0], G.own[1], own, labels);
     }
   }
 }

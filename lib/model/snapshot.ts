@@ -37,13 +37,18 @@ export interface WeightedEndpoint {
   readonly audit: readonly string[];
 }
 
-/** An endpoint left out of the config because its host name has no address. */
+/**
+ * An endpoint left out of the config: its host name has no address, or it points at
+ * aurproxy's own management port.
+ */
 export interface SkippedEndpoint {
   readonly host: string;
   readonly port: number;
   readonly pool: Pool;
   readonly source: string;
   readonly reason: string;
+  /** Why, for counting: absent (or `unresolved`) for a host name without an address. */
+  readonly cause?: "unresolved" | "management_port";
 }
 
 /** Endpoints of one route or stream, with how they were weighted. */
@@ -51,7 +56,10 @@ export interface Upstream {
   /** nginx upstream name: letters, digits and `_` only. */
   readonly slug: string;
   readonly endpoints: readonly WeightedEndpoint[];
-  /** Endpoints left out (unresolvable host names); they take no part in the weighting. */
+  /**
+   * Endpoints left out (unresolvable host names, aurproxy's own management port); they
+   * take no part in the weighting.
+   */
   readonly skipped: readonly SkippedEndpoint[];
   /** True when no endpoint had capacity and traffic is spread over all primaries anyway. */
   readonly failOpen: boolean;

@@ -45,6 +45,8 @@ export interface ReconcilerDeps {
    * Without one, hosts are rendered as they are.
    */
   readonly resolver?: HostResolver;
+  /** Endpoints to leave out whatever their source says (see `BuildOptions.leaveOut`). */
+  readonly leaveOut?: (address: string, port: number) => string | undefined;
   /** Listeners registered from the start (more with {@linkcode Reconciler.addListener}). */
   readonly listeners?: readonly PipelineListener[];
 }
@@ -167,7 +169,10 @@ export class Reconciler {
     return this.#build(false);
   }
 
-  /** Health contribution: degraded while endpoints are left out for want of an address. */
+  /**
+   * Health contribution: degraded while endpoints are left out for want of an address, or
+   * for pointing at aurproxy's own management port.
+   */
   healthProbe(): HealthProbe {
     return (): HealthCheckResult => {
       const skipped =
@@ -175,14 +180,24 @@ export class Reconciler {
           [...s.routes, ...s.streams].flatMap((u) => u.skipped)
         ) ?? [];
       if (!skipped.length) return { level: "ok", lines: [] };
-      const names = [...new Set(skipped.map((e) => e.host))];
-      return {
-        level: "degraded",
-        lines: [
-          `${skipped.length} endpoint(s) left out, host name(s) not resolving: ` +
-          names.slice(0, 5).join(", ") + (names.length > 5 ? ", ..." : ""),
-        ],
-      };
+      const list = (names: string[]) =>
+        [...new Set(names)].slice(0, 5).join(", ") + (new Set(names).size > 5 ? ", ..." : "");
+      const own = skipped.filter((e) => e.cause === "management_port");
+      const unresolved = skipped.filter((e) => e.cause !== "management_port");
+      const lines: string[] = [];
+      if (unresolved.length) {
+        lines.push(
+          `${unresolved.length} endpoint(s) left out, host name(s) not resolving: ` +
+            list(unresolved.map((e) => e.host)),
+        );
+      }
+      if (own.length) {
+        lines.push(
+          `${own.length} endpoint(s) left out, pointing at aurproxy's own management port: ` +
+            list(own.map((e) => `${e.host}:${e.port}`)),
+        );
+      }
+      return { level: "degraded", lines };
     };
   }
 
@@ -192,6 +207,7 @@ export class Reconciler {
       adjust,
       now: clock.now(),
       addressOf: resolver && ((host) => resolver.addressOf(host)),
+      leaveOut: this.#deps.leaveOut,
       previous,
     });
   }

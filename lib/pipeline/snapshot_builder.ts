@@ -40,6 +40,11 @@ export interface BuildOptions {
    * out of the upstream and listed as skipped. Default: every host renders as itself.
    */
   readonly addressOf?: (host: string) => Resolution;
+  /**
+   * Why an endpoint (at the address rendered) must be left out whatever its source says,
+   * or undefined: aurproxy's own management port (`lib/management/own_port.ts`).
+   */
+  readonly leaveOut?: (address: string, port: number) => string | undefined;
   /** The snapshot built before from the same config: unchanged parts of it are reused. */
   readonly previous?: ProxySnapshot;
 }
@@ -80,7 +85,7 @@ function sameInputs(
   return skipped.every((s, j) => {
     const p = prev.skipped[j];
     return p.host === s.host && p.port === s.port && p.pool === s.pool &&
-      p.source === s.source && p.reason === s.reason;
+      p.source === s.source && p.reason === s.reason && p.cause === s.cause;
   });
 }
 
@@ -101,19 +106,18 @@ export function buildSnapshot(
     const m = membersOf(pools);
     const skipped: SkippedEndpoint[] = [];
     const addressed = (members: readonly PoolMember[], pool: Pool): PoolMember[] => {
-      if (!opts.addressOf) return [...members];
+      if (!opts.addressOf && !opts.leaveOut) return [...members];
       return members.flatMap((mem) => {
-        const r = opts.addressOf!(mem.endpoint.host);
-        if ("address" in r) return [{ ...mem, address: r.address }];
         const { host, port } = mem.endpoint;
-        skipped.push({
-          host,
-          port,
-          pool,
-          source: mem.source,
-          reason: `cannot resolve: ${r.error}`,
-        });
-        return [];
+        const r = opts.addressOf?.(host) ?? { address: host };
+        const skip = (reason: string, cause: SkippedEndpoint["cause"]) => {
+          skipped.push({ host, port, pool, source: mem.source, reason, cause });
+          return [];
+        };
+        if (!("address" in r)) return skip(`cannot resolve: ${r.error}`, "unresolved");
+        const own = opts.leaveOut?.(r.address, port);
+        if (own) return skip(own, "management_port");
+        return [opts.addressOf ? { ...mem, address: r.address } : mem];
       });
     };
     const primary = addressed(m.primary, "primary");

@@ -1,0 +1,128 @@
+/**
+ * The management port's own routes: health (`/health`, `/health/details`), Aurora's
+ * lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed peers only: see
+ * `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
+ * (`/status.json`, `/status`). They read state through the functions in
+ * {@linkcode ManagementOptions}; none holds any.
+ *
+ * @module
+ */
+
+import { combineHealth, healthBody } from "./health.ts";
+import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_guard.ts";
+import type { RouteRegistry } from "./routes.ts";
+import type { ManagementOptions } from "./server.ts";
+import { renderStatusPage } from "./status_page.ts";
+
+/** A plain-text response. */
+export const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
+  new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+
+/** A JSON response. */
+export const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body, null, 2) + "\n", {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+
+/** Answers a refused request (403), counting and logging it. */
+export type Refuse = (r: Refusal, req: Request, path: string, peer: string) => Response;
+
+/** Mounts the built-in routes on `routes`. */
+export function mountBuiltins(
+  routes: RouteRegistry,
+  o: ManagementOptions,
+  refuse: Refuse,
+): void {
+  const networks = lifecycleNetworks(o.lifecycleAllow ?? []);
+  routes.add("health", {
+    method: ["GET", "HEAD"],
+    path: "/health",
+    handler: () => {
+      const h = combineHealth(o.health);
+      const headers: Record<string, string> = { "x-aurproxy-health": h.level };
+      if (h.level !== "ok") headers["x-aurproxy-health-detail"] = oneLine(h.lines.join("; "));
+      return text(healthBody(h), 200, headers);
+    },
+  });
+  routes.add("health", {
+    method: "GET",
+    path: "/health/details",
+    handler: () => {
+      const h = combineHealth(o.health);
+      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
+    },
+  });
+  for (const path of ["/quitquitquit", "/abortabortabort"]) {
+    const abort = path === "/abortabortabort";
+    routes.add("lifecycle", {
+      method: "POST",
+      path,
+      handler: (req, _url, { peer }) => {
+        const refusal = lifecycleRefusal(req.headers, peer, networks);
+        if (refusal) return refuse(refusal, req, path, peer);
+        // Answer first; the shutdown sequence runs after the response is on its way.
+        setTimeout(() => o.shutdown(path.slice(1), abort), 0);
+        return text("OK");
+      },
+    });
+    routes.add("lifecycle", {
+      method: "GET",
+      path,
+      handler: () => text("use POST\n", 405, { allow: "POST" }),
+    });
+  }
+  routes.add("metrics", {
+    method: "GET",
+    path: "/metrics",
+    handler: () => {
+      o.refreshMetrics?.();
+      return text(o.metrics.prometheus(), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      });
+    },
+  });
+  routes.add("metrics", {
+    method: "GET",
+    path: "/metrics.json",
+    handler: () => {
+      o.refreshMetrics?.();
+      return json(
+        Object.fromEntries(
+          o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
+        ),
+      );
+    },
+  });
+  routes.add("status", {
+    method: "GET",
+    path: "/status.json",
+    handler: () => {
+      const snap = o.snapshot();
+      return snap ? json(snap) : json({ error: "no snapshot yet" }, 503);
+    },
+  });
+  for (const path of ["/status", "/"]) {
+    routes.add("status", {
+      method: "GET",
+      path,
+      handler: () =>
+        new Response(renderStatusPage(o.snapshot(), combineHealth(o.health)), {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        }),
+    });
+  }
+}
+
+function oneLine(s: string): string {
+  // Header values cannot carry newlines or non-ASCII safely.
+  return s.replace(/[^\x20-\x7e]/g, " ").slice(0, 1000);
+}
+
+function sampleName(name: string, labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length ? `${name}{${keys.map((k) => `${k}=${labels[k]}`).join(",")}}` : name;
+}

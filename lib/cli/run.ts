@@ -121,6 +121,7 @@ async function liveUpstreams(backend: ProxyBackend, log: Logger) {
   } catch (err) {
     log.warn("cannot read back the live proxy config; starting without it", err);
     return undefined;
+  }
 }
 
 /** A repeatable flag of comma-separated networks, checked. */

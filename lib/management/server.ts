@@ -100,7 +100,20 @@ export interface ManagementServer {
  *
  * @example
  * ```ts
- * const srv = await startManagementServer({ hostname: "127.0.0.1", port: 31325, ... });
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * const srv = await startManagementServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0, // any free port
+ *   logger: memoryLogger(),
+ *   metrics: new MetricsRegistry("aurproxy"),
+ *   health: [() => ({ level: "ok", lines: [] })],
+ *   snapshot: () => undefined,
+ *   shutdown: (reason) => console.log(`asked to stop: ${reason}`),
+ * });
+ * const health = await fetch(`http://127.0.0.1:${srv.port}/health`);
+ * console.log(await health.text()); // "OK"
  * await srv.close();
  * ```
  */

@@ -29,6 +29,9 @@ import { RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
 import { selfRegistrationFromFlags } from "../register/from_flags.ts";
+import type { ApiSourceHost } from "../sources/api/host.ts";
+import { apiTokenFile } from "./api_flags.ts";
+import { apiSourceHost, withApiSources } from "./api_wiring.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -45,6 +48,8 @@ export interface RunOptions {
   readonly stateMaxAgeSeconds: number;
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
+  /** `--api-token-file`: the bearer token ApiSources' PUT and DELETE need. */
+  readonly apiTokenFile?: string;
   /** Traffic mirroring with gor, when `--mirror-source` is given. */
   readonly mirror?: MirrorSettings;
   /** `--registration-class` and its `--registration-arg`s: self registration, when set. */
@@ -75,6 +80,7 @@ export function runOptions(v: FlagValues): RunOptions {
       fractional: true,
     }),
     logLevel: logLevel(v),
+    apiTokenFile: apiTokenFile(v),
     mirror: mirrorSettings(v),
     registration: {
       className: typeof v["registration-class"] === "string" ? v["registration-class"] : undefined,
@@ -109,6 +115,8 @@ export interface Graph {
    */
   /** Builds a source outside the proxy config (the mirror source). */
   readonly createSource: ReturnType<typeof sourceFactory>;
+  /** The ApiSources (of the config and the mirror source) and what they share. */
+  readonly api: ApiSourceHost;
   close(): Promise<void>;
 }
 
@@ -143,13 +151,12 @@ export async function buildGraph(
     logger: log.child(config.backend),
     metrics,
   });
-  const createSource = sourceFactory({
-    sessions,
-    state,
-    clock,
-    logger: log.child("source"),
-    metrics,
-  });
+  // The ApiSources' routes go on the management port; their managed sources are built
+  // by the same factory as every other source.
+  const { api, createSource } = await apiSourceHost(
+    { routes, clock, logger: log, tokenFile: opts.apiTokenFile, stateFile: opts.stateFile },
+    (api) => sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics, api }),
+  );
   const app = new ProxyApp(config, {
     clock,
     logger: log,
@@ -177,6 +184,7 @@ export async function buildGraph(
     routes,
     close: () => shutdown.run("closing", { quiet: true }),
     createSource,
+    api,
   };
 }
 
@@ -268,7 +276,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       () => mirror?.health() ?? { level: "ok", lines: [] },
       registration?.healthProbe() ?? (() => ({ level: "ok", lines: [] })),
     ],
-    snapshot: () => app.snapshot(),
+    snapshot: () => withApiSources(app.snapshot(), graph.api),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: () => {
       sessions.refreshMetrics();

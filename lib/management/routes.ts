@@ -8,8 +8,15 @@
  * @module
  */
 
-/** Handles one request to a mounted route. */
-export type RouteHandler = (req: Request, url: URL) => Response | Promise<Response>;
+/**
+ * Handles one request to a mounted route; `peer` is the client's `address:port` (for
+ * the logs of routes that change something), when the server knows it.
+ */
+export type RouteHandler = (
+  req: Request,
+  url: URL,
+  peer?: string,
+) => Response | Promise<Response>;
 
 /** A route a feature mounts. */
 export interface RouteSpec {

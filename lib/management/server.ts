@@ -132,15 +132,21 @@ function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
  */
 export function managementHandler(
   o: ManagementOptions,
-): (req: Request) => Promise<Response> {
+): (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const routes = new RouteRegistry();
   mountBuiltins(routes, o);
   if (o.routes) routes.addAll(o.routes);
-  return async (req) => {
+  return async (req, info) => {
     const url = new URL(req.url);
     const handler = routes.match(req.method, url.pathname);
-    return handler ? await handler(req, url) : text("not found\n", 404);
+    return handler ? await handler(req, url, peerOf(info)) : text("not found\n", 404);
   };
+}
+
+function peerOf(info: Deno.ServeHandlerInfo | undefined): string | undefined {
+  const a = info?.remoteAddr;
+  if (!a || !("hostname" in a)) return undefined;
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }
 
 function oneLine(s: string): string {

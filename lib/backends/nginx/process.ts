@@ -19,10 +19,39 @@ export async function readMasterPid(pidPath: string): Promise<number | undefined
   return isAlive(pid) ? pid : undefined;
 }
 
+/**
+ * A file under `/proc`. Deno 2 reads `/proc` only with `--allow-all`, which `deno task
+ * run` (and the compiled binary) does not grant: then `cat` reads it, under
+ * `--allow-run`. Throws when the file is gone.
+ */
+function readProc(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) throw err;
+    const out = new Deno.Command("cat", { args: [path], stdin: "null", stderr: "null" })
+      .outputSync();
+    if (!out.success) throw new Deno.errors.NotFound(path);
+    return new TextDecoder().decode(out.stdout);
+  }
+}
+
+/** The entries of `/proc` (see {@linkcode readProc}). */
+function procEntries(): string[] {
+  try {
+    return [...Deno.readDirSync("/proc")].map((e) => e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) throw err;
+    const out = new Deno.Command("ls", { args: ["/proc"], stdin: "null", stderr: "null" })
+      .outputSync();
+    return new TextDecoder().decode(out.stdout).split(/\s+/).filter(Boolean);
+  }
+}
+
 /** True when a process with this pid exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const stat = readProc(`/proc/${pid}/stat`);
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
@@ -32,17 +61,17 @@ export function isAlive(pid: number): boolean {
 /** Pids of the direct children of `pid` (nginx workers and cache processes). */
 export function childPids(pid: number): Set<number> {
   try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
+    const text = readProc(`/proc/${pid}/task/${pid}/children`);
     return new Set(text.trim().split(/\s+/).filter(Boolean).map(Number));
   } catch {
     // Kernels without CONFIG_PROC_CHILDREN: scan every process's parent.
     const out = new Set<number>();
-    for (const e of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(e.name)) continue;
+    for (const name of procEntries()) {
+      if (!/^\d+$/.test(name)) continue;
       try {
-        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        const stat = readProc(`/proc/${name}/stat`);
         const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid === pid) out.add(Number(e.name));
+        if (ppid === pid) out.add(Number(name));
       } catch {
         // The process exited while we looked.
       }
@@ -53,7 +82,7 @@ export function childPids(pid: number): Set<number> {
 
 function cmdline(pid: number): string {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+    return readProc(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
   } catch {
     return "";
   }

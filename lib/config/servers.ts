@@ -14,6 +14,7 @@ import type {
   ServerConfig,
   StreamConfig,
 } from "../model/config.ts";
+import { MIRROR_KEYS, parseMirror } from "./mirror.ts";
 import { checkHealthcheckRoute, checkLocation, checkServerName, isLocation } from "./checks.ts";
 import { parseContext } from "./context.ts";
 import type { KindContext } from "./kind.ts";
@@ -60,8 +61,9 @@ function parseRoute(
       integer: true,
     }),
   };
+  const mirror = parseMirror(f, route.slug, ctx);
   f.end();
-  return route;
+  return mirror ? { ...route, mirror } : route;
 }
 
 function parseStream(
@@ -77,6 +79,7 @@ function parseStream(
   f.end({
     locations: "only routes (HTTP) have locations",
     empty_endpoint_status_code: "only routes (HTTP) answer a status code",
+    ...Object.fromEntries(MIRROR_KEYS.map((k) => [k, "only routes (HTTP) can mirror requests"])),
   });
   return stream;
 }

@@ -61,12 +61,15 @@ export async function spawnRun(args: readonly string[], mgmtPort: number): Promi
   const drained = (async () => {
     for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
   })().catch(() => {});
-  const kill = async () => {
+  const signal = (sig: Deno.Signal) => {
     try {
-      proc.kill("SIGKILL");
+      proc.kill(sig);
     } catch {
-      // Exited.
+      // Exited already.
     }
+  };
+  const kill = async () => {
+    signal("SIGKILL");
     await proc.status;
     await drained;
   };
@@ -85,9 +88,9 @@ export async function spawnRun(args: readonly string[], mgmtPort: number): Promi
         const res = await fetch(`http://127.0.0.1:${mgmtPort}/quitquitquit`, { method: "POST" });
         await res.body?.cancel();
       } catch {
-        proc.kill("SIGTERM");
+        signal("SIGTERM");
       }
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+      const timer = setTimeout(() => signal("SIGKILL"), 20_000);
       const status = await proc.status;
       clearTimeout(timer);
       await drained;

@@ -51,9 +51,12 @@ export interface ApiFixture {
 /**
  * @example
  * ```ts
+ * import { FakeClock } from "./fake_clock.ts";
  * const f = apiFixture({ clock: new FakeClock() });
  * await f.api.start();
  * (await f.req("GET", "/api/source/dyn/sources")).status; // 200
+ * await f.api.stop();
+ * await f.close();
  * ```
  */
 export function apiFixture(o: ApiFixtureOptions): ApiFixture {

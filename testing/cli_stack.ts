@@ -124,7 +124,7 @@ export interface CliStack {
 
 /**
  * @example
- * ```ts
+ * ```ts ignore
  * const stack = await startCliStack({ dir, config: { backend: "nginx", servers }, proxyPorts: [port] });
  * await stack.stop();
  * ```

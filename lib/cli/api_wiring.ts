@@ -43,10 +43,21 @@ export interface ApiWiring {
  *
  * @example
  * ```ts
+ * import { systemClock as clock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { RouteRegistry } from "../management/routes.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ * import { sourceFactory } from "../sources/kinds.ts";
+ * import { ZkSessions } from "../zk/sessions.ts";
+ *
+ * const logger = memoryLogger(), metrics = new MetricsRegistry("aurproxy");
+ * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
+ * const routes = new RouteRegistry();
  * const { api, createSource } = await apiSourceHost(
  *   { routes, clock, logger },
  *   (api) => sourceFactory({ sessions, clock, logger, metrics, api }),
  * );
+ * api.sources.length; // 0 until createSource builds an ApiSource
  * ```
  */
 export async function apiSourceHost(

@@ -41,11 +41,28 @@ export interface ApiSourceHostOptions {
 /**
  * @example
  * ```ts
+ * import { systemClock as clock } from "../../clock.ts";
+ * import { BUILTIN_KINDS, parseSourceConfig } from "../../kinds.ts";
+ * import { memoryLogger } from "../../log.ts";
  * import { RouteRegistry } from "../../management/routes.ts";
+ * import { MetricsRegistry } from "../../metrics/registry.ts";
+ * import { ZkSessions } from "../../zk/sessions.ts";
+ * import { sourceFactory } from "../kinds.ts";
+ *
+ * const logger = memoryLogger(), metrics = new MetricsRegistry("aurproxy");
+ * const sessions = new ZkSessions({ sessionTimeoutMs: 30_000, clock, logger, metrics });
  * const routes = new RouteRegistry();
- * let createSource!: (c: SourceConfig) => Source;
- * const api = new ApiSourceHost({ kinds: BUILTIN_KINDS, createSource: (c) => createSource(c), routes, clock, logger });
- * createSource = sourceFactory({ sessions, clock, logger, metrics, api });
+ * const api: ApiSourceHost = new ApiSourceHost({
+ *   kinds: BUILTIN_KINDS,
+ *   // Managed sources are built by the factory that builds the ApiSource itself.
+ *   createSource: (c) => createSource(c),
+ *   routes,
+ *   clock,
+ *   logger,
+ * });
+ * const createSource = sourceFactory({ sessions, clock, logger, metrics, api });
+ * createSource(parseSourceConfig({ source_class: "api", name: "replay" }));
+ * routes.routes()[0].path; // "/api/source/replay/sources"
  * ```
  */
 export class ApiSourceHost {

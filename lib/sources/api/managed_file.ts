@@ -37,9 +37,12 @@ export function managedFilePath(stateFile: string): string {
  * @example
  * ```ts
  * import { memoryLogger } from "../../log.ts";
- * const file = await ManagedSourceFile.load("/var/lib/aurproxy/state.json.api.json", memoryLogger());
- * file.entries("replay"); // [["web", { source: {...}, expiration: null, updated_at: "..." }]]
- * await file.save("replay", []);
+ * const dir = await Deno.makeTempDir();
+ * const file = await ManagedSourceFile.load(managedFilePath(`${dir}/state.json`), memoryLogger());
+ * const source = { source_class: "static", name: "w", host: "10.0.0.1", port: 80 };
+ * await file.save("replay", [["web", { source, expiration: null, updated_at: "2030-01-01T00:00:00Z" }]]);
+ * (await ManagedSourceFile.load(file.path, memoryLogger())).entries("replay")[0][0]; // "web"
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ManagedSourceFile {

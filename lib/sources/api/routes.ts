@@ -87,8 +87,26 @@ const printable = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/g, "?")
  *
  * @example
  * ```ts
+ * import { systemClock as clock } from "../../clock.ts";
+ * import { BUILTIN_KINDS, parseSourceConfig } from "../../kinds.ts";
+ * import { memoryLogger } from "../../log.ts";
  * import { RouteRegistry } from "../../management/routes.ts";
- * mountApiRoutes(new RouteRegistry(), apiSource, { rules: () => rules, logger });
+ * import type { ApiSourceConfig } from "../../model/config.ts";
+ * import { ApiSource } from "./api_source.ts";
+ * import { StaticSource } from "../static.ts";
+ *
+ * const logger = memoryLogger();
+ * const config = parseSourceConfig({ source_class: "api", name: "dyn" }) as ApiSourceConfig;
+ * const source = new ApiSource(config, {
+ *   createSource: (c) => new StaticSource(c as never),
+ *   clock,
+ *   logger,
+ * });
+ * const routes = new RouteRegistry();
+ * const rules = { kinds: BUILTIN_KINDS, allowed: new Set(["static"]), now: clock.now() };
+ * mountApiRoutes(routes, source, { rules: () => rules, logger });
+ * const url = new URL("http://127.0.0.1/api/source/dyn/sources");
+ * await (await routes.match("GET", url.pathname)!(new Request(url), url)).json(); // { sources: [] }
  * ```
  */
 export function mountApiRoutes(routes: RouteSink, source: ApiSource, deps: ApiRouteDeps): void {

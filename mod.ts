@@ -96,6 +96,8 @@ export { ListSource } from "./lib/sources/list_source.ts";
 export { ServerSetSource } from "./lib/sources/registry/serverset.ts";
 export { auroraJobPath, AuroraSource } from "./lib/sources/registry/aurora.ts";
 export { MesosMasterSource } from "./lib/sources/registry/mesos.ts";
+export { ApiSource, type ApiSourceDeps } from "./lib/sources/api/api_source.ts";
+export { ApiSourceHost, type ApiSourceHostOptions } from "./lib/sources/api/host.ts";
 export { EndpointStateStore } from "./lib/sources/state_file.ts";
 export { SOURCE_KINDS, sourceFactory } from "./lib/sources/kinds.ts";
 export { defineSourceKind, type SourceDeps, type SourceKind } from "./lib/sources/kind.ts";

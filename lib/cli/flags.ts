@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { suggest } from "../text/suggest.ts";
 import { MIRROR_RUN_FLAGS } from "./mirror_flags.ts";
+import { API_FLAGS } from "./api_flags.ts";
 
 type FlagKind = "string" | "boolean";
 
@@ -127,6 +128,8 @@ export const RUN_FLAGS: FlagTable = {
   },
   // Mirroring with gor (issue 9): specs and validation live in ./mirror_flags.ts.
   ...MIRROR_RUN_FLAGS,
+  // The ApiSource's HTTP API (issue 9): ./api_flags.ts.
+  ...API_FLAGS,
   help: { type: "boolean", default: false, help: "Show this help." },
 };
 

@@ -24,6 +24,10 @@ import { ZkSessions } from "../zk/sessions.ts";
 import { type FlagTable, type FlagValues, numberFlag, RUN_FLAGS } from "./flags.ts";
 import { REPLAY_OWN_FLAGS, replaySettings } from "./mirror_flags.ts";
 import { logLevel } from "./run.ts";
+import { RouteRegistry } from "../management/routes.ts";
+import { EndpointStateStore } from "../sources/state_file.ts";
+import { API_FLAGS, apiTokenFile } from "./api_flags.ts";
+import { apiSourceHost } from "./api_wiring.ts";
 
 /** Flags of `run_replay`: the original's, plus the gor and management ones of `run`. */
 export const REPLAY_FLAGS: FlagTable = {
@@ -35,6 +39,10 @@ export const REPLAY_FLAGS: FlagTable = {
   "sentry-dsn": RUN_FLAGS["sentry-dsn"],
   "zk-session-timeout-seconds": RUN_FLAGS["zk-session-timeout-seconds"],
   "log-level": RUN_FLAGS["log-level"],
+  // An ApiSource as the replay source: its token, and where its sources are kept.
+  ...API_FLAGS,
+  "state-file": RUN_FLAGS["state-file"],
+  "state-max-age-seconds": RUN_FLAGS["state-max-age-seconds"],
   setup: {
     type: "boolean",
     default: false,
@@ -51,6 +59,9 @@ export interface ReplayOptions {
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
   readonly replay: MirrorSettings;
+  readonly apiTokenFile?: string;
+  readonly stateFile?: string;
+  readonly stateMaxAgeSeconds: number;
 }
 
 /** Turns flag values into {@linkcode ReplayOptions}; throws UsageError(s) naming flags. */
@@ -65,6 +76,9 @@ export function replayOptions(v: FlagValues): ReplayOptions {
     }),
     logLevel: logLevel(v),
     replay: replaySettings(v),
+    apiTokenFile: apiTokenFile(v),
+    stateFile: typeof v["state-file"] === "string" ? v["state-file"] : undefined,
+    stateMaxAgeSeconds: numberFlag(v, "state-max-age-seconds", { min: 0, fractional: true }),
   };
 }
 
@@ -87,12 +101,20 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
     logger: log.child("zk"),
     metrics,
   });
-  const deps: MirrorDeps = {
-    createSource: sourceFactory({ sessions, clock, logger: log.child("source"), metrics }),
-    clock,
-    logger: log,
-    metrics,
-  };
+  const state = o.stateFile
+    ? await EndpointStateStore.load(o.stateFile, {
+      maxAgeSeconds: o.stateMaxAgeSeconds,
+      clock,
+      logger: log.child("state"),
+    })
+    : undefined;
+  // With an ApiSource as the replay source, its routes are on the management port.
+  const routes = new RouteRegistry();
+  const { api, createSource } = await apiSourceHost(
+    { routes, clock, logger: log, tokenFile: o.apiTokenFile, stateFile: o.stateFile },
+    (api) => sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics, api }),
+  );
+  const deps: MirrorDeps = { createSource, clock, logger: log, metrics };
 
   if (o.setup) {
     try {
@@ -103,6 +125,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
       log.error(`setup failed for ${o.replay.commandPath}`, err);
       return 1;
     } finally {
+      await state?.stop();
       await sessions.closeAll();
     }
   }
@@ -110,6 +133,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
   const shutdown = new ShutdownSequence({ logger: log });
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
+  if (state) shutdown.add("close", "state file", () => state.stop());
   shutdown.add("close", "zookeeper sessions", () => sessions.closeAll());
   // As in `run`: a signal during start-up is acted on once start-up is over.
   let started = false;
@@ -143,10 +167,21 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
         () => replay.health(),
         () => sessions.health(),
       ],
-      // No proxy here: /status.json answers 503 "no snapshot yet".
-      snapshot: () => undefined,
+      // No proxy here: /status.json shows only the ApiSource's managed sources, and
+      // answers 503 "no snapshot yet" without one.
+      snapshot: () =>
+        api.sources.length
+          ? {
+            context: {},
+            servers: [],
+            builtAt: clock.now(),
+            adjustmentDelayed: false,
+            apiSources: api.status(),
+          }
+          : undefined,
       shutdown: (reason) => shutdown.run(reason).then(exited),
       refreshMetrics: () => sessions.refreshMetrics(),
+      routes,
     });
   } catch (err) {
     await shutdown.run("start failed");

@@ -29,13 +29,16 @@ import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
 import { listenForHangups, LiveGraph } from "./reload.ts";
 import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts";
-import { RouteRegistry } from "../management/routes.ts";
+import { type RouteHandler, RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
 import { selfRegistrationFromFlags } from "../register/from_flags.ts";
 import { assertProcReadable, ProcAccessError } from "../backends/nginx/process.ts";
 import { type IpNetwork, parseNetwork } from "../management/ip_network.ts";
 import { OwnPortCheck } from "../management/own_port.ts";
+import type { ApiSourceHost } from "../sources/api/host.ts";
+import { apiTokenFile } from "./api_flags.ts";
+import { apiSourceHost, withApiSources } from "./api_wiring.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -60,6 +63,8 @@ export interface RunOptions {
   /** `--update-failure-threshold-seconds`. */
   readonly updateFailureThresholdSeconds?: number;
   readonly logLevel: Level;
+  /** `--api-token-file`: the bearer token ApiSources' PUT and DELETE need. */
+  readonly apiTokenFile?: string;
   /** Traffic mirroring with gor, when `--mirror-source` is given. */
   readonly mirror?: MirrorSettings;
   /** `--registration-class` and its `--registration-arg`s: self registration, when set. */
@@ -97,6 +102,7 @@ export function runOptions(v: FlagValues): RunOptions {
       fractional: true,
     }),
     logLevel: logLevel(v),
+    apiTokenFile: apiTokenFile(v),
     mirror: mirrorSettings(v),
     registration: {
       className: typeof v["registration-class"] === "string" ? v["registration-class"] : undefined,
@@ -148,6 +154,30 @@ function localAddresses(log: Logger): string[] {
   }
 }
 
+/**
+ * The routes of whichever graph runs: a SIGHUP swaps the graph and its routes with it
+ * (the ApiSources of the new config). The first graph's paths are mounted, and `/api/*`
+ * for API sources a new config adds; each request goes to the current graph's handler.
+ */
+function followingRoutes(first: RouteRegistry, current: () => RouteRegistry): RouteRegistry {
+  const follow: RouteHandler = (req, url, ctx) => {
+    const handler = current().match(req.method, url.pathname);
+    return handler ? handler(req, url, ctx) : new Response("not found\n", { status: 404 });
+  };
+  const routes = new RouteRegistry();
+  const mounted = new Set<string>();
+  for (const r of first.routes()) {
+    routes.add(r.owner, { method: r.method, path: r.path, handler: follow });
+    mounted.add(`${r.method} ${r.path}`);
+  }
+  for (const method of ["GET", "HEAD", "PUT", "DELETE"]) {
+    if (!mounted.has(`${method} /api/*`)) {
+      routes.add("api sources", { method, path: "/api/*", handler: follow });
+    }
+  }
+  return routes;
+}
+
 /** `--log-level`, checked. */
 export function logLevel(v: FlagValues): Level {
   const level = v["log-level"] as Level;
@@ -195,6 +225,8 @@ export interface Graph {
    */
   /** Builds a source outside the proxy config (the mirror source). */
   readonly createSource: ReturnType<typeof sourceFactory>;
+  /** The ApiSources (of the config and the mirror source) and what they share. */
+  readonly api: ApiSourceHost;
   close(): Promise<void>;
 }
 
@@ -238,13 +270,18 @@ export async function buildGraph(
     logger: log.child(config.backend),
     metrics,
   });
-  const createSource = sourceFactory({
-    sessions,
-    state,
-    clock,
-    logger: log.child("source"),
-    metrics,
-  });
+  // The ApiSources' routes go on the management port; their managed sources are built
+  // by the same factory as every other source.
+  const { api, createSource } = await apiSourceHost(
+    {
+      routes,
+      clock,
+      logger: log,
+      tokenFile: opts.apiTokenFile,
+      stateFile: opts.stateFile || undefined,
+    },
+    (api) => sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics, api }),
+  );
   const live: LiveUpstreams | undefined = await liveUpstreams(backend, log);
   const app = new ProxyApp(config, {
     clock,
@@ -276,6 +313,7 @@ export async function buildGraph(
     routes,
     close: () => shutdown.run("closing", { quiet: true }),
     createSource,
+    api,
   };
 }
 
@@ -433,7 +471,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       () => mirror?.health() ?? ok(),
       registration?.healthProbe() ?? ok,
     ],
-    snapshot: () => live.current.app.snapshot(),
+    snapshot: () => withApiSources(live.current.app.snapshot(), live.current.api),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: () => {
       live.current.sessions.refreshMetrics();
@@ -441,7 +479,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
-    routes: graph.routes,
+    routes: followingRoutes(graph.routes, () => live.current.routes),
     lifecycleAllow: opts.lifecycleAllow,
   });
   listening.port = server.port;

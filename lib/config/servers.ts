@@ -14,6 +14,7 @@ import type {
   ServerConfig,
   StreamConfig,
 } from "../model/config.ts";
+import { MIRROR_KEYS, parseMirror } from "./mirror.ts";
 import {
   asciiServerName,
   checkHealthcheckRoute,
@@ -74,8 +75,9 @@ function parseRoute(
       integer: true,
     }),
   };
+  const mirror = parseMirror(f, route.slug, ctx);
   f.end({}, IGNORABLE);
-  return route;
+  return mirror ? { ...route, mirror } : route;
 }
 
 function parseStream(
@@ -91,6 +93,7 @@ function parseStream(
   f.end({
     locations: "only routes (HTTP) have locations",
     empty_endpoint_status_code: "only routes (HTTP) answer a status code",
+    ...Object.fromEntries(MIRROR_KEYS.map((k) => [k, "only routes (HTTP) can mirror requests"])),
   }, IGNORABLE);
   return stream;
 }

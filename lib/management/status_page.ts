@@ -6,7 +6,12 @@
  * @module
  */
 
-import type { ProxySnapshot, Upstream, WeightedEndpoint } from "../model/snapshot.ts";
+import type {
+  ApiSourceStatus,
+  ProxySnapshot,
+  Upstream,
+  WeightedEndpoint,
+} from "../model/snapshot.ts";
 import type { HealthCheckResult } from "../model/health.ts";
 
 const ESC: Record<string, string> = {
@@ -51,6 +56,25 @@ ${rows}
 </tbody></table>`;
 }
 
+/** Each ApiSource's managed sources: name, class, endpoints, expiration. */
+function apiSourcesTable(api: readonly ApiSourceStatus[] | undefined): string {
+  if (!api?.length) return "";
+  const rows = api.flatMap((a) =>
+    a.sources.length
+      ? a.sources.map((m) =>
+        `<tr><td>${esc(a.name)}</td><td>${esc(m.name)}</td><td>${esc(m.sourceClass)}</td>` +
+        `<td>${m.endpoints.map(esc).join("<br>") || "-"}</td><td>${esc(m.expiration ?? "never")}` +
+        `</td><td>${esc(m.updatedAt)}</td></tr>`
+      )
+      : [`<tr><td>${esc(a.name)}</td><td colspan="5">no managed sources</td></tr>`]
+  );
+  return `<section><h2>Sources added over HTTP</h2>
+<table><thead><tr><th>ApiSource</th><th>source</th><th>class</th><th>endpoints</th>
+<th>expires</th><th>updated</th></tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table></section>`;
+}
+
 /** Renders the whole page. */
 export function renderStatusPage(
   snap: ProxySnapshot | undefined,
@@ -80,6 +104,7 @@ tr.off{color:#999}td.audit{font:12px monospace}.notes{color:#555}.h-ok{color:#08
 <p>Snapshot built ${built}${snap?.adjustmentDelayed ? " — weight adjustment delayed" : ""}.
 <a href="/status.json">status.json</a> · <a href="/metrics">metrics</a></p>
 ${body}
+${apiSourcesTable(snap?.apiSources)}
 </body></html>
 `;
 }

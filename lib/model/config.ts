@@ -50,7 +50,40 @@ export interface RouteConfig extends PoolsConfig {
   readonly locations: readonly string[];
   /** Default 503. */
   readonly emptyEndpointStatusCode: number;
+  /** A share of the route's requests copied to another pool (`mirror_sources`). */
+  readonly mirror?: MirrorConfig;
 }
+
+/**
+ * A route's mirror pool: nginx copies a sample of the route's requests to it and throws
+ * the answers away. A pool like the others (its sources' share adjusters apply), without
+ * overflow. `slug` names its upstream.
+ */
+export interface MirrorConfig extends PoolsConfig {
+  /** Share of the route's requests copied, 0..100 (two decimals at most). */
+  readonly percent: number;
+  /** What `split_clients` hashes to pick the sample (an nginx variable expression). */
+  readonly key: string;
+  /** Copy request bodies too (`mirror_request_body`). */
+  readonly requestBody: boolean;
+  /** Seconds to connect to a mirror endpoint before giving up on the copy. */
+  readonly connectTimeoutSeconds: number;
+  /** Seconds to send the copy, and to wait for each read of its answer. */
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * The defaults of a route's mirror keys, declared once: the parser applies them and the
+ * docs quote them. The timeouts are short on purpose: nginx finishes a client request
+ * (and reads the next one on a kept-alive connection) only once its mirror copy is done.
+ */
+export const MIRROR_DEFAULTS = Object.freeze({
+  percent: 100,
+  key: "$request_id",
+  requestBody: true,
+  connectTimeoutSeconds: 0.2,
+  timeoutSeconds: 0.5,
+});
 
 export type StreamConfig = PoolsConfig;
 

@@ -70,6 +70,19 @@ export interface Upstream {
 export interface RouteSnapshot extends Upstream {
   readonly locations: readonly string[];
   readonly emptyEndpointStatusCode: number;
+  /** The route's mirror pool and how requests are copied to it, when it has one. */
+  readonly mirror?: MirrorSnapshot;
+}
+
+/** A route's mirror pool, weighted like any pool, with the settings of the copy. */
+export interface MirrorSnapshot extends Upstream {
+  /** Share of the route's requests copied, 0..100. */
+  readonly percent: number;
+  /** What `split_clients` hashes to pick the sample. */
+  readonly key: string;
+  readonly requestBody: boolean;
+  readonly connectTimeoutSeconds: number;
+  readonly timeoutSeconds: number;
 }
 
 export type StreamSnapshot = Upstream;
@@ -91,4 +104,31 @@ export interface ProxySnapshot {
   readonly builtAt: number;
   /** True while `--weight-adjustment-delay-seconds` holds adjusters back. */
   readonly adjustmentDelayed: boolean;
+  /**
+   * The sources managed over HTTP by each ApiSource, added by the management port when
+   * it serves the snapshot (`/status.json`, `/status`); never rendered.
+   */
+  readonly apiSources?: readonly ApiSourceStatus[];
+}
+
+/** An ApiSource and the sources it manages, for `/status.json` and the status page. */
+export interface ApiSourceStatus {
+  /** The ApiSource's `name` (its routes are under `/api/source/<name>/`). */
+  readonly name: string;
+  /** Where it is configured (`servers[0].routes[0].sources[0]`, `--replay-source`). */
+  readonly path: string;
+  readonly sources: readonly ManagedSourceStatus[];
+}
+
+/** One source added over HTTP. */
+export interface ManagedSourceStatus {
+  readonly name: string;
+  /** `source_class` as given. */
+  readonly sourceClass: string;
+  /** ISO-8601, or null when it does not expire. */
+  readonly expiration: string | null;
+  /** When it was added or last replaced (ISO-8601). */
+  readonly updatedAt: string;
+  /** Its current endpoints, `host:port`. */
+  readonly endpoints: readonly string[];
 }

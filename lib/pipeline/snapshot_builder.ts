@@ -12,9 +12,10 @@
  * @module
  */
 
-import type { PoolsConfig, ProxyConfig } from "../model/config.ts";
+import type { MirrorConfig, PoolsConfig, ProxyConfig } from "../model/config.ts";
 import type { Resolution } from "./host_resolver.ts";
 import type {
+  MirrorSnapshot,
   Pool,
   ProxySnapshot,
   ServerSnapshot,
@@ -131,6 +132,18 @@ export function buildSnapshot(
     });
     return { slug, endpoints: r.endpoints, skipped, failOpen: r.failOpen, notes: r.notes };
   };
+  // A route's mirror pool, weighed like its primary pool; reused when unchanged.
+  const mirrorOf = (m: MirrorConfig, prev: MirrorSnapshot | undefined): MirrorSnapshot => {
+    const u = upstream(m, m.slug, prev);
+    return u === prev ? prev : {
+      ...u,
+      percent: m.percent,
+      key: m.key,
+      requestBody: m.requestBody,
+      connectTimeoutSeconds: m.connectTimeoutSeconds,
+      timeoutSeconds: m.timeoutSeconds,
+    };
+  };
   const server = (s: ProxyConfig["servers"][number], i: number): ServerSnapshot => {
     const p = reuse?.servers[i];
     const prev = p?.slug === s.slug && p.hosts === s.hosts && p.ports === s.ports &&
@@ -145,10 +158,12 @@ export function buildSnapshot(
         ? before
         : undefined;
       const u = upstream(r, r.slug, was);
-      return u === was ? was : {
+      const mirror = r.mirror && mirrorOf(r.mirror, was?.mirror);
+      return u === was && mirror === was?.mirror ? was : {
         ...u,
         locations: r.locations,
         emptyEndpointStatusCode: r.emptyEndpointStatusCode,
+        ...(mirror ? { mirror } : {}),
       };
     });
     const streams = s.streams.map((st, j) => upstream(st, st.slug, prev?.streams[j]));

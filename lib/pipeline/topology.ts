@@ -150,7 +150,9 @@ export class Topology implements MemberView {
       return t;
     };
     for (const server of config.servers) {
-      for (const pools of [...server.routes, ...server.streams]) {
+      // A route's mirror pool is a pool like the others (its adjusters apply too).
+      const mirrors = server.routes.flatMap((r) => r.mirror ? [r.mirror] : []);
+      for (const pools of [...server.routes, ...server.streams, ...mirrors]) {
         this.#pools.set(pools, {
           primary: pools.sources.map(track),
           overflow: pools.overflowSources.map(track),

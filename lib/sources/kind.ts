@@ -14,6 +14,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { SourceCommon, SourceConfig } from "../model/config.ts";
 import type { ZkSessions } from "../zk/sessions.ts";
+import type { ApiSourceHost } from "./api/host.ts";
 import type { Source } from "./source.ts";
 import type { EndpointStateStore } from "./state_file.ts";
 
@@ -24,6 +25,8 @@ export interface SourceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /** Where ApiSources mount their routes and find what they share; none: refused. */
+  readonly api?: ApiSourceHost;
 }
 
 /**

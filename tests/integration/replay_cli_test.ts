@@ -49,7 +49,7 @@ function oldGor(dir: string) {
   }).spawn();
 }
 
-Deno.test("run_replay: usage errors exit 2 naming each flag; the seed's example needs the ApiSource", async () => {
+Deno.test("run_replay: usage errors exit 2 naming each flag", async () => {
   const none = await aurproxy({}, "run_replay", "--management-port=1");
   strictEqual(none.code, 2);
   deepStrictEqual(none.stderr.trim().split("\n"), [
@@ -60,24 +60,6 @@ Deno.test("run_replay: usage errors exit 2 naming each flag; the seed's example 
   const dashed = await aurproxy({}, "run-replay", "--replay_port=x");
   strictEqual(dashed.code, 2);
   strictEqual(dashed.stderr.startsWith("aurproxy run-replay: --management-port: expected"), true);
-  // The README's example, as written: valid, but the ApiSource has not landed yet.
-  const seed = await aurproxy(
-    {},
-    "run_replay",
-    "--management-port",
-    "12345",
-    "--replay-port",
-    "12346",
-    "--replay-source",
-    '{"name": "replay", "source_class": "tellapart.aurproxy.source.ApiSource"}',
-    "--replay-max-qps",
-    "1000",
-  );
-  strictEqual(seed.code, 2);
-  strictEqual(
-    seed.stderr.trim(),
-    "aurproxy run_replay: --replay-source.source_class: ApiSource is not supported yet",
-  );
   const mirror = await aurproxy(
     {},
     "run",
@@ -250,6 +232,127 @@ Deno.test("run_replay --replay-supervise: runs the stand-in gor itself with the 
     ]);
     strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
     strictEqual(isAlive(gor.pid), false);
+  } finally {
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await proc.status;
+    await drained.catch(() => {});
+  }
+});
+
+/** The seed's `--replay-source`, as its README writes it. */
+const SEED_SOURCE = '{"name": "replay", "source_class": "tellapart.aurproxy.source.ApiSource"}';
+
+Deno.test("run_replay: the seed's example as written (a free port, paths in a temp dir): the ApiSource's routes on the management port drive gor's script", async () => {
+  await using t = await tempDir();
+  const script = `${t.dir}/dynamic.sh`;
+  const pidPath = `${t.dir}/mirror_pid`;
+  const mgmt = freePort();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: await aurproxyArgs([
+      "run_replay",
+      "--management-port",
+      String(mgmt),
+      "--replay-port",
+      "12346",
+      "--replay-source",
+      SEED_SOURCE,
+      "--replay-max-qps",
+      "1000",
+      // Beside the example: where to write, and no 15 s wait between two scripts.
+      `--replay-command-path=${script}`,
+      `--replay-pid-path=${pidPath}`,
+      "--replay-max-update-frequency=0.2",
+      `--state-file=${t.dir}/state.json`,
+    ]),
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let log = "";
+  const drained = (async () => {
+    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
+  })();
+  const api = `http://127.0.0.1:${mgmt}/api/source/replay`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const target = {
+    source_class: "tellapart.aurproxy.source.StaticProxySource",
+    name: "replay-target",
+    host: "127.0.0.1",
+    port: 8081,
+  };
+  try {
+    await waitForPort(mgmt, 30_000);
+    const placeholder = "No mirror source endpoints found.";
+    strictEqual((await Deno.readTextFile(script)).includes(placeholder), true);
+    deepStrictEqual(await call("GET", "/sources"), { status: 200, body: { sources: [] } });
+    deepStrictEqual(await call("PUT", "/source/target/", { source: target }), {
+      status: 201,
+      body: target,
+    });
+    await waitFor(
+      "gor's script to replay to the target",
+      async () =>
+        (await Deno.readTextFile(script)).endsWith(
+          ' --input-tcp 0.0.0.0:12346 --output-http "127.0.0.1:8081|1000"\n',
+        ),
+    );
+    deepStrictEqual(await call("GET", "/source/target"), {
+      status: 200,
+      body: { source: target, expiration: null },
+    });
+    const status = JSON.parse((await httpGet(mgmt, "/status.json")).body);
+    deepStrictEqual(status.apiSources.map((a: { name: string }) => a.name), ["replay"]);
+    deepStrictEqual(status.apiSources[0].sources[0].endpoints, ["127.0.0.1:8081"]);
+    strictEqual((await call("DELETE", "/source/target/")).status, 204);
+    await waitFor(
+      "the placeholder again",
+      async () => (await Deno.readTextFile(script)).includes(placeholder),
+    );
+    deepStrictEqual(await call("DELETE", "/source/target/"), {
+      status: 404,
+      body: { message: "Source target doesn't exist" },
+    });
+    // Kept for the next start: run_replay --setup with the same state file writes it.
+    strictEqual((await call("PUT", "/source/target/", { source: target })).status, 201);
+    strictEqual((await httpGet(mgmt, "/quitquitquit", { method: "POST" })).body, "OK");
+    const exit = await Promise.race([
+      proc.status,
+      new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
+    ]);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
+    await drained;
+    strictEqual(log.includes('PUT "target" from 127.0.0.1:'), true, log);
+    await Deno.remove(script);
+    const setup = await aurproxy(
+      {},
+      "run_replay",
+      "--setup",
+      "--management-port=1",
+      "--replay-port=12346",
+      `--replay-source=${SEED_SOURCE}`,
+      "--replay-max-qps=1000",
+      `--replay-command-path=${script}`,
+      `--replay-pid-path=${pidPath}`,
+      `--state-file=${t.dir}/state.json`,
+    );
+    strictEqual(setup.code, 0, setup.stderr);
+    strictEqual(
+      (await Deno.readTextFile(script)).endsWith('--output-http "127.0.0.1:8081|1000"\n'),
+      true,
+    );
   } finally {
     try {
       proc.kill("SIGKILL");

@@ -1,6 +1,7 @@
 // Every Source implementation runs the same contract (testing/contracts/source_contract.ts):
 // the static and list sources in memory, the ZooKeeper serverset and Aurora sources against
-// a real ZooKeeper, their endpoints announced and removed as Aurora's executor does.
+// a real ZooKeeper, their endpoints announced and removed as Aurora's executor does, and
+// the ApiSource, its managed sources PUT and DELETEd over HTTP on a management port.
 
 import { systemClock } from "../../lib/clock.ts";
 import type { Endpoint } from "../../lib/model/endpoint.ts";
@@ -14,6 +15,8 @@ import { StaticSource } from "../../lib/sources/static.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
 import { runSourceContract, type SourceFixture } from "../../testing/contracts/source_contract.ts";
 import { startZooKeeper, type TestZooKeeper } from "../../testing/zookeeper.ts";
+import { apiFixture, staticSource } from "../../testing/api_source.ts";
+import { startManagementServer } from "../../lib/management/server.ts";
 
 const endpoint = (port: number): Endpoint => ({
   host: "127.0.0.1",
@@ -44,6 +47,42 @@ runSourceContract({
         Promise.resolve(source.set(source.endpoints().filter((e) => e.port !== port))),
       cleanup: () => Promise.resolve(),
     });
+  },
+});
+
+runSourceContract({
+  name: "api (over HTTP)",
+  quietMs: 100,
+  setup: async (ports) => {
+    const f = apiFixture({ clock: systemClock });
+    const server = await startManagementServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      logger: f.logger,
+      metrics: new MetricsRegistry("aurproxy"),
+      health: [],
+      snapshot: () => undefined,
+      shutdown: () => {},
+      routes: f.routes,
+    });
+    const url = (port: number) => `http://127.0.0.1:${server.port}/api/source/dyn/source/p${port}/`;
+    const send = async (method: string, port: number, expected: number[]) => {
+      const body = method === "PUT" ? JSON.stringify({ source: staticSource(port) }) : undefined;
+      const res = await fetch(url(port), { method, body });
+      await res.body?.cancel();
+      if (!expected.includes(res.status)) throw new Error(`${method} ${port}: ${res.status}`);
+    };
+    // Put before start: the ApiSource starts with them.
+    for (const p of ports) await send("PUT", p, [201]);
+    return {
+      source: f.api,
+      addEndpoint: (port) => send("PUT", port, [201]),
+      removeEndpoint: (port) => send("DELETE", port, [204]),
+      cleanup: async () => {
+        await server.close();
+        await f.close();
+      },
+    };
   },
 });
 

@@ -29,7 +29,11 @@ const BAD_SOURCES: Record<string, unknown> = {
   "not an object": "aurora",
   "no class": { name: "x" },
   "unknown class": { source_class: "tellapart.aurproxy.source.AuroraProxySorce" },
-  "not supported": { source_class: "api", name: "replay" },
+  "ApiSource managing ApiSources": {
+    source_class: "api",
+    name: "replay",
+    source_whitelist: ["api"],
+  },
   "missing keys": { source_class: "aurora", role: "r" },
   "bad values": {
     source_class: "aurora",

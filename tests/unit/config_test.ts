@@ -323,7 +323,7 @@ Deno.test("config: unknown classes list the known ones, with a did-you-mean when
     "aurora (tellapart.aurproxy.source.AuroraProxySource), " +
     "serverset (tellapart.aurproxy.source.ServerSetSource), " +
     "mesos_master (tellapart.aurproxy.source.MesosMasterProxySource), " +
-    "api (tellapart.aurproxy.source.ApiSource) [not supported]";
+    "api (tellapart.aurproxy.source.ApiSource)";
   rejectsOnly(
     withSource({ source_class: "foo.Bar" }),
     `${S0}.source_class`,
@@ -348,14 +348,39 @@ Deno.test("config: unknown classes list the known ones, with a did-you-mean when
   );
 });
 
-Deno.test("config: ApiSource is recognised but not supported yet", () => {
+Deno.test("config: ApiSource: name required and URL-safe, the original's default whitelist, no ApiSource managing ApiSources", () => {
   for (const cls of [`${SRC}.ApiSource`, `${SRC}.sources.api.ApiSource`, "api"]) {
-    rejectsOnly(
-      withSource({ source_class: cls, name: "replay" }),
-      `${S0}.source_class`,
-      "ApiSource is not supported yet",
-    );
+    deepStrictEqual(src0(parseConfig(withSource({ source_class: cls, name: "replay" }))), {
+      kind: "api",
+      path: S0,
+      shareAdjusters: [],
+      name: "replay",
+      sourceWhitelist: [`${SRC}.StaticProxySource`, `${SRC}.AuroraProxySource`],
+    });
   }
+  rejectsOnly(withSource({ source_class: "api" }), `${S0}.name`, "required, a string");
+  rejectsOnly(
+    withSource({ source_class: "api", name: "a/b" }),
+    `${S0}.name`,
+    'expected letters, digits, ".", "_", "~" or "-" (at most 100; the name is part of ' +
+      'the API\'s URLs), got "a/b"',
+  );
+  rejectsOnly(
+    withSource({
+      source_class: "api",
+      name: "r",
+      source_whitelist: ["static", `${SRC}.ApiSource`],
+    }),
+    `${S0}.source_whitelist[1]`,
+    "an ApiSource cannot manage ApiSources",
+  );
+  strictEqual(resolveClass(BUILTIN_KINDS.sources, "api").ok, true);
+  rejects(
+    withSource({ source_class: "api", name: "replay" }),
+    `${S0}.source_class`,
+    "ApiSource is not supported yet",
+    { kinds: markUnsupported(BUILTIN_KINDS, "api") },
+  );
 });
 
 Deno.test("config: callers can mark kinds unsupported (or supported) without touching the defaults", () => {
@@ -398,7 +423,7 @@ Deno.test("config: callers can mark kinds unsupported (or supported) without tou
     'unknown source class "x.Nope"',
     { kinds: withApi },
   );
-  strictEqual(resolveClass(BUILTIN_KINDS.sources, "api").ok, false);
+  strictEqual(resolveClass(markUnsupported(BUILTIN_KINDS, "api").sources, "api").ok, false);
   throws(() => markUnsupported(BUILTIN_KINDS, "nope"), RangeError);
 });
 

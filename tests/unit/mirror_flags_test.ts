@@ -98,15 +98,23 @@ Deno.test("mirror flags: every problem at once, each naming its flag", () => {
     ),
     ["--mirror-ports: port 8080 given twice"],
   );
+  // An ApiSource is a mirror source like any other (its routes go on the management port).
+  const api = mirrorSettings(parseFlags([
+    '--mirror-source={"source_class": "tellapart.aurproxy.source.ApiSource", "name": "r"}',
+    "--mirror-ports=8080",
+    "--mirror-max-qps=5",
+  ], RUN_FLAGS));
+  strictEqual(api?.source.kind, "api");
+  strictEqual(api?.source.path, "--mirror-source");
   deepStrictEqual(
     messages(() =>
       mirrorSettings(parseFlags([
-        '--mirror-source={"source_class": "tellapart.aurproxy.source.ApiSource", "name": "r"}',
+        '--mirror-source={"source_class": "api", "name": "r", "source_whitelist": ["x.Y"]}',
         "--mirror-ports=8080",
         "--mirror-max-qps=5",
       ], RUN_FLAGS))
     ),
-    ["--mirror-source.source_class: ApiSource is not supported yet"],
+    ['--mirror-source.source_whitelist[0]: unknown source class "x.Y"'],
   );
 });
 

@@ -17,6 +17,7 @@ import type {
   Upstream,
   WeightedEndpoint,
 } from "../../model/snapshot.ts";
+import { mirrorDirectives, mirrorLocation, mirrorSplits, mirrorUpstreams } from "./mirror.ts";
 
 export interface NginxRenderOptions {
   /** `pid` directive. */
@@ -129,7 +130,7 @@ function locationBlock(r: RouteSnapshot, location: string): string {
 `;
   }
   return `        location ${location} {
-            proxy_pass http://${r.slug};
+${mirrorDirectives(r)}            proxy_pass http://${r.slug};
         }
 `;
 }
@@ -164,7 +165,8 @@ function httpServer(s: ServerSnapshot): string {
     : "";
   const denied = blacklist.map((l) => `        location ${l} {\n            deny all;\n        }\n`)
     .join("");
-  const routes = s.routes.flatMap((r) => r.locations.map((l) => locationBlock(r, l))).join("");
+  const routes = s.routes.flatMap((r) => r.locations.map((l) => locationBlock(r, l))).join("") +
+    s.routes.map(mirrorLocation).join("");
   return `${overflowServer(s)}    server {
 ${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
         server_name ${names};
@@ -203,7 +205,7 @@ function httpBlock(
   const c = snap.context;
   const upstreams = servers.flatMap((s) =>
     s.routes.filter(live).map((r) => upstreamBlock(r, c, true))
-  );
+  ).concat(mirrorUpstreams(servers).map((m) => upstreamBlock(m, c, true)));
   const stats = o.statsPort
     ? `    server {
         listen 127.0.0.1:${o.statsPort};
@@ -234,7 +236,7 @@ function httpBlock(
     access_log ${accessLog(c, o.logDir)};
 ${o.privatePrefix ? TEMP_PATHS : ""}
 ${upstreams.join("\n")}
-${stats}${servers.map(httpServer).join("\n")}}
+${mirrorSplits(servers)}${stats}${servers.map(httpServer).join("\n")}}
 `;
 }
 

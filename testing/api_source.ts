@@ -99,7 +99,8 @@ export function apiFixture(o: ApiFixtureOptions): ApiFixture {
       handler(
         new Request(`http://127.0.0.1:9999${path}`, {
           method,
-          headers,
+          // As on the wire: the Host header an HTTP/1.1 client always sends.
+          headers: { host: "127.0.0.1:9999", ...headers },
           body: body === undefined
             ? undefined
             : typeof body === "string" || body instanceof Uint8Array ||

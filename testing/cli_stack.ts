@@ -8,6 +8,7 @@
  * @module
  */
 
+import { taskRunFlags } from "./entry_points.ts";
 import { nginxKeys } from "./aurproxy_stack.ts";
 import { runNginx, type RunningNginx } from "./nginx.ts";
 import { freePort, waitForPort } from "./ports.ts";
@@ -16,9 +17,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 /** `deno` arguments running main.ts with `args`, as `deno task run` would. */
 export async function taskRunArgs(args: readonly string[]): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.run;
-  const perms = task.split(/\s+/).filter((w) => w.startsWith("--allow-"));
-  return ["run", ...perms, `${ROOT}main.ts`, ...args];
+  return ["run", ...(await taskRunFlags()), `${ROOT}main.ts`, ...args];
 }
 
 /** Runs main.ts to completion with the task's permissions. */

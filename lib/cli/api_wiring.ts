@@ -27,6 +27,12 @@ export interface ApiWiringOptions {
   readonly tokenFile?: string;
   /** `--state-file`: managed sources are kept beside it. */
   readonly stateFile?: string;
+  /**
+   * The managed-source file, already loaded: hosts that run side by side (the proxy's and
+   * the mirror's, a graph and the one a SIGHUP builds) share one, so none overwrites the
+   * others' entries. Default: loaded from beside `stateFile`.
+   */
+  readonly file?: ManagedSourceFile;
 }
 
 /** The host, and the source factory made with it (which builds managed sources too). */
@@ -66,9 +72,7 @@ export async function apiSourceHost(
 ): Promise<ApiWiring> {
   const token = o.tokenFile ? await ApiToken.fromFile(o.tokenFile) : undefined;
   const logger = o.logger.child("api");
-  const file = o.stateFile
-    ? await ManagedSourceFile.load(managedFilePath(o.stateFile), logger)
-    : undefined;
+  const file = o.file ?? (o.stateFile ? await loadManagedFile(o.stateFile, o.logger) : undefined);
   const api = new ApiSourceHost({
     kinds: BUILTIN_KINDS,
     // Called only once sources are built, after the factory below exists.
@@ -83,10 +87,19 @@ export async function apiSourceHost(
   return { api, createSource };
 }
 
-/** The snapshot as `/status.json` serves it: with the managed sources, when there are any. */
+/** Loads the file beside `stateFile` that keeps ApiSources' managed sources. */
+export function loadManagedFile(stateFile: string, logger: Logger): Promise<ManagedSourceFile> {
+  return ManagedSourceFile.load(managedFilePath(stateFile), logger.child("api"));
+}
+
+/**
+ * The snapshot as `/status.json` serves it: with the managed sources of every host (the
+ * proxy's, the mirror's), when there are any.
+ */
 export function withApiSources(
   snap: ProxySnapshot | undefined,
-  api: ApiSourceHost,
+  ...hosts: readonly ApiSourceHost[]
 ): ProxySnapshot | undefined {
-  return snap && api.sources.length ? { ...snap, apiSources: api.status() } : snap;
+  const apiSources = hosts.flatMap((h) => h.status());
+  return snap && apiSources.length ? { ...snap, apiSources } : snap;
 }

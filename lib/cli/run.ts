@@ -38,7 +38,8 @@ import { type IpNetwork, parseNetwork } from "../management/ip_network.ts";
 import { OwnPortCheck } from "../management/own_port.ts";
 import type { ApiSourceHost } from "../sources/api/host.ts";
 import { apiTokenFile } from "./api_flags.ts";
-import { apiSourceHost, withApiSources } from "./api_wiring.ts";
+import { apiSourceHost, loadManagedFile, withApiSources } from "./api_wiring.ts";
+import type { ManagedSourceFile } from "../sources/api/managed_file.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -158,13 +159,22 @@ function localAddresses(log: Logger): string[] {
  * The routes of whichever graph runs: a SIGHUP swaps the graph and its routes with it
  * (the ApiSources of the new config). The first graph's paths are mounted, and `/api/*`
  * for API sources a new config adds; each request goes to the current graph's handler.
+ * `fixed` holds the process's own routes (the mirror's ApiSource), which outlive swaps.
  */
-function followingRoutes(first: RouteRegistry, current: () => RouteRegistry): RouteRegistry {
-  const follow: RouteHandler = (req, url, ctx) => {
-    const handler = current().match(req.method, url.pathname);
+function followingRoutes(
+  first: RouteRegistry,
+  current: () => RouteRegistry,
+  fixed: RouteRegistry,
+): RouteRegistry {
+  const via = (registry: () => RouteRegistry): RouteHandler => (req, url, ctx) => {
+    const handler = registry().match(req.method, url.pathname);
     return handler ? handler(req, url, ctx) : new Response("not found\n", { status: 404 });
   };
   const routes = new RouteRegistry();
+  for (const r of fixed.routes()) {
+    routes.add(r.owner, { method: r.method, path: r.path, handler: via(() => fixed) });
+  }
+  const follow = via(current);
   const mounted = new Set<string>();
   for (const r of first.routes()) {
     routes.add(r.owner, { method: r.method, path: r.path, handler: follow });
@@ -245,6 +255,8 @@ export async function buildGraph(
   shared: {
     readonly metrics?: MetricsRegistry;
     readonly leaveOut?: (address: string, port: number) => string | undefined;
+    /** The ApiSources' managed-source file, shared with the mirror's and later graphs'. */
+    readonly apiFile?: ManagedSourceFile;
   } = {},
 ): Promise<Graph> {
   const clock = systemClock;
@@ -279,6 +291,7 @@ export async function buildGraph(
       logger: log,
       tokenFile: opts.apiTokenFile,
       stateFile: opts.stateFile || undefined,
+      file: shared.apiFile,
     },
     (api) => sourceFactory({ sessions, state, clock, logger: log.child("source"), metrics, api }),
   );
@@ -343,7 +356,9 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     ...opts,
     stateFile: opts.stateFile ?? defaultStateFile(c),
   });
-  const graph = await buildGraph(config, optionsFor(config), log, { leaveOut });
+  const stateFile = optionsFor(config).stateFile;
+  const apiFile = stateFile ? await loadManagedFile(stateFile, log) : undefined;
+  const graph = await buildGraph(config, optionsFor(config), log, { leaveOut, apiFile });
   const { app, metrics } = graph;
   // Checked before anything starts or is written: a bad registration flag exits 2.
   let registration;
@@ -364,13 +379,35 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     logger: log.child("zk"),
     metrics,
   });
+  // An ApiSource as the mirror source has its routes on the management port too, and
+  // keeps its managed sources in the proxy's file.
+  const mirrorRoutes = new RouteRegistry();
+  let mirrorWiring;
+  try {
+    mirrorWiring = await apiSourceHost(
+      {
+        routes: mirrorRoutes,
+        clock: systemClock,
+        logger: log,
+        tokenFile: opts.apiTokenFile,
+        file: apiFile,
+      },
+      (api) =>
+        sourceFactory({
+          sessions: mirrorSessions,
+          clock: systemClock,
+          logger: log.child("source"),
+          metrics,
+          api,
+        }),
+    );
+  } catch (err) {
+    await graph.close();
+    throw err;
+  }
+  const mirrorApi = mirrorWiring.api;
   const mirrorDeps = {
-    createSource: sourceFactory({
-      sessions: mirrorSessions,
-      clock: systemClock,
-      logger: log.child("source"),
-      metrics,
-    }),
+    createSource: mirrorWiring.createSource,
     clock: systemClock,
     logger: log,
     metrics,
@@ -417,7 +454,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
             ),
           },
           log,
-          { metrics, leaveOut },
+          { metrics, leaveOut, apiFile },
         ),
       ),
   });
@@ -471,7 +508,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       () => mirror?.health() ?? ok(),
       registration?.healthProbe() ?? ok,
     ],
-    snapshot: () => withApiSources(live.current.app.snapshot(), live.current.api),
+    snapshot: () => withApiSources(live.current.app.snapshot(), live.current.api, mirrorApi),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: () => {
       live.current.sessions.refreshMetrics();
@@ -479,7 +516,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
-    routes: followingRoutes(graph.routes, () => live.current.routes),
+    routes: followingRoutes(graph.routes, () => live.current.routes, mirrorRoutes),
     lifecycleAllow: opts.lifecycleAllow,
   });
   listening.port = server.port;

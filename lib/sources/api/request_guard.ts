@@ -19,20 +19,6 @@ export interface Refusal {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/**
- * Refuses a request whose `Origin` is not the API's own (the scheme, host and port the
- * request was sent to). Requests without `Origin` (curl, scripts, other servers) pass:
- * browsers send it on every cross-origin request that could change anything.
- */
-export function checkOrigin(req: Request, url: URL): Refusal | undefined {
-  const origin = req.headers.get("origin");
-  if (origin === null || origin === url.origin) return undefined;
-  return {
-    status: 403,
-    message: `Cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 200))})`,
-  };
-}
-
 /** Refuses a request without the configured bearer token (no token configured: none). */
 export function checkToken(req: Request, token: ApiToken | undefined): Refusal | undefined {
   if (!token) return undefined;

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
 import { consoleLogger } from "../log.ts";
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS, SYNCHRONIZE_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";

@@ -28,7 +28,8 @@ import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts"
 import { RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
-import { selfRegistrationFromFlags } from "../register/from_flags.ts";
+import { checkSelfRegistrationFlags, selfRegistrationFromFlags } from "../register/from_flags.ts";
+import { mountRegistrationStatus } from "../register/status_route.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -192,14 +193,19 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const { createSource } = graph;
   // The mirror's collaborators, shared with the proxy's sources.
   const mirrorDeps = { createSource, clock: systemClock, logger: log, metrics };
-  // Checked before anything starts or is written: a bad registration flag exits 2.
+  // Checked before anything starts or is written: a bad registration flag exits 2, with
+  // --setup too (which registers nothing, as in the original).
   let registration;
   try {
-    registration = opts.setup ? undefined : await selfRegistrationFromFlags(
-      opts.registration?.className,
-      opts.registration?.args ?? [],
-      { clock: systemClock, logger: log, metrics },
-    );
+    const { className, args } = opts.registration ?? { args: [] };
+    if (opts.setup) checkSelfRegistrationFlags(className, args);
+    else {
+      registration = await selfRegistrationFromFlags(className, args, {
+        clock: systemClock,
+        logger: log,
+        metrics,
+      });
+    }
   } catch (err) {
     await graph.close();
     throw err;
@@ -209,6 +215,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     // Registers after the first successful apply; deregisters before anything stops.
     app.addListener(reg);
     shutdown.add("deregister", "registration", () => reg.deregister());
+    mountRegistrationStatus(graph.routes, reg);
   }
 
   if (opts.setup) {

@@ -29,7 +29,7 @@ import type { Clock } from "../clock.ts";
 import { UsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { parseRegistrationArgs } from "./args.ts";
+import { parseRegistrationArgs, type RegistrationArgs } from "./args.ts";
 import type { RegistererDeps } from "./factory.ts";
 import { registererKind } from "./kinds.ts";
 import { SelfRegistration, type SelfRegistrationOptions } from "./self_registration.ts";
@@ -46,6 +46,30 @@ export interface SelfRegistrationDeps {
     SelfRegistrationOptions,
     "backoff" | "attemptTimeoutMs" | "deregisterTimeoutMs"
   >;
+}
+
+/**
+ * Checks `--registration-class` and `--registration-arg` (key files included) without
+ * loading the AWS SDK or building anything: the checked arguments, or undefined without a
+ * class. `run --setup` calls only this, so a bad flag fails the setup (exit 2) before
+ * nginx starts, and nothing is registered.
+ *
+ * @example
+ * ```ts
+ * checkSelfRegistrationFlags("ElbSelfRegisterer", ["region=us-east-1", "elb_names=web"]);
+ * ```
+ */
+export function checkSelfRegistrationFlags(
+  registrationClass: string | undefined,
+  registrationArgs: readonly string[],
+): RegistrationArgs | undefined {
+  if (registrationClass === undefined || registrationClass === "") {
+    if (registrationArgs.length) {
+      throw new UsageError("--registration-arg", "given without --registration-class");
+    }
+    return undefined;
+  }
+  return parseRegistrationArgs(registererKind(registrationClass, "self"), registrationArgs);
 }
 
 /**
@@ -66,14 +90,8 @@ export async function selfRegistrationFromFlags(
   registrationArgs: readonly string[],
   deps: SelfRegistrationDeps,
 ): Promise<SelfRegistration | undefined> {
-  if (registrationClass === undefined || registrationClass === "") {
-    if (registrationArgs.length) {
-      throw new UsageError("--registration-arg", "given without --registration-class");
-    }
-    return undefined;
-  }
-  const kind = registererKind(registrationClass, "self");
-  const args = parseRegistrationArgs(kind, registrationArgs);
+  const args = checkSelfRegistrationFlags(registrationClass, registrationArgs);
+  if (!args) return undefined;
   const logger = deps.logger.child("register");
   for (const w of args.warnings) logger.warn(w);
   const { createSelfRegisterer } = await import("./factory.ts");

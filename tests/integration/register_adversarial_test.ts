@@ -334,3 +334,34 @@ Deno.test("connections hung up on at shutdown: deregistration fails fast and is 
   // Still registered at AWS: what synchronize, or the ELB's health check, is for.
   deepStrictEqual(aws.world.elbs.get("web"), [INSTANCE]);
 });
+
+Deno.test("shutdown while a registration is on its way at AWS: deregistration waits for it, so it is not left registered", async () => {
+  await using aws = startAwsStandIn();
+  await using md = startMetadataStandIn({ instanceId: INSTANCE });
+  using _env = withEnv({ AWS_ENDPOINT_URL: aws.url });
+  aws.world.instances.push({ id: INSTANCE });
+  aws.world.addElb("web");
+  // AWS takes 400 ms over the registration, and makes it whether the client still waits or not.
+  aws.onCall(async (c) => {
+    if (c.action === "RegisterInstancesWithLoadBalancer") {
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  });
+  const { reg, logger } = await elbSelf(aws, md.url, { clock: systemClock });
+  reg.onApplied({ kind: "applied" });
+  while (!aws.callsOf("RegisterInstancesWithLoadBalancer").length) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const t0 = performance.now();
+  await reg.deregister();
+  const took = performance.now() - t0;
+  // Let an abandoned request land at the stand-in, as it would at AWS.
+  await new Promise((r) => setTimeout(r, 600));
+  deepStrictEqual(aws.world.elbs.get("web"), [], logger.lines.join("\n"));
+  strictEqual(reg.status().state, "deregistered");
+  strictEqual(took < 2500, true, `${took} ms`);
+  deepStrictEqual(
+    aws.calls.map((c) => c.action).filter((a) => a !== "DescribeLoadBalancers"),
+    ["RegisterInstancesWithLoadBalancer", "DeregisterInstancesFromLoadBalancer"],
+  );
+});

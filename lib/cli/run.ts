@@ -32,7 +32,6 @@ import { listenForSignals, STOP_SIGNALS } from "../lifecycle/process_signals.ts"
 import { type RouteHandler, RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
-import { selfRegistrationFromFlags } from "../register/from_flags.ts";
 import { assertProcReadable, ProcAccessError } from "../backends/nginx/process.ts";
 import { type IpNetwork, parseNetwork } from "../management/ip_network.ts";
 import { OwnPortCheck } from "../management/own_port.ts";
@@ -40,6 +39,9 @@ import type { ApiSourceHost } from "../sources/api/host.ts";
 import { apiTokenFile } from "./api_flags.ts";
 import { apiSourceHost, loadManagedFile, withApiSources } from "./api_wiring.ts";
 import type { ManagedSourceFile } from "../sources/api/managed_file.ts";
+import { checkSelfRegistrationFlags, selfRegistrationFromFlags } from "../register/from_flags.ts";
+import { mountRegistrationStatus } from "../register/status_route.ts";
+import type { SelfRegistration } from "../register/self_registration.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -159,7 +161,8 @@ function localAddresses(log: Logger): string[] {
  * The routes of whichever graph runs: a SIGHUP swaps the graph and its routes with it
  * (the ApiSources of the new config). The first graph's paths are mounted, and `/api/*`
  * for API sources a new config adds; each request goes to the current graph's handler.
- * `fixed` holds the process's own routes (the mirror's ApiSource), which outlive swaps.
+ * `fixed` holds the process's own routes (registration status, the mirror's ApiSource),
+ * which outlive swaps.
  */
 function followingRoutes(
   first: RouteRegistry,
@@ -361,13 +364,17 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const graph = await buildGraph(config, optionsFor(config), log, { leaveOut, apiFile });
   const { app, metrics } = graph;
   // Checked before anything starts or is written: a bad registration flag exits 2.
-  let registration;
+  let registration: SelfRegistration | undefined;
   try {
-    registration = opts.setup ? undefined : await selfRegistrationFromFlags(
-      opts.registration?.className,
-      opts.registration?.args ?? [],
-      { clock: systemClock, logger: log, metrics },
-    );
+    const { className, args } = opts.registration ?? { args: [] };
+    if (opts.setup) checkSelfRegistrationFlags(className, args);
+    else {
+      registration = await selfRegistrationFromFlags(className, args, {
+        clock: systemClock,
+        logger: log,
+        metrics,
+      });
+    }
   } catch (err) {
     await graph.close();
     throw err;
@@ -379,14 +386,16 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     logger: log.child("zk"),
     metrics,
   });
-  // An ApiSource as the mirror source has its routes on the management port too, and
-  // keeps its managed sources in the proxy's file.
-  const mirrorRoutes = new RouteRegistry();
+  // Routes of the process, not of a graph (they outlive SIGHUP swaps): the registration
+  // status, and an ApiSource as the mirror source, which keeps its managed sources in
+  // the proxy's file.
+  const processRoutes = new RouteRegistry();
+  if (registration) mountRegistrationStatus(processRoutes, registration);
   let mirrorWiring;
   try {
     mirrorWiring = await apiSourceHost(
       {
-        routes: mirrorRoutes,
+        routes: processRoutes,
         clock: systemClock,
         logger: log,
         tokenFile: opts.apiTokenFile,
@@ -516,7 +525,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
       metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
     },
-    routes: followingRoutes(graph.routes, () => live.current.routes, mirrorRoutes),
+    routes: followingRoutes(graph.routes, () => live.current.routes, processRoutes),
     lifecycleAllow: opts.lifecycleAllow,
   });
   listening.port = server.port;

@@ -13,12 +13,16 @@
  * - The credential arguments are accepted by every kind (the original took the key files
  *   for `ElbJobRegisterer` only).
  * - `hosted_zone_id` may be given as `/hostedzone/Z123`, as AWS prints it.
+ * - Values are checked for their shape, not only their presence: a region, ELB name, zone
+ *   id or ARN is made of the characters AWS uses (a region names the endpoint's host, so
+ *   `us-east-1.evil.example` must not pass), a domain is a DNS name and not an address,
+ *   keys are printable ASCII on one line. A secret key is never quoted in an error.
  *
  * @module
  */
 
 import { UsageError, UsageErrors } from "../errors.ts";
-import { isValidHost } from "../model/endpoint.ts";
+import { isIpLiteral, isValidHost } from "../model/endpoint.ts";
 import { suggest } from "../text/suggest.ts";
 import { type AwsCredentials, explicitCredentials } from "./aws.ts";
 import type { RegistererKind } from "./kinds.ts";
@@ -63,7 +67,10 @@ interface ArgSpec {
 const REGION = /^[a-z0-9][a-z0-9-]*$/;
 const ELB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 const ZONE_ID = /^[A-Za-z0-9]+$/;
-const ARN = /^arn:[^:\s,]+:elasticloadbalancing:[^\s,]*:targetgroup\/[^\s,]+$/;
+const ARN =
+  /^arn:[a-z0-9-]+:elasticloadbalancing:[a-z0-9-]*:[0-9]*:targetgroup\/[A-Za-z0-9-]+\/[0-9a-z]+$/;
+/** Keys go into a header (the access key id into its `Credential=.../...` part). */
+const PRINTABLE = /^[\x21-\x7e]+$/;
 
 const list = (what: string, one: string, valid: (s: string) => boolean): Check => (v) => {
   const items = v.split(",").map((s) => s.trim());
@@ -85,8 +92,19 @@ const COMMON: Record<string, ArgSpec> = {
     required: true,
     check: (v) => REGION.test(v) ? undefined : `expected an AWS region such as us-east-1, got ${v}`,
   },
-  access_key: { required: false },
-  secret_key: { required: false },
+  access_key: {
+    required: false,
+    check: (v) =>
+      PRINTABLE.test(v) && !/[/,=]/.test(v)
+        ? undefined
+        : "expected an access key id: printable ASCII without spaces, / , or =",
+  },
+  secret_key: {
+    required: false,
+    // Never quote a secret in an error: it would land in logs and job output.
+    check: (v) =>
+      PRINTABLE.test(v) ? undefined : "expected printable ASCII without spaces (value not shown)",
+  },
   access_key_path: { required: false },
   secret_key_path: { required: false },
 };
@@ -105,7 +123,7 @@ const BY_SERVICE: Record<RegistererKind["service"], Record<string, ArgSpec>> = {
   route53: {
     domain: {
       required: true,
-      check: (v) => isValidHost(v) && !/^[\d.]+$/.test(v) ? undefined : `not a DNS name: ${v}`,
+      check: (v) => isValidHost(v) && !isIpLiteral(v) ? undefined : `not a DNS name: ${v}`,
     },
     hosted_zone_id: {
       required: true,

@@ -4,8 +4,9 @@
  * Credentials: the SDK's default provider chain (environment, shared config and
  * credentials files, SSO, web identity, container and instance roles) unless the
  * original's arguments give keys: `access_key` / `secret_key`, or files holding them,
- * `access_key_path` / `secret_key_path` (trailing white space stripped; an explicit key
- * wins over its file, as in the original).
+ * `access_key_path` / `secret_key_path` (white space around the key stripped; a file
+ * holding more than one line or word is refused; an explicit key wins over its file, as
+ * in the original).
  *
  * Endpoints are left to the SDK, which (checked for the version in deno.json) honours
  * `AWS_ENDPOINT_URL`, the per-service `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING`,
@@ -108,8 +109,15 @@ export function explicitCredentials(
       const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
       throw new UsageError(`--registration-arg ${name}`, `cannot read ${path}: ${why}`);
     }
-    const key = text.trimEnd();
+    const key = text.trim();
     if (key === "") throw new UsageError(`--registration-arg ${name}`, `${path} is empty`);
+    // Not quoted: the file may hold a secret.
+    if (!/^[\x21-\x7e]+$/.test(key) || (name === "access_key_path" && /[/,=]/.test(key))) {
+      throw new UsageError(
+        `--registration-arg ${name}`,
+        `${path} does not hold one key on one line (printable ASCII, no spaces)`,
+      );
+    }
     return key;
   };
   const accessKeyId = args.access_key ?? fromFile("access_key_path");

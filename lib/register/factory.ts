@@ -16,7 +16,7 @@ import { type AwsSettings, clientConfig } from "./aws.ts";
 import { findInstances } from "./ec2_instances.ts";
 import { ElbService, instanceMember } from "./elb.ts";
 import { ElbV2Service, targetMember } from "./elbv2.ts";
-import { InstanceMetadata } from "./instance_metadata.ts";
+import { instanceIdOf, InstanceMetadata, publicHostnameOf } from "./instance_metadata.ts";
 import { type JobRegisterer, type ResolveMembers, ServiceJobRegisterer } from "./job_registerer.ts";
 import {
   type Member,
@@ -81,7 +81,7 @@ function build(args: RegistrationArgs, deps: RegistererDeps): Built {
     const byHost = new Map(hosts.map((h) => [h.toLowerCase().replace(/\.$/, ""), h]));
     return [...m.found].map(([h, id]) => member(id, byHost.get(h) ?? h));
   };
-  const instanceId = (signal?: AbortSignal) => metadata.get("instance-id", signal);
+  const instanceId = (signal?: AbortSignal) => instanceIdOf(metadata, signal);
   switch (t.service) {
     case "elb":
       return {
@@ -105,7 +105,7 @@ function build(args: RegistrationArgs, deps: RegistererDeps): Built {
     case "route53":
       return {
         service: new Route53Service(client(new Route53Client(config)), t, deps.logger),
-        identify: async (signal) => hostMember(await metadata.get("public-hostname", signal)),
+        identify: async (signal) => hostMember(await publicHostnameOf(metadata, signal)),
         resolve: (hosts) => Promise.resolve(hosts.map(hostMember)),
         close,
       };

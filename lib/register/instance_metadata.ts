@@ -12,10 +12,17 @@
  * Requests go straight to the service, never through `HTTP_PROXY` (as the original, which
  * turned proxies off for it): `node:http` here, because `fetch` honours proxy variables.
  *
+ * What the service answers is not trusted blindly (a metadata proxy, a captive portal or
+ * a broken agent can answer anything): each request must be complete within the timeout
+ * (a body that trickles in forever is cut off) and at most 64 KiB, and a token must be
+ * printable ASCII. {@linkcode instanceIdOf} and {@linkcode publicHostnameOf} check the
+ * value itself, so garbage never reaches AWS as an instance id or a DNS record.
+ *
  * @module
  */
 
 import { request } from "node:http";
+import { isIpLiteral, isValidHost } from "../model/endpoint.ts";
 
 /** Where and how to reach the metadata service. */
 export interface MetadataOptions {
@@ -28,6 +35,12 @@ export interface MetadataOptions {
 /** Token lifetime asked for; a registerer reads twice at most, so it never expires in use. */
 const TOKEN_TTL_SECONDS = 21600;
 const V4_ENDPOINT = "http://169.254.169.254";
+/** Largest answer read; metadata items are a few dozen bytes. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** An IMDSv2 token is opaque but header-safe; AWS's are ~56 characters. */
+const TOKEN = /^[\x21-\x7e]{1,4096}$/;
+/** EC2 instance ids: `i-` and 8 or 17 hex digits at AWS; emulators use other letters. */
+const INSTANCE_ID = /^i-[0-9a-z]{1,32}$/;
 const V6_ENDPOINT = "http://[fd00:ec2::254]";
 
 /** The metadata service could not answer what was asked. */
@@ -117,7 +130,16 @@ export class InstanceMetadata {
       }
       return undefined;
     }
-    if (answer.status === 200 && answer.body.trim() !== "") return answer.body.trim();
+    if (answer.status === 200 && answer.body.trim() !== "") {
+      const token = answer.body.trim();
+      if (!TOKEN.test(token)) {
+        throw new MetadataError(
+          `instance metadata token ${url}: not a usable token (${answer.body.length} bytes, ` +
+            `not printable ASCII): ${preview(answer.body)}`,
+        );
+      }
+      return token;
+    }
     if ([403, 404, 405].includes(answer.status) && v1Allowed) return undefined;
     throw new MetadataError(
       `instance metadata token ${url}: HTTP ${answer.status}${
@@ -134,19 +156,77 @@ export class InstanceMetadata {
   ): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new Error("aborted"));
-      const req = request(url, { method, headers, timeout: this.#timeoutMs }, (res) => {
+      const req = request(url, { method, headers }, (res) => {
         let body = "";
         res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
+        res.on("data", (chunk: string) => {
+          body += chunk;
+          if (body.length > MAX_BODY_BYTES) {
+            req.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+          }
+        });
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
         res.on("error", reject);
       });
+      // The whole exchange, not only silence: a body that trickles in never goes idle.
+      const timer = setTimeout(
+        () => req.destroy(new Error(`no complete answer in ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
       const onAbort = () => req.destroy(new Error("aborted"));
       signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("timeout", () => req.destroy(new Error(`no answer in ${this.#timeoutMs} ms`)));
       req.on("error", reject);
-      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      req.on("close", () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      });
       req.end();
     });
   }
+}
+
+/** The start of a bad answer, quoted, for an error message. */
+function preview(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+}
+
+/**
+ * This instance's id, checked: an answer that is not an instance id (an HTML page, a
+ * message) is a {@linkcode MetadataError}, never sent to AWS.
+ *
+ * @example
+ * ```ts
+ * await instanceIdOf(new InstanceMetadata()); // "i-0123456789abcdef0"
+ * ```
+ */
+export async function instanceIdOf(md: InstanceMetadata, signal?: AbortSignal): Promise<string> {
+  const id = await md.get("instance-id", signal);
+  if (!INSTANCE_ID.test(id)) {
+    throw new MetadataError(
+      `instance metadata: instance-id is not an EC2 instance id: ${preview(id)}`,
+    );
+  }
+  return id;
+}
+
+/**
+ * This instance's public DNS name, checked: a DNS name (not an address, no spaces or
+ * markup), since it becomes a record's value and set identifier in Route 53.
+ *
+ * @example
+ * ```ts
+ * await publicHostnameOf(new InstanceMetadata()); // "ec2-54-0-0-1.compute-1.amazonaws.com"
+ * ```
+ */
+export async function publicHostnameOf(
+  md: InstanceMetadata,
+  signal?: AbortSignal,
+): Promise<string> {
+  const host = await md.get("public-hostname", signal);
+  if (!isValidHost(host) || isIpLiteral(host)) {
+    throw new MetadataError(
+      `instance metadata: public-hostname is not a DNS name: ${preview(host)}`,
+    );
+  }
+  return host;
 }

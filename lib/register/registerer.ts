@@ -133,8 +133,9 @@ export class RegistrationError extends Error {
 }
 
 /**
- * Text of an error for logs and output: the AWS error code and message, the HTTP status
- * when AWS gave no code, a registration error's own message.
+ * Text of an error for logs and output, on one line: the AWS error code and the first
+ * line of its message, the HTTP status when AWS gave no code, a registration error's own
+ * message.
  *
  * @example
  * ```ts
@@ -148,6 +149,8 @@ export function errorText(err: unknown): string {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const unknown = code === "Unknown" || code === "UnknownError";
   const head = unknown ? (status ? `HTTP ${status}` : "") : code === "Error" ? "" : code;
-  const msg = !unknown && err.message !== code ? err.message : "";
-  return [head, msg].filter(Boolean).join(": ") || String(err);
+  // The SDK's own messages may go on with advice for its programmers (a deserialization
+  // error tells how to inspect the raw response): the first line is the operator's.
+  const msg = !unknown && err.message !== code ? err.message.split("\n")[0].trim() : "";
+  return [head, msg].filter(Boolean).join(": ") || String(err).split("\n")[0];
 }

@@ -11,9 +11,10 @@
  *   `synchronize` can add it); failing `/health` would make Aurora restart every aurproxy
  *   of the job during an AWS outage, nginx included, which helps nothing. The original
  *   crashed at start instead; `/health/details` says why and for how long.
- * - Deregistration is bounded: it aborts a registration still in flight, then gives the
- *   deregistration what is left of `deregisterTimeoutMs` (default 5 s) in total. A hung
- *   AWS endpoint costs shutdown at most that much.
+ * - Deregistration is bounded: a registration still in flight gets half of
+ *   `deregisterTimeoutMs` (default 5 s) to finish (aborting a request AWS already has
+ *   would not undo it) and is aborted after that; the deregistration gets what is left.
+ *   A hung AWS endpoint costs shutdown at most `deregisterTimeoutMs` in total.
  * - Nothing is deregistered when no registration was ever attempted.
  *
  * @module
@@ -183,7 +184,8 @@ export class SelfRegistration {
   }
 
   /**
-   * The shutdown step: stops retrying, aborts an attempt in flight, deregisters. Never
+   * The shutdown step: stops retrying, lets an attempt in flight finish (or aborts it
+   * after half the bound), deregisters. Never
    * throws and never takes longer than `deregisterTimeoutMs`; later calls return the same
    * promise.
    */
@@ -215,9 +217,21 @@ export class SelfRegistration {
       }
       const inflight = this.#inflight;
       if (inflight) {
-        clock.clearTimeout(inflight.timer);
-        inflight.abort.abort(new Error("shutting down"));
-        await Promise.race([inflight.promise, deadline]);
+        // A request already sent is not undone by aborting it: AWS carries it out anyway, and
+        // a deregistration that reads the target before it lands would leave this instance
+        // registered (a CNAME to a dead host). So it gets half the bound to finish; only one
+        // still running then (AWS hung, the SDK backing off) is aborted.
+        let grace: TimerId | undefined;
+        const finished = await Promise.race([
+          inflight.promise.then(() => true),
+          new Promise<false>((r) => (grace = clock.setTimeout(() => r(false), boundMs / 2))),
+          deadline,
+        ]).finally(() => grace !== undefined && clock.clearTimeout(grace));
+        if (!finished) {
+          clock.clearTimeout(inflight.timer);
+          inflight.abort.abort(new Error("shutting down"));
+          await Promise.race([inflight.promise, deadline]);
+        }
       }
       this.#state = "deregistering";
       metrics.inc(M.attempts[0], M.attempts[1], { op: "deregister" });

@@ -3,7 +3,8 @@
  * `AWS_EC2_METADATA_SERVICE_ENDPOINT` at `url`). By default it is IMDSv2-only, as AWS
  * recommends: `PUT /latest/api/token` hands out a token and every read must carry it.
  * `v1Only` plays an old service (or a proxy) that refuses the token request and answers
- * plain reads.
+ * plain reads. `respond` plays a broken or hostile one: it answers any request itself
+ * (garbage, an HTML page, a body that never ends) before the service would.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface MetadataStandInOptions {
   /** Refuse the token request with this status (404 or 405 like IMDSv1; 403 when disabled). */
   readonly v1Only?: boolean;
   readonly tokenRefusalStatus?: number;
+  /** Answers a request instead of the service, when it returns a response. */
+  readonly respond?: (req: MetadataRequest) => Response | undefined;
 }
 
 /** One request the stand-in got. */
@@ -24,6 +27,8 @@ export interface MetadataRequest {
   readonly path: string;
   readonly token?: string;
   readonly ttl?: string;
+  /** When it arrived (`performance.now()` of the test process). */
+  readonly at: number;
 }
 
 /** A running stand-in. */
@@ -51,7 +56,10 @@ export function startMetadataStandIn(opts: MetadataStandInOptions = {}): Metadat
     const path = new URL(req.url).pathname;
     const token = req.headers.get("x-aws-ec2-metadata-token") ?? undefined;
     const ttl = req.headers.get("x-aws-ec2-metadata-token-ttl-seconds") ?? undefined;
-    requests.push({ method: req.method, path, token, ttl });
+    const request = { method: req.method, path, token, ttl, at: performance.now() };
+    requests.push(request);
+    const own = opts.respond?.(request);
+    if (own) return own;
     if (path === "/latest/api/token") {
       if (req.method !== "PUT") return new Response("", { status: 405 });
       if (opts.v1Only) return new Response("", { status: opts.tokenRefusalStatus ?? 404 });

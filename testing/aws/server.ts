@@ -6,8 +6,11 @@
  * user points them at any AWS emulator.
  *
  * Faults are injected per service and action: an error answer (`Throttling` 400, a 500)
- * a number of times, or a hang (no answer until the stand-in closes). Every request is
- * logged in `calls`, so a test can assert that a dry run wrote nothing.
+ * a number of times, a raw body of the test's choosing (malformed XML), or a hang (no
+ * answer until the stand-in closes). Every request is logged in `calls` with the time it
+ * arrived, so a test can assert that a dry run wrote nothing, or when a call came; a hook
+ * ({@linkcode AwsStandIn.onCall}) runs before a call is answered, so a test can look at
+ * the world (is nginx serving? does /health say "shutting down"?) at that very moment.
  *
  * @module
  */
@@ -42,6 +45,8 @@ export interface Call {
   readonly signature?: SigV4Parts;
   /** Why it was refused (signature, fault), if it was. */
   readonly refused?: string;
+  /** When it arrived (`performance.now()` of the test process). */
+  readonly at: number;
 }
 
 /** A fault to inject. */
@@ -55,7 +60,12 @@ export interface FaultSpec {
   readonly code?: string;
   /** Never answer (until the stand-in closes), instead of an error. */
   readonly hang?: boolean;
+  /** Answer this body verbatim (with `status`, default 200) instead of an error document. */
+  readonly body?: string;
 }
+
+/** Runs before a call is answered; the answer waits for it. */
+export type CallHook = (call: Call) => void | Promise<void>;
 
 /** Options of {@linkcode startAwsStandIn}. */
 export interface AwsStandInOptions {
@@ -76,6 +86,14 @@ export interface AwsStandIn {
   fault(spec: FaultSpec): () => void;
   /** Calls of one service and action (answered or not). */
   callsOf(action: string): Call[];
+  /**
+   * Runs `hook` before each call (signed or not, faulty or not) is answered; returns a
+   * function that removes it. A hook that throws fails nothing: the error is kept in
+   * `hookErrors` for the test to assert on.
+   */
+  onCall(hook: CallHook): () => void;
+  /** Errors thrown by hooks. */
+  readonly hookErrors: unknown[];
   /** Environment for a client process: endpoint, keys, region, retry settings. */
   env(): Record<string, string>;
   close(): Promise<void>;
@@ -96,9 +114,22 @@ export function startAwsStandIn(opts: AwsStandInOptions = {}): AwsStandIn & Asyn
   const calls: Call[] = [];
   const faults: { spec: FaultSpec; left: number }[] = [];
   const closing = new AbortController();
+  const hooks = new Set<CallHook>();
+  const hookErrors: unknown[] = [];
   let requestNo = 0;
+  const record = async (call: Call) => {
+    calls.push(call);
+    for (const h of [...hooks]) {
+      try {
+        await h(call);
+      } catch (err) {
+        hookErrors.push(err);
+      }
+    }
+  };
 
   const handle = async (req: Request): Promise<Response> => {
+    const at = performance.now();
     const id = `req-${++requestNo}`;
     const url = new URL(req.url);
     const body = new Uint8Array(await req.arrayBuffer());
@@ -132,7 +163,7 @@ export function startAwsStandIn(opts: AwsStandInOptions = {}): AwsStandIn & Asyn
       service: SIGNING_NAME[service],
     });
     if ("code" in sig) {
-      calls.push({ service, action, params, refused: `${sig.code}: ${sig.message}` });
+      await record({ service, action, params, refused: `${sig.code}: ${sig.message}`, at });
       return error(new AwsFault(403, sig.code, sig.message));
     }
     const f = faults.find((x) =>
@@ -140,12 +171,14 @@ export function startAwsStandIn(opts: AwsStandInOptions = {}): AwsStandIn & Asyn
     );
     if (f) {
       f.left--;
-      calls.push({
+      await record({
         service,
         action,
         params,
         signature: sig,
-        refused: f.spec.hang ? "hang" : f.spec.code ?? "InternalFailure",
+        refused: f.spec.hang ? "hang" : f.spec.body !== undefined ? "body" : f.spec.code ??
+          "InternalFailure",
+        at,
       });
       if (f.spec.hang) {
         await new Promise<void>((r) =>
@@ -153,11 +186,12 @@ export function startAwsStandIn(opts: AwsStandInOptions = {}): AwsStandIn & Asyn
         );
         return new Response("closing", { status: 503 });
       }
+      if (f.spec.body !== undefined) return answer(f.spec.status ?? 200, f.spec.body);
       return error(
         new AwsFault(f.spec.status ?? 500, f.spec.code ?? "InternalFailure", "injected fault"),
       );
     }
-    calls.push({ service, action, params, signature: sig });
+    await record({ service, action, params, signature: sig, at });
     try {
       switch (service) {
         case "elb":
@@ -196,6 +230,11 @@ export function startAwsStandIn(opts: AwsStandInOptions = {}): AwsStandIn & Asyn
       };
     },
     callsOf: (action) => calls.filter((c) => c.action === action),
+    onCall(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    hookErrors,
     env: () => ({
       AWS_ENDPOINT_URL: url,
       AWS_ACCESS_KEY_ID: accessKeyId,

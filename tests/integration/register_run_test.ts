@@ -60,8 +60,10 @@ async function until(p: AurproxyProcess, what: string, fn: () => unknown): Promi
 
 /** Asserts the shutdown went: deregistered, then updates stopped, then sources, then done. */
 function assertDeregisteredFirst(p: AurproxyProcess, deregistered: string): void {
+  // The last match: the running graph's own sequence (one step of the process's) logs
+  // its "shutdown complete" before the process's last steps run.
   const at = (pattern: string) => {
-    const i = p.lines.findIndex((l) => l.text.includes(pattern));
+    const i = p.lines.findLastIndex((l) => l.text.includes(pattern));
     strictEqual(i >= 0, true, `no "${pattern}" in:\n${p.log()}`);
     return i;
   };

@@ -15,6 +15,7 @@ import { combineHealth, healthBody } from "./health.ts";
 import { renderStatusPage } from "./status_page.ts";
 import type { HealthProbe } from "../model/health.ts";
 import { RouteRegistry } from "./routes.ts";
+import { mountMetricsRoutes } from "./metrics_routes.ts";
 
 export interface ManagementOptions {
   readonly hostname: string;
@@ -27,7 +28,7 @@ export interface ManagementOptions {
   /** Runs the shutdown sequence; `abort` is true for /abortabortabort. */
   readonly shutdown: (reason: string, abort: boolean) => void;
   /** Called before each metrics scrape so gauges are fresh. */
-  readonly refreshMetrics?: () => void;
+  readonly refreshMetrics?: () => void | Promise<void>;
   /**
    * Routes features mounted (the API source, ...), added before the server starts. One
    * that clashes with a built-in route (or another feature's) fails the start.
@@ -84,28 +85,7 @@ function mountBuiltins(routes: RouteRegistry, o: ManagementOptions): void {
       handler: () => text("use POST\n", 405, { allow: "POST" }),
     });
   }
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics",
-    handler: () => {
-      o.refreshMetrics?.();
-      return text(o.metrics.prometheus(), 200, {
-        "content-type": "text/plain; version=0.0.4; charset=utf-8",
-      });
-    },
-  });
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics.json",
-    handler: () => {
-      o.refreshMetrics?.();
-      return json(
-        Object.fromEntries(
-          o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
-        ),
-      );
-    },
-  });
+  mountMetricsRoutes(routes, { metrics: o.metrics, refresh: o.refreshMetrics });
   routes.add("status", {
     method: "GET",
     path: "/status.json",
@@ -146,11 +126,6 @@ export function managementHandler(
 function oneLine(s: string): string {
   // Header values cannot carry newlines or non-ASCII safely.
   return s.replace(/[^\x20-\x7e]/g, " ").slice(0, 1000);
-}
-
-function sampleName(name: string, labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort();
-  return keys.length ? `${name}{${keys.map((k) => `${k}=${labels[k]}`).join(",")}}` : name;
 }
 
 /** A running management server. */

@@ -104,7 +104,7 @@ export class ZkSessions implements ZkReaders {
     const { metrics, clock } = this.#o;
     metrics.clear("zk_connected");
     metrics.clear("zk_last_event_age_seconds");
-    metrics.clear("zk_session_expirations");
+    metrics.clear("zk_session_expirations_total");
     for (const s of this.#sessions.values()) {
       const labels = { ensemble: s.connectString };
       metrics.set(
@@ -119,7 +119,12 @@ export class ZkSessions implements ZkReaders {
         (clock.now() - s.lastEventAt) / 1000,
         labels,
       );
-      metrics.set("zk_session_expirations", "Sessions expired and rebuilt.", s.expirations, labels);
+      metrics.setCounter(
+        "zk_session_expirations_total",
+        "Sessions expired and rebuilt.",
+        s.expirations,
+        labels,
+      );
     }
   }
 }

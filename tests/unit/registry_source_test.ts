@@ -45,7 +45,7 @@ function setup(o: { state?: EndpointStateStore; clock?: FakeClock } = {}) {
     ports,
     changes: () => changes,
     parses: () => parses,
-    invalid: () => metrics.get("source_member_invalid", { source: src.name }),
+    invalid: () => metrics.get("source_member_invalid_total", { source: src.name }),
   };
 }
 

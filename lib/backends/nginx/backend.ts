@@ -203,7 +203,7 @@ export class NginxBackend implements ProxyBackend {
     this.#inc(M.reloads);
     const durationMs = performance.now() - started;
     metrics.set(
-      "apply_duration_seconds",
+      "last_apply_duration_seconds",
       "Duration of the last successful apply.",
       durationMs / 1000,
     );

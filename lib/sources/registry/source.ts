@@ -88,7 +88,7 @@ export function memberQualifier(memberPrefix: string, endpoint?: string): string
 }
 
 const INVALID = [
-  "source_member_invalid",
+  "source_member_invalid_total",
   "Registry members skipped as malformed or unsafe.",
 ] as const;
 

@@ -68,8 +68,8 @@ function placeholderSnapshot(config: ProxyConfig): ProxySnapshot {
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
  * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
  */
-export async function runValidate(v: FlagValues): Promise<number> {
-  const log = consoleLogger({ level: logLevel(v), component: "aurproxy" });
+export async function runValidate(v: FlagValues, logger?: Logger): Promise<number> {
+  const log = logger ?? consoleLogger({ level: logLevel(v), component: "aurproxy" });
   const config = await loadConfig(requireString(v, "config"));
   const servers = config.servers.length;
   const routes = config.servers.reduce((n, s) => n + s.routes.length, 0);

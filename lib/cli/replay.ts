@@ -23,7 +23,9 @@ import { sourceFactory } from "../sources/kinds.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { type FlagTable, type FlagValues, numberFlag, RUN_FLAGS } from "./flags.ts";
 import { REPLAY_OWN_FLAGS, replaySettings } from "./mirror_flags.ts";
-import { logLevel } from "./run.ts";
+import { logLevel, publisherFlags } from "./run.ts";
+import type { PublisherConfig } from "../metrics/publishers/classes.ts";
+import { wireMetrics } from "./metrics_wiring.ts";
 
 /** Flags of `run_replay`: the original's, plus the gor and management ones of `run`. */
 export const REPLAY_FLAGS: FlagTable = {
@@ -51,6 +53,8 @@ export interface ReplayOptions {
   readonly zkSessionTimeoutSeconds: number;
   readonly logLevel: Level;
   readonly replay: MirrorSettings;
+  /** `--metric-publisher-class` and its arguments, validated. */
+  readonly metricPublisher?: PublisherConfig;
 }
 
 /** Turns flag values into {@linkcode ReplayOptions}; throws UsageError(s) naming flags. */
@@ -65,6 +69,7 @@ export function replayOptions(v: FlagValues): ReplayOptions {
     }),
     logLevel: logLevel(v),
     replay: replaySettings(v),
+    metricPublisher: publisherFlags(v),
   };
 }
 
@@ -111,6 +116,14 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
   shutdown.add("close", "zookeeper sessions", () => sessions.closeAll());
+  const metricsWiring = wireMetrics({
+    metrics,
+    clock,
+    logger: log,
+    shutdown,
+    publisher: o.metricPublisher,
+    refreshers: [() => sessions.refreshMetrics()],
+  });
   // As in `run`: a signal during start-up is acted on once start-up is over.
   let started = false;
   let pending: Deno.Signal | undefined;
@@ -146,7 +159,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
       // No proxy here: /status.json answers 503 "no snapshot yet".
       snapshot: () => undefined,
       shutdown: (reason) => shutdown.run(reason).then(exited),
-      refreshMetrics: () => sessions.refreshMetrics(),
+      refreshMetrics: metricsWiring.refresh,
     });
   } catch (err) {
     await shutdown.run("start failed");
@@ -154,6 +167,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
   }
   const management = server;
   shutdown.add("close", "management server", () => management.close());
+  metricsWiring.start();
   started = true;
   if (pending) void shutdown.run(pending).then(exited);
   await done;

@@ -29,6 +29,9 @@ import { RouteRegistry } from "../management/routes.ts";
 import { type MirrorSettings, setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import { mirrorSettings } from "./mirror_flags.ts";
 import { selfRegistrationFromFlags } from "../register/from_flags.ts";
+import { type PublisherConfig, publisherConfig } from "../metrics/publishers/classes.ts";
+import { NginxBackend } from "../backends/nginx/backend.ts";
+import { wireMetrics } from "./metrics_wiring.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -49,6 +52,8 @@ export interface RunOptions {
   readonly mirror?: MirrorSettings;
   /** `--registration-class` and its `--registration-arg`s: self registration, when set. */
   readonly registration?: { readonly className?: string; readonly args: readonly string[] };
+  /** `--metric-publisher-class` and its `--metric-publisher-arg`s, validated. */
+  readonly metricPublisher?: PublisherConfig;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
@@ -80,7 +85,16 @@ export function runOptions(v: FlagValues): RunOptions {
       className: typeof v["registration-class"] === "string" ? v["registration-class"] : undefined,
       args: (v["registration-arg"] as string[] | undefined) ?? [],
     },
+    metricPublisher: publisherFlags(v),
   };
+}
+
+/** `--metric-publisher-class` and `--metric-publisher-arg`, checked (run and run_replay). */
+export function publisherFlags(v: FlagValues): PublisherConfig | undefined {
+  return publisherConfig(
+    typeof v["metric-publisher-class"] === "string" ? v["metric-publisher-class"] : undefined,
+    (v["metric-publisher-arg"] as string[] | undefined) ?? [],
+  );
 }
 
 /** `--log-level`, checked. */
@@ -226,6 +240,17 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     }
   }
 
+  // Metrics, histograms and the publisher (its last period goes out in the flush phase).
+  const metricsWiring = wireMetrics({
+    metrics,
+    clock: systemClock,
+    logger: log,
+    shutdown,
+    publisher: opts.metricPublisher,
+    statsPort: graph.backend instanceof NginxBackend ? graph.backend.options.statsPort : undefined,
+    refreshers: [() => sessions.refreshMetrics()],
+    pipeline: app,
+  });
   let exited!: () => void;
   const done = new Promise<void>((r) => (exited = r));
   // Listening from the start: a SIGTERM while the sources start (up to a few seconds
@@ -270,14 +295,10 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     ],
     snapshot: () => app.snapshot(),
     shutdown: (reason) => shutdown.run(reason).then(exited),
-    refreshMetrics: () => {
-      sessions.refreshMetrics();
-      const mem = Deno.memoryUsage();
-      metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
-      metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
-    },
+    refreshMetrics: metricsWiring.refresh,
     routes: graph.routes,
   });
+  metricsWiring.start();
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;

@@ -16,7 +16,9 @@ import {
   startLibratoReceiver,
   startOpenTsdbReceiver,
   startSentryReceiver,
+  startStatsdReceiver,
 } from "../../testing/receivers.ts";
+import { FAKE_GOR_PATH } from "../../testing/fake_gor.ts";
 import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -378,5 +380,72 @@ Deno.test("run with failing receivers: OpenTSDB refusing and Sentry hanging, or 
     await hung.close();
     await librato.close();
     await zk.destroy();
+  }
+});
+
+Deno.test("run_replay with deno task run's permissions: the StatsD publisher sends its metrics under the dotted names; /metrics still passes promtool without /proc", async () => {
+  const statsd = await startStatsdReceiver();
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-obs-replay-" });
+  const mgmt = freePort();
+  const task: string = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ).tasks.run;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...task.split(/\s+/).filter((w) => w.startsWith("--allow-")),
+      MAIN,
+      "run_replay",
+      `--management-port=${mgmt}`,
+      "--management-host=127.0.0.1",
+      "--replay-port=12346",
+      `--replay-source=${
+        JSON.stringify({ source_class: "static", name: "t", host: "127.0.0.1", port: 8082 })
+      }`,
+      "--replay-max-qps=50",
+      `--replay-pid-path=${dir}/pid`,
+      `--replay-command-path=${dir}/dynamic.sh`,
+      `--gor-path=${FAKE_GOR_PATH}`,
+      "--metric-publisher-class=StatsdMetricPublisher",
+      `--metric-publisher-arg=port=${statsd.port}`,
+      "--metric-publisher-arg=prefix=apps.",
+      "--metric-publisher-arg=period=0.2",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  try {
+    await waitForPort(mgmt, 30_000);
+    await waitFor(
+      "the replay's metrics over UDP",
+      () =>
+        statsd.lines.some((l) =>
+          l.name === "apps.aurproxy.mirror_targets" && l.type === "g" && l.value === 1
+        ) &&
+        statsd.lines.some((l) =>
+          l.name === "apps.aurproxy.mirror_updates.result.ok" && l.type === "c"
+        ),
+      20_000,
+    );
+    strictEqual(statsd.bad.length, 0, statsd.bad.join("\n"));
+    const prom = await scrape(mgmt);
+    const lint = await promtoolCheck(prom.body);
+    strictEqual(lint.ok, true, `${lint.output}\n${prom.body}`);
+    strictEqual(prom.body.includes("process_resident_memory_bytes"), true);
+    strictEqual(prom.body.includes(`aurproxy_build_info{version="${VERSION}"} 1`), true);
+    strictEqual((await json(mgmt))["aurproxy.mirror_targets"], 1);
+    await httpGet(mgmt, "/quitquitquit", { method: "POST" });
+    strictEqual((await proc.status).code, 0);
+  } finally {
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // Exited.
+    }
+    await proc.status;
+    await statsd.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -6,7 +6,7 @@
 import { strictEqual } from "node:assert";
 import { startSentryReceiver } from "../../testing/receivers.ts";
 
-const SCRIPT = new URL("../../testing/sentry_uncaught.ts", import.meta.url).pathname;
+const SCRIPT = new URL("../../testing/sentry_crash.ts", import.meta.url).pathname;
 
 async function dieWith(dsn: string, kind: string) {
   const t0 = performance.now();

@@ -3,7 +3,7 @@
  * the test that the event reaches Sentry (level fatal, unhandled, with the release) before
  * the process exits 1, and that an unreachable Sentry delays the exit by at most 2 s.
  *
- * Usage: `deno run -A testing/sentry_uncaught.ts <dsn> <error|rejection>`
+ * Usage: `deno run -A testing/sentry_crash.ts <dsn> <error|rejection>`
  *
  * @module
  */

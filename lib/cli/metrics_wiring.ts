@@ -54,9 +54,18 @@ export interface MetricsWiring {
 /**
  * @example
  * ```ts
- * const wiring = wireMetrics({ metrics, clock, logger, shutdown, statsPort: 8081 });
- * await startManagementServer({ ..., refreshMetrics: wiring.refresh });
- * wiring.start();
+ * import { systemClock } from "../clock.ts";
+ * import { ShutdownSequence } from "../lifecycle/shutdown.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * const logger = memoryLogger();
+ * const metrics = new MetricsRegistry("aurproxy");
+ * const shutdown = new ShutdownSequence({ logger });
+ * const wiring = wireMetrics({ metrics, clock: systemClock, logger, shutdown });
+ * await wiring.refresh(); // what the management server's refreshMetrics calls
+ * wiring.start(); // publishing, when a publisher is configured
+ * await shutdown.run("example"); // sends the last period (flush phase)
  * ```
  */
 export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {

@@ -1,6 +1,7 @@
 /**
  * The metrics routes of the management port: `/metrics` for Prometheus (text format 0.0.4,
- * or OpenMetrics 1.0.0 when the scraper's `Accept` asks for it; `HEAD` answers the same headers) and `/metrics.json`, the original aurproxy's flat object of dotted names.
+ * or OpenMetrics 1.0.0 when the scraper's `Accept` asks for it; `HEAD` answers the same
+ * headers) and `/metrics.json`, the original aurproxy's flat object of dotted names.
  *
  * @module
  */

@@ -70,14 +70,16 @@ export interface ErrorReporter {
  * ```ts
  * import { consoleLogger } from "../log.ts";
  *
- * const reporter = await startSentry({
- *   dsn: sentryDsn("https://key@sentry.example.com/1")!,
- *   version: "0.1.0",
- *   environment: "production",
- * });
- * const log = consoleLogger({ errorSink: reporter.sink });
- * log.error("proxy update failed", new Error("nginx is not running"));
- * await reporter.flush(2000);
+ * async function withSentry(dsn: string) {
+ *   const reporter = await startSentry({
+ *     dsn: sentryDsn(dsn)!,
+ *     version: "0.1.0",
+ *     environment: "production",
+ *   });
+ *   const log = consoleLogger({ errorSink: reporter.sink });
+ *   log.error("proxy update failed", new Error("nginx is not running")); // an event
+ *   await reporter.flush(2000);
+ * }
  * ```
  */
 export async function startSentry(o: SentryOptions): Promise<ErrorReporter> {
@@ -124,12 +126,11 @@ export async function startSentry(o: SentryOptions): Promise<ErrorReporter> {
  *
  * @example
  * ```ts
- * declare const reporter: ErrorReporter;
- * const stop = reportUncaught(reporter);
- * setTimeout(() => {
- *   throw new Error("bug"); // sent to Sentry, then exit 1
- * });
- * stop();
+ * function whileRunning(reporter: ErrorReporter, run: () => Promise<void>) {
+ *   // A `throw` in a timer from now on is sent to Sentry, then the process exits 1.
+ *   const stop = reportUncaught(reporter);
+ *   return run().finally(stop);
+ * }
  * ```
  */
 export function reportUncaught(

@@ -53,7 +53,7 @@ export function openTsdbLines(
  * ```ts
  * const tsdb = new OpenTsdbPublisher({
  *   prefix: "apps.", host: "localhost", port: 4242, source: "devel.web.",
- *   periodSeconds: 60, hostname: Deno.hostname(), pid: Deno.pid,
+ *   periodSeconds: 60, hostname: "web-1.example.com", pid: Deno.pid,
  * });
  * // Driven by a PublishLoop: tsdb.publish(metrics, Date.now(), signal)
  * ```

@@ -243,19 +243,19 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     out.startToConfigMs = ap.setupMs;
     await waitFor(
       "first reload",
-      async () => (await ap.metrics())["aurproxy_reloads_total"] >= 1,
+      async () => (await ap.metrics())["aurproxy.reloads"] >= 1,
       30_000,
     );
     const m0 = await ap.metrics();
-    out.applyMs = (m0["aurproxy_apply_duration_seconds"] ?? NaN) * 1000;
+    out.applyMs = (m0["aurproxy.last_apply_duration_seconds"] ?? NaN) * 1000;
     out.rssMb = rssMb(ap.pid);
-    out.heapMb = (await ap.metrics())["aurproxy_process_heap_used_bytes"] / 1e6;
+    out.heapMb = (await ap.metrics())["aurproxy.process_heap_used_bytes"] / 1e6;
 
     // Churn: 10 changes/s while wrk runs. Change 2n removes member (j, i) and change 2n+1
     // creates it again (same instance, new znode), with (j, i) walking every job in turn,
     // job0 included: 2,000 endpoints, 1,999 between the two halves of a pair.
     const cpu0 = cpuSeconds(ap.pid);
-    const reloads0 = m0["aurproxy_reloads_total"];
+    const reloads0 = m0["aurproxy.reloads"];
     const t0 = performance.now();
     let changes = 0;
     let fewest = JOBS * MEMBERS, most = JOBS * MEMBERS;
@@ -276,7 +276,7 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
           memory.push({
             changes,
             rssMb: rssMb(ap.pid),
-            heapMb: m["aurproxy_process_heap_used_bytes"] / 1e6,
+            heapMb: m["aurproxy.process_heap_used_bytes"] / 1e6,
             endpoints,
           });
           console.error(
@@ -297,10 +297,10 @@ async function scale(zk: TestZooKeeper, churnSeconds: number) {
     const wall = (performance.now() - t0) / 1000;
     const m1 = await ap.metrics();
     out.changes = changes;
-    out.reloads = m1["aurproxy_reloads_total"] - reloads0;
+    out.reloads = m1["aurproxy.reloads"] - reloads0;
     out.cpuPct = ((cpuSeconds(ap.pid) - cpu0) / wall) * 100;
     out.rssAfterMb = rssMb(ap.pid);
-    out.heapAfterMb = m1["aurproxy_process_heap_used_bytes"] / 1e6;
+    out.heapAfterMb = m1["aurproxy.process_heap_used_bytes"] / 1e6;
     samples = memory;
     out.requests = load.requests;
     out.rps = load.rps;

@@ -142,7 +142,7 @@ async function startAurproxy(withHealth: boolean): Promise<Running> {
 
 async function liveEndpoints(mgmt: number): Promise<number> {
   const m = JSON.parse((await httpGet(mgmt, "/metrics.json")).body) as Record<string, number>;
-  return Object.entries(m).filter(([k]) => k.startsWith("aurproxy_endpoints_live{pool=primary"))
+  return Object.entries(m).filter(([k]) => k.startsWith("aurproxy.endpoints_live.pool.primary."))
     .reduce((a, [, v]) => a + v, 0);
 }
 

@@ -19,7 +19,16 @@ export const LAYERS: readonly { readonly layer: number; readonly paths: readonly
   // Base: time, errors, logging, text helpers, the change signal. Imports nothing of ours.
   {
     layer: 0,
-    paths: ["lib/clock.ts", "lib/errors.ts", "lib/log.ts", "lib/text/", "lib/lifecycle/signal.ts"],
+    paths: [
+      "lib/clock.ts",
+      "lib/errors.ts",
+      "lib/log.ts",
+      "lib/text/",
+      "lib/lifecycle/signal.ts",
+      // The version, read from the manifest.
+      "lib/version.ts",
+      "deno.json",
+    ],
   },
   // The plain data every layer shares: endpoint, snapshot, config, health, share, member.
   { layer: 1, paths: ["lib/model/"] },
@@ -52,7 +61,7 @@ export const FEATURE_LAYER = 5;
 
 /** Top folders of code that ships (shipped code imports only shipped code). */
 const SHIPPED = (path: string) =>
-  path.startsWith("lib/") || path === "main.ts" || path === "mod.ts";
+  path.startsWith("lib/") || path === "main.ts" || path === "mod.ts" || path === "deno.json";
 
 /** One import: `from` imports `to` (a type-only import counts too). */
 export interface ImportEdge {

@@ -2,7 +2,8 @@
 # Installs everything aurproxy's demo, tests and benchmarks need, idempotently:
 # Deno (from the npm registry, pinned below), and from Debian nginx with the stream module,
 # HAProxy, ZooKeeper (and python3-kazoo, a second client to check against), promtool (in
-# the prometheus package), chromium (the status page in a real browser), wrk and curl.
+# the prometheus package) and python3-prometheus-client (its strict OpenMetrics parser checks
+# /metrics in that format), chromium (the status page in a real browser), wrk and curl.
 # Safe to run again; it only installs what is missing, found by command or file, so a
 # run with everything present takes no apt call.
 set -euo pipefail
@@ -19,6 +20,7 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # Debian's python3 (not a pyenv or venv one first on PATH) is the one that sees it.
 [ -f /usr/lib/python3/dist-packages/kazoo/__init__.py ] || need_apt+=(python3-kazoo)
+[ -f /usr/lib/python3/dist-packages/prometheus_client/__init__.py ] || need_apt+=(python3-prometheus-client)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=()

@@ -4,11 +4,12 @@
  * @module
  */
 
-import { consoleLogger } from "../log.ts";
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS, SYNCHRONIZE_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
-import { logLevel, run, runOptions } from "./run.ts";
+import { run, runOptions } from "./run.ts";
 import { REPLAY_FLAGS, replayOptions, runReplay } from "./replay.ts";
+import type { Logger } from "../log.ts";
+import { OBSERVABILITY_FLAGS, withObservability } from "./observability.ts";
 
 export interface Command {
   readonly summary: string;
@@ -35,12 +36,18 @@ export const RENDER_FLAGS: FlagTable = {
   ...HELP_FLAG,
 };
 
+/**
+ * A command: its flags plus `--sentry-dsn` and `--log-format`, `--help`, and the body run
+ * with the command's logger (and Sentry, when configured).
+ */
 function withHelp(
   name: string,
   summary: string,
-  flags: FlagTable,
-  body: (v: ReturnType<typeof parseFlags>) => Promise<number>,
+  own: FlagTable,
+  body: (v: ReturnType<typeof parseFlags>, log: Logger) => Promise<number>,
 ): Command {
+  const { help, ...rest } = own;
+  const flags: FlagTable = { ...rest, ...OBSERVABILITY_FLAGS, ...(help ? { help } : {}) };
   return {
     summary,
     flags,
@@ -50,7 +57,7 @@ function withHelp(
         console.log(`aurproxy ${name}: ${summary}\n\nFlags:\n${flagHelp(flags)}`);
         return Promise.resolve(0);
       }
-      return body(v);
+      return withObservability(v, (log) => body(v, log));
     },
   };
 }
@@ -60,7 +67,7 @@ const replayCommand = (name: string) =>
     name,
     "run a gor traffic replay server manager; with --setup, write gor's launch script once",
     REPLAY_FLAGS,
-    (v) => runReplay(replayOptions(v)),
+    (v, log) => runReplay(replayOptions(v), log),
   );
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -68,13 +75,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     "run",
     "run the proxy manager; with --setup, write the proxy config once and exit",
     RUN_FLAGS,
-    (v) => run(runOptions(v)),
+    (v, log) => run(runOptions(v), log),
   ),
   render: withHelp(
     "render",
     "print the nginx config for --config with the current endpoints (no weight adjustment)",
     RENDER_FLAGS,
-    (v) => runRender(v, consoleLogger({ level: logLevel(v), component: "aurproxy" })),
+    (v, log) => runRender(v, log),
   ),
   validate: withHelp(
     "validate",
@@ -83,7 +90,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       ...RENDER_FLAGS,
       "skip-nginx-test": { type: "boolean", default: false, help: "Only check the JSON config." },
     },
-    (v) => runValidate(v),
+    (v, log) => runValidate(v, log),
   ),
   run_replay: replayCommand("run_replay"),
   "run-replay": replayCommand("run-replay"),
@@ -92,7 +99,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     "add and remove a job's instances in ELBs, target groups or Route 53 (--write to change)",
     SYNCHRONIZE_FLAGS,
     // Loaded on use: the AWS SDK costs every other command ~70 ms and ~50 MB to import.
-    (v) => import("./synchronize.ts").then((m) => m.runSynchronize(v)),
+    (v, log) => import("./synchronize.ts").then((m) => m.runSynchronize(v, { logger: log })),
   ),
 };
 

@@ -26,7 +26,8 @@ export interface FlagSpec {
 
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
-const NOT_YET = "not supported yet";
+/** The `unsupported` text of a flag whose feature has not landed. */
+export const NOT_YET = "not supported yet";
 const TRUE = ["true", "1", "yes"];
 const FALSE = ["false", "0", "no"];
 
@@ -104,7 +105,6 @@ export const RUN_FLAGS: FlagTable = {
   "sentry-dsn": {
     type: "string",
     help: "Sentry DSN for error reporting (empty: off).",
-    unsupported: NOT_YET,
   },
   "registration-class": {
     type: "string",
@@ -117,14 +117,13 @@ export const RUN_FLAGS: FlagTable = {
   },
   "metric-publisher-class": {
     type: "string",
-    help: "Metrics publisher class.",
-    unsupported: NOT_YET,
+    help: "Metrics publisher: LibratoMetricPublisher, OpenTSDBMetricPublisher or " +
+      "StatsdMetricPublisher (tellapart.aurproxy.metrics.publisher.* paths or short names).",
   },
   "metric-publisher-arg": {
     type: "string",
     multiple: true,
-    help: "k=v argument for the metrics publisher (repeatable).",
-    unsupported: NOT_YET,
+    help: "k=v argument for the metrics publisher (repeatable): source, period, api_user, ...",
   },
   // Mirroring with gor (issue 9): specs and validation live in ./mirror_flags.ts.
   ...MIRROR_RUN_FLAGS,

@@ -54,8 +54,8 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
  * Keys the original ignored are printed as warnings (errors with `--strict`). Exit 0 when
  * valid, 2 for a config error, `nginx -t`'s included.
  */
-export async function runValidate(v: FlagValues): Promise<number> {
-  const log = consoleLogger({ level: logLevel(v), component: "aurproxy" });
+export async function runValidate(v: FlagValues, logger?: Logger): Promise<number> {
+  const log = logger ?? consoleLogger({ level: logLevel(v), component: "aurproxy" });
   const warnings: UsageError[] = [];
   const config = await loadConfig(
     requireString(v, "config"),

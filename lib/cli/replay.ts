@@ -23,11 +23,13 @@ import { sourceFactory } from "../sources/kinds.ts";
 import { ZkSessions } from "../zk/sessions.ts";
 import { type FlagTable, type FlagValues, numberFlag, RUN_FLAGS } from "./flags.ts";
 import { REPLAY_OWN_FLAGS, replaySettings } from "./mirror_flags.ts";
-import { logLevel } from "./run.ts";
 import { RouteRegistry } from "../management/routes.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { API_FLAGS, apiTokenFile } from "./api_flags.ts";
 import { apiSourceHost } from "./api_wiring.ts";
+import { logLevel, publisherFlags } from "./run.ts";
+import type { PublisherConfig } from "../metrics/publishers/classes.ts";
+import { wireMetrics } from "./metrics_wiring.ts";
 
 /** Flags of `run_replay`: the original's, plus the gor and management ones of `run`. */
 export const REPLAY_FLAGS: FlagTable = {
@@ -62,6 +64,8 @@ export interface ReplayOptions {
   readonly apiTokenFile?: string;
   readonly stateFile?: string;
   readonly stateMaxAgeSeconds: number;
+  /** `--metric-publisher-class` and its arguments, validated. */
+  readonly metricPublisher?: PublisherConfig;
 }
 
 /** Turns flag values into {@linkcode ReplayOptions}; throws UsageError(s) naming flags. */
@@ -79,6 +83,7 @@ export function replayOptions(v: FlagValues): ReplayOptions {
     apiTokenFile: apiTokenFile(v),
     stateFile: typeof v["state-file"] === "string" ? v["state-file"] : undefined,
     stateMaxAgeSeconds: numberFlag(v, "state-max-age-seconds", { min: 0, fractional: true }),
+    metricPublisher: publisherFlags(v),
   };
 }
 
@@ -135,6 +140,14 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
   const done = new Promise<void>((r) => (exited = r));
   if (state) shutdown.add("close", "state file", () => state.stop());
   shutdown.add("close", "zookeeper sessions", () => sessions.closeAll());
+  const metricsWiring = wireMetrics({
+    metrics,
+    clock,
+    logger: log,
+    shutdown,
+    publisher: o.metricPublisher,
+    refreshers: [() => sessions.refreshMetrics()],
+  });
   // As in `run`: a signal during start-up is acted on once start-up is over.
   let started = false;
   let pending: Deno.Signal | undefined;
@@ -180,7 +193,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
           }
           : undefined,
       shutdown: (reason) => shutdown.run(reason).then(exited),
-      refreshMetrics: () => sessions.refreshMetrics(),
+      refreshMetrics: metricsWiring.refresh,
       routes,
     });
   } catch (err) {
@@ -189,6 +202,7 @@ export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<numb
   }
   const management = server;
   shutdown.add("close", "management server", () => management.close());
+  metricsWiring.start();
   started = true;
   if (pending) void shutdown.run(pending).then(exited);
   await done;

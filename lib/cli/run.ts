@@ -42,6 +42,9 @@ import type { ManagedSourceFile } from "../sources/api/managed_file.ts";
 import { checkSelfRegistrationFlags, selfRegistrationFromFlags } from "../register/from_flags.ts";
 import { mountRegistrationStatus } from "../register/status_route.ts";
 import type { SelfRegistration } from "../register/self_registration.ts";
+import { type PublisherConfig, publisherConfig } from "../metrics/publishers/classes.ts";
+import { NginxBackend } from "../backends/nginx/backend.ts";
+import { wireMetrics } from "./metrics_wiring.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -76,6 +79,8 @@ export interface RunOptions {
   readonly backend: string;
   /** `--strict-config`: keys the original ignored are errors, not warnings. */
   readonly strictConfig: boolean;
+  /** `--metric-publisher-class` and its `--metric-publisher-arg`s, validated. */
+  readonly metricPublisher?: PublisherConfig;
 }
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
@@ -111,6 +116,7 @@ export function runOptions(v: FlagValues): RunOptions {
       className: typeof v["registration-class"] === "string" ? v["registration-class"] : undefined,
       args: (v["registration-arg"] as string[] | undefined) ?? [],
     },
+    metricPublisher: publisherFlags(v),
   };
 }
 
@@ -189,6 +195,14 @@ function followingRoutes(
     }
   }
   return routes;
+}
+
+/** `--metric-publisher-class` and `--metric-publisher-arg`, checked (run and run_replay). */
+export function publisherFlags(v: FlagValues): PublisherConfig | undefined {
+  return publisherConfig(
+    typeof v["metric-publisher-class"] === "string" ? v["metric-publisher-class"] : undefined,
+    (v["metric-publisher-arg"] as string[] | undefined) ?? [],
+  );
 }
 
 /** `--log-level`, checked. */
@@ -438,12 +452,25 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     }
   }
 
-  // Registers after the first successful apply of whichever graph runs.
-  const withRegistration = (g: Graph) => {
+  // The process's own steps; the running graph's whole sequence is one of them.
+  const shutdown = new ShutdownSequence({ logger: log, clock: systemClock });
+  // Metrics, histograms and the publisher (its last period goes out in the flush phase).
+  const metricsWiring = wireMetrics({
+    metrics,
+    clock: systemClock,
+    logger: log,
+    shutdown,
+    publisher: opts.metricPublisher,
+    statsPort: graph.backend instanceof NginxBackend ? graph.backend.options.statsPort : undefined,
+    refreshers: [() => live.current.sessions.refreshMetrics()],
+  });
+  // Whichever graph runs registers after its first successful apply and is timed.
+  const withListeners = (g: Graph) => {
     if (registration) g.app.addListener(registration);
+    metricsWiring.attach(g.app);
     return g;
   };
-  withRegistration(graph);
+  withListeners(graph);
   // SIGHUP swaps the whole graph (./reload.ts): what must follow it reads live.current.
   const started = systemClock.now();
   const live = new LiveGraph(graph, {
@@ -452,7 +479,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     logger: log,
     metrics,
     build: async (c) =>
-      withRegistration(
+      withListeners(
         await buildGraph(
           c,
           {
@@ -467,8 +494,6 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         ),
       ),
   });
-  // The process's own steps; the running graph's whole sequence is one of them.
-  const shutdown = new ShutdownSequence({ logger: log, clock: systemClock });
   const reg = registration;
   if (reg) shutdown.add("deregister", "registration", () => reg.deregister());
   shutdown.add("flush", "pipeline", () => live.close("shutting down"));
@@ -519,16 +544,12 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     ],
     snapshot: () => withApiSources(live.current.app.snapshot(), live.current.api, mirrorApi),
     shutdown: (reason) => shutdown.run(reason).then(exited),
-    refreshMetrics: () => {
-      live.current.sessions.refreshMetrics();
-      const mem = Deno.memoryUsage();
-      metrics.set("process_resident_memory_bytes", "Resident memory of aurproxy.", mem.rss);
-      metrics.set("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
-    },
+    refreshMetrics: metricsWiring.refresh,
     routes: followingRoutes(graph.routes, () => live.current.routes, processRoutes),
     lifecycleAllow: opts.lifecycleAllow,
   });
   listening.port = server.port;
+  metricsWiring.start();
   // Last: /health answers "shutting down" while the other steps run.
   shutdown.add("close", "management server", () => server.close());
   startDone = true;

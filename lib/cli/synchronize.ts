@@ -49,6 +49,8 @@ export interface SynchronizeDeps {
   readonly out?: (line: string) => void;
   /** Where errors go; default stderr. */
   readonly err?: (line: string) => void;
+  /** The command's logger (`--log-format`, Sentry); default: stderr at `--log-level`. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function runSynchronize(v: FlagValues, deps: SynchronizeDeps = {}):
   const args = parseRegistrationArgs(kind, (v["registration-arg"] as string[] | undefined) ?? []);
   const write = v.write === true;
   const removeLast = v["remove-last"] === true;
-  const log = consoleLogger({ level, component: "aurproxy" });
+  const log = deps.logger ?? consoleLogger({ level, component: "aurproxy" });
   for (const w of args.warnings) log.warn(w);
   const readHosts = deps.readHosts ??
     ((c: SourceConfig, l: Logger) =>

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { mountMetricsRoutes } from "./metrics_routes.ts";
 import { combineHealth, healthBody } from "./health.ts";
 import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_guard.ts";
 import type { RouteRegistry } from "./routes.ts";
@@ -75,28 +76,7 @@ export function mountBuiltins(
       handler: () => text("use POST\n", 405, { allow: "POST" }),
     });
   }
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics",
-    handler: () => {
-      o.refreshMetrics?.();
-      return text(o.metrics.prometheus(), 200, {
-        "content-type": "text/plain; version=0.0.4; charset=utf-8",
-      });
-    },
-  });
-  routes.add("metrics", {
-    method: "GET",
-    path: "/metrics.json",
-    handler: () => {
-      o.refreshMetrics?.();
-      return json(
-        Object.fromEntries(
-          o.metrics.samples().map((s) => [sampleName(s.name, s.labels), s.value]),
-        ),
-      );
-    },
-  });
+  mountMetricsRoutes(routes, { metrics: o.metrics, refresh: o.refreshMetrics });
   routes.add("status", {
     method: "GET",
     path: "/status.json",
@@ -120,9 +100,4 @@ export function mountBuiltins(
 function oneLine(s: string): string {
   // Header values cannot carry newlines or non-ASCII safely.
   return s.replace(/[^\x20-\x7e]/g, " ").slice(0, 1000);
-}
-
-function sampleName(name: string, labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort();
-  return keys.length ? `${name}{${keys.map((k) => `${k}=${labels[k]}`).join(",")}}` : name;
 }

@@ -31,7 +31,7 @@ export interface ManagementOptions {
   /** Runs the shutdown sequence; `abort` is true for /abortabortabort. */
   readonly shutdown: (reason: string, abort: boolean) => void;
   /** Called before each metrics scrape so gauges are fresh. */
-  readonly refreshMetrics?: () => void;
+  readonly refreshMetrics?: () => void | Promise<void>;
   /**
    * Routes features mounted (the API source, ...), added before the server starts. One
    * that clashes with a built-in route (or another feature's) fails the start.

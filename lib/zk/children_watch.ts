@@ -88,6 +88,7 @@ export class ChildrenWatch {
   #reads = 0;
   #failure?: string;
   readonly #watcher = () => {
+    this.#o.logger.debug(`zk event: children of ${this.path} changed`);
     this.#reader.touch();
     this.#childEvents++;
     this.#listed = false;
@@ -167,6 +168,7 @@ export class ChildrenWatch {
     let w = this.#dataWatchers.get(name);
     if (!w) {
       w = () => {
+        this.#o.logger.debug(`zk event: data of ${this.path}/${name} changed`);
         this.#reader.touch();
         this.#stale.add(name);
         void this.#read();

@@ -104,8 +104,8 @@ export class ZkSessions implements ZkReaders {
     const { metrics, clock } = this.#o;
     metrics.clear("zk_connected");
     metrics.clear("zk_last_event_age_seconds");
-    metrics.clear("zk_session_expirations");
-    metrics.clear("zk_session_refusals");
+    metrics.clear("zk_session_expirations_total");
+    metrics.clear("zk_session_refusals_total");
     for (const s of this.#sessions.values()) {
       const labels = { ensemble: s.connectString };
       metrics.set(
@@ -120,9 +120,14 @@ export class ZkSessions implements ZkReaders {
         (clock.now() - s.lastEventAt) / 1000,
         labels,
       );
-      metrics.set("zk_session_expirations", "Sessions expired and rebuilt.", s.expirations, labels);
-      metrics.set(
-        "zk_session_refusals",
+      metrics.setCounter(
+        "zk_session_expirations_total",
+        "Sessions expired and rebuilt.",
+        s.expirations,
+        labels,
+      );
+      metrics.setCounter(
+        "zk_session_refusals_total",
         "Sessions every server refused (an ensemble rebuilt or restored behind them), replaced by fresh ones.",
         s.refusals,
         labels,

@@ -142,16 +142,24 @@ Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the
   strictEqual(jobClass.stderr.includes("--registration-class"), true, jobClass.stderr);
   deepStrictEqual([...Deno.readDirSync(scratch)], [], "nothing written");
   await Deno.remove(scratch, { recursive: true });
+  // Sentry and the publishers have landed (tests/integration/observability_cli_test.ts):
+  // their flags are checked before anything starts.
   for (
-    const f of [
-      "--sentry-dsn=https://k@sentry.example.com/1",
-      "--metric-publisher-class=tellapart.aurproxy.metrics.publisher.OpenTSDBMetricPublisher",
-      "--metric-publisher-arg=period=60",
+    const [f, why] of [
+      ["--sentry-dsn=sentry.example.com/1", "expected http(s)://<public key>"],
+      [
+        "--metric-publisher-class=tellapart.aurproxy.metrics.publisher.OpenTSDBMetricPublisher",
+        "OpenTSDBMetricPublisher needs prefix, host, port, source",
+      ],
+      ["--metric-publisher-arg=period=60", "given without --metric-publisher-class"],
     ]
   ) {
     const r = await aurproxy("run", "--management-port=1", "--config={}", f);
     strictEqual(r.code, 2, f);
-    strictEqual(r.stderr.trim(), `aurproxy run: ${f.split("=")[0]}: not supported yet`);
+    const flag = f.startsWith("--metric-publisher-class")
+      ? "--metric-publisher-arg"
+      : f.split("=")[0];
+    strictEqual(r.stderr.trim().startsWith(`aurproxy run: ${flag}: ${why}`), true, r.stderr);
   }
   // run_replay and the --mirror-* flags have landed: tests/integration/replay_cli_test.ts.
   // synchronize has landed (tests/integration/synchronize_test.ts); its usage errors exit 2.

@@ -156,7 +156,7 @@ Deno.test("discovery e2e: announce -> traffic through nginx; session closed -> n
         args: ["-t", "-q", "-p", dir, "-c", nginxOptions.configurationFile],
       }).output();
       strictEqual(t.success, true, new TextDecoder().decode(t.stderr));
-      strictEqual(graph.metrics.get("source_member_invalid", { source }), i + 1);
+      strictEqual(graph.metrics.get("source_member_invalid_total", { source }), i + 1);
     }
 
     // Backend a's executor dies: its session closes, its member goes, traffic follows.

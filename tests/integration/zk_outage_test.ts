@@ -385,8 +385,8 @@ Deno.test("zk outage: sources on two ensembles with the same job path keep their
       await Promise.all([srcA.start(), srcB.start()]);
       strictEqual(ports(srcA), "9001");
       strictEqual(ports(srcB), "9002");
-      strictEqual(d.metrics.get("source_member_invalid", { source: srcA.name }), 0);
-      strictEqual(d.metrics.get("source_member_invalid", { source: srcB.name }), 1);
+      strictEqual(d.metrics.get("source_member_invalid_total", { source: srcA.name }), 0);
+      strictEqual(d.metrics.get("source_member_invalid_total", { source: srcB.name }), 1);
       await Promise.all([srcA.stop(), srcB.stop()]);
       await state.stop();
       await d.sessions.closeAll();

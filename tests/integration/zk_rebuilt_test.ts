@@ -51,7 +51,10 @@ Deno.test("zk rebuilt: the session the empty server refuses is dropped for a fre
       logger.lines.join("\n"),
     );
     sessions.refreshMetrics();
-    strictEqual(metrics.get("zk_session_refusals", { ensemble: zk.connectString }), s.refusals);
+    strictEqual(
+      metrics.get("zk_session_refusals_total", { ensemble: zk.connectString }),
+      s.refusals,
+    );
     await admin.close();
   } finally {
     await sessions.closeAll();

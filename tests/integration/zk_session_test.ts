@@ -131,7 +131,7 @@ Deno.test("zk session: after expiry a new session is built and subscribers re-re
     deepStrictEqual((await s.getChildren("/")).includes("zookeeper"), true);
     sessions.refreshMetrics();
     strictEqual(metrics.get("zk_connected", { ensemble }), 1);
-    strictEqual(metrics.get("zk_session_expirations", { ensemble }), 1);
+    strictEqual(metrics.get("zk_session_expirations_total", { ensemble }), 1);
   } finally {
     await sessions.closeAll();
     await relay.close();

@@ -117,7 +117,7 @@ Deno.test("zk: the named endpoint is used; the endpoint keeps every named port",
     deepStrictEqual(src.endpoints()[0].ports, { default: 9000, http: 9080, health: 9090 });
     await waitFor(
       "the member without http to be counted",
-      () => c.metrics.get("source_member_invalid", { source: src.name }) === 1,
+      () => c.metrics.get("source_member_invalid_total", { source: src.name }) === 1,
     );
     strictEqual(ports(src), "9080");
     await src.stop();
@@ -132,7 +132,7 @@ Deno.test("zk: only children with the member prefix count; non-ALIVE members get
     await c.announcer.createSequential(`${path}/node_`, member(9002));
     await c.announcer.createSequential(`${path}/node_`, member(9003, "STARTING"));
     await until(src, "9002");
-    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), 0);
+    strictEqual(c.metrics.get("source_member_invalid_total", { source: src.name }), 0);
     await src.stop();
   }));
 
@@ -201,7 +201,7 @@ Deno.test("zk: malformed and hostile members are skipped and counted; good membe
     const src = serverset(c, path);
     await src.start();
     strictEqual(ports(src), "9004,9005");
-    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length);
+    strictEqual(c.metrics.get("source_member_invalid_total", { source: src.name }), bad.length);
     const logged = c.logger.lines.filter((l) => l.includes("skipping malformed member"));
     strictEqual(logged.length, bad.length, "each bad member is logged once");
     strictEqual(
@@ -212,12 +212,12 @@ Deno.test("zk: malformed and hostile members are skipped and counted; good membe
     // Later changes re-read the list; the bad members are not counted again.
     await c.announcer.announce(path, { host: "127.0.0.1", port: 9006 });
     await until(src, "9004,9005,9006");
-    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length);
+    strictEqual(c.metrics.get("source_member_invalid_total", { source: src.name }), bad.length);
     // A good member turning hostile in place is dropped and counted too.
     const [good] = src.endpoints().filter((e) => e.port === 9006).map((e) => e.origin!);
     await c.announcer.setData(good, member(9006).replace("127.0.0.1", "127.0.0.1 backup"));
     await until(src, "9004,9005");
-    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), bad.length + 1);
+    strictEqual(c.metrics.get("source_member_invalid_total", { source: src.name }), bad.length + 1);
     await src.stop();
   }));
 
@@ -267,7 +267,7 @@ Deno.test("zk: the Mesos source follows the leading master only", () =>
     // A leader whose data cannot be used gives no endpoint; a follower is not a stand-in.
     await c.announcer.setData(second, '{"hostname":"m; }","port":5051}');
     await until(src, "");
-    strictEqual(c.metrics.get("source_member_invalid", { source: src.name }), 1);
+    strictEqual(c.metrics.get("source_member_invalid_total", { source: src.name }), 1);
     await c.announcer.remove(second);
     await until(src, "5052");
     await src.stop();

@@ -97,9 +97,11 @@ Deno.test("management: /metrics is Prometheus text, /metrics.json a flat object"
     true,
   );
   strictEqual(body.includes('aurproxy_endpoints{pool="primary",upstream="u"} 3'), true);
+  // The original aurproxy's shape: dotted names, a counter without `_total`, labels as
+  // `.key.value` (tests/unit/flat_names_test.ts has the rules and the original's names).
   const j = await (await req("GET", "/metrics.json")).json();
-  strictEqual(j["aurproxy_reloads_total"], 1);
-  strictEqual(j["aurproxy_endpoints{pool=primary,upstream=u}"], 3);
+  strictEqual(j["aurproxy.reloads"], 1);
+  strictEqual(j["aurproxy.endpoints.pool.primary.upstream.u"], 3);
 });
 
 Deno.test("management: /status.json is 503 before the first snapshot, then the snapshot", async () => {

@@ -53,7 +53,7 @@ function setup(
     ports,
     changes: () => changes,
     parses: () => parses,
-    invalid: () => metrics.get("source_member_invalid", { source: src.name }),
+    invalid: () => metrics.get("source_member_invalid_total", { source: src.name }),
   };
 }
 

@@ -304,7 +304,7 @@ export class NginxBackend implements ProxyBackend {
   #applied(started: number): ApplyResult {
     const durationMs = performance.now() - started;
     this.#deps.metrics.set(
-      "apply_duration_seconds",
+      "last_apply_duration_seconds",
       "Duration of the last successful apply.",
       durationMs / 1000,
     );

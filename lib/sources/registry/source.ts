@@ -64,7 +64,7 @@ export interface RegistrySourceSpec {
 }
 
 const INVALID = [
-  "source_member_invalid",
+  "source_member_invalid_total",
   "Registry members skipped as malformed or unsafe.",
 ] as const;
 const KEEPING = [

@@ -52,7 +52,7 @@ async function withStack(fn: (c: Ctx) => Promise<void>): Promise<void> {
   try {
     await waitFor(
       "the first update",
-      async () => (await stack.metrics()).aurproxy_update_successes_total >= 1,
+      async () => (await stack.metrics())["aurproxy.update_successes"] >= 1,
     );
     strictEqual((await health(stack)).body, "OK");
     await fn({ stack, dir, port, web, conf: keys.configuration_file });
@@ -135,7 +135,7 @@ Deno.test("health: a pid file naming another process fails /health; that process
 Deno.test("health: a hand-deleted nginx.conf is said on /health (still OK: nginx serves) and rewritten at the next update period", async () => {
   await withStack(async ({ stack, conf, port }) => {
     const text = await Deno.readTextFile(conf);
-    const reloads = (await stack.metrics()).aurproxy_reloads_total;
+    const reloads = (await stack.metrics())["aurproxy.reloads"];
     await Deno.remove(conf);
     const h = await health(stack);
     strictEqual(h.body, "OK", "nginx serves what it loaded: a restart is not the remedy");
@@ -143,7 +143,7 @@ Deno.test("health: a hand-deleted nginx.conf is said on /health (still OK: nginx
     strictEqual(h.details.includes(`${conf} is missing`), true, h.details);
     await waitFor("the file rewritten", () => Deno.readTextFile(conf).catch(() => ""), 3000);
     strictEqual(await Deno.readTextFile(conf), text);
-    strictEqual((await stack.metrics()).aurproxy_reloads_total, reloads, "no reload for it");
+    strictEqual((await stack.metrics())["aurproxy.reloads"], reloads, "no reload for it");
     await waitFor("health ok again", async () => (await health(stack)).level === "ok");
     strictEqual((await httpGet(port, "/")).body, "web");
   });

@@ -6,6 +6,7 @@
  * receivers in their real wire formats; and each receiver failing while a member change
  * still reaches nginx.
  */
+import { taskRunFlags } from "../../testing/entry_points.ts";
 import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -383,17 +384,14 @@ Deno.test("run with failing receivers: OpenTSDB refusing and Sentry hanging, or 
   }
 });
 
-Deno.test("run_replay with deno task run's permissions: the StatsD publisher sends its metrics under the dotted names; /metrics still passes promtool without /proc", async () => {
+Deno.test("run_replay with deno task run's permissions: the StatsD publisher sends its metrics under the dotted names; /metrics passes promtool", async () => {
   const statsd = await startStatsdReceiver();
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-obs-replay-" });
   const mgmt = freePort();
-  const task: string = JSON.parse(
-    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
-  ).tasks.run;
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...task.split(/\s+/).filter((w) => w.startsWith("--allow-")),
+      ...(await taskRunFlags()),
       MAIN,
       "run_replay",
       `--management-port=${mgmt}`,

@@ -56,8 +56,8 @@ Deno.test("run: a failing registration is degraded on /health, counted, retried 
     details,
   );
   const m = await rig.metrics();
-  strictEqual(m["aurproxy_registration_failures_total{op=register}"] >= 2, true, String(m));
-  strictEqual(m["aurproxy_registration_registered"], 0);
+  strictEqual(m["aurproxy.registration_failures.op.register"] >= 2, true, String(m));
+  strictEqual(m["aurproxy.registration_registered"], 0);
   const status = JSON.parse((await rig.mgmt("/status/registration.json")).body);
   strictEqual(status.state, "failing");
   strictEqual(status.consecutiveFailures >= 2, true);
@@ -78,10 +78,10 @@ Deno.test("run: a failing registration is degraded on /health, counted, retried 
     async () => (await rig.mgmt("/health")).headers["x-aurproxy-health"] === "ok",
   );
   const after = await rig.metrics();
-  strictEqual(after["aurproxy_registration_registered"], 1);
+  strictEqual(after["aurproxy.registration_registered"], 1);
   strictEqual(
-    after["aurproxy_registration_attempts_total{op=register}"],
-    after["aurproxy_registration_failures_total{op=register}"] + 1,
+    after["aurproxy.registration_attempts.op.register"],
+    after["aurproxy.registration_failures.op.register"] + 1,
   );
   const prom = (await rig.mgmt("/metrics")).body;
   strictEqual(prom.includes('aurproxy_registration_failures_total{op="register"}'), true, prom);

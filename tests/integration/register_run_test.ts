@@ -93,7 +93,7 @@ Deno.test("run: ELB self registration waits for nginx to serve, registers once; 
   rig.aws.onCall(async (call) => {
     if (call.action !== "RegisterInstancesWithLoadBalancer") return;
     const proxied = (await rig.proxy()).body;
-    const reloads = (await rig.metrics())["aurproxy_reloads_total"];
+    const reloads = (await rig.metrics())["aurproxy.reloads"];
     atRegister = { call, proxied, reloads };
   });
   // aurproxy runs before nginx does: every apply fails (no nginx to reload) and nothing
@@ -102,7 +102,7 @@ Deno.test("run: ELB self registration waits for nginx to serve, registers once; 
   const deregistration = watchDeregistration(rig, () => p);
   await waitFor(
     "two failed applies",
-    async () => ((await rig.metrics())["aurproxy_reload_failures_total"] ?? 0) >= 2,
+    async () => ((await rig.metrics())["aurproxy.reload_failures"] ?? 0) >= 2,
   );
   strictEqual(rig.aws.calls.length, 0, "nothing registered while nginx is not serving");
   strictEqual(rig.metadata.requests.length, 0);
@@ -142,9 +142,9 @@ Deno.test("run: ELB self registration waits for nginx to serve, registers once; 
     strictEqual(c.signature?.region, "us-east-1");
   }
   const m = await rig.metrics();
-  strictEqual(m["aurproxy_registration_attempts_total{op=register}"], 1);
-  strictEqual(m["aurproxy_registration_failures_total{op=register}"], 0);
-  strictEqual(m["aurproxy_registration_registered"], 1);
+  strictEqual(m["aurproxy.registration_attempts.op.register"], 1);
+  strictEqual(m["aurproxy.registration_failures.op.register"], 0);
+  strictEqual(m["aurproxy.registration_registered"], 1);
   const health = await rig.mgmt("/health");
   strictEqual(health.body, "OK");
   strictEqual(health.headers["x-aurproxy-health"], "ok");

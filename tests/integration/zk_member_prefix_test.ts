@@ -85,7 +85,11 @@ Deno.test("zk: without zk_member_prefix every child of the path is a member; oth
           () => have() === ports,
         );
         strictEqual(src.name, name);
-        strictEqual(metrics.get("source_member_invalid", { source: src.name }), invalid, name);
+        strictEqual(
+          metrics.get("source_member_invalid_total", { source: src.name }),
+          invalid,
+          name,
+        );
       } finally {
         await src.stop();
       }

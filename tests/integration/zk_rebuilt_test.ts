@@ -118,7 +118,7 @@ Deno.test("zk rebuilt: members registered on a rebuilt, empty ZooKeeper reach ng
     strictEqual(servedAfterMs >= 0 && servedAfterMs < 10_000, true, `${servedAfterMs} ms`);
     strictEqual(traffic.failures().length, 0, `${traffic.failures().length} requests failed`);
     const m = await stack.metrics();
-    const refusals = Object.entries(m).find(([k]) => k.startsWith("aurproxy_zk_session_refusals"));
+    const refusals = Object.entries(m).find(([k]) => k.startsWith("aurproxy.zk_session_refusals"));
     strictEqual(Number(refusals?.[1]) >= 1, true, JSON.stringify(refusals));
     await announcer.close();
   } finally {

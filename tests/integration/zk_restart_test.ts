@@ -160,7 +160,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
       details3,
     );
     strictEqual(details3.includes("from the live nginx config"), true, details3);
-    strictEqual(metrics3["aurproxy_state_file_unusable"], 1, JSON.stringify(metrics3));
+    strictEqual(metrics3["aurproxy.state_file_unusable"], 1, JSON.stringify(metrics3));
     strictEqual(
       (await third.healthDetails()).includes("state file"),
       false,

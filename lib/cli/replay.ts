@@ -43,7 +43,10 @@ export const REPLAY_FLAGS: FlagTable = {
   "log-level": RUN_FLAGS["log-level"],
   // An ApiSource as the replay source: its token, and where its sources are kept.
   ...API_FLAGS,
-  "state-file": RUN_FLAGS["state-file"],
+  "state-file": {
+    ...RUN_FLAGS["state-file"],
+    help: "Keeps an ApiSource replay source's managed sources across restarts (default: off).",
+  },
   "state-max-age-seconds": RUN_FLAGS["state-max-age-seconds"],
   setup: {
     type: "boolean",

@@ -452,9 +452,13 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     }
   }
 
-  // The process's own steps; the running graph's whole sequence is one of them.
+  // The process's own steps; the running graph's whole sequence is one of them. The
+  // pipeline flushes first (the update in flight ends), then the publisher sends the last
+  // period: steps of one phase run in the order they were added.
   const shutdown = new ShutdownSequence({ logger: log, clock: systemClock });
-  // Metrics, histograms and the publisher (its last period goes out in the flush phase).
+  const reg = registration;
+  if (reg) shutdown.add("deregister", "registration", () => reg.deregister());
+  shutdown.add("flush", "pipeline", () => live.close("shutting down"));
   const metricsWiring = wireMetrics({
     metrics,
     clock: systemClock,
@@ -494,9 +498,6 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         ),
       ),
   });
-  const reg = registration;
-  if (reg) shutdown.add("deregister", "registration", () => reg.deregister());
-  shutdown.add("flush", "pipeline", () => live.close("shutting down"));
   shutdown.add("close", "mirror zookeeper sessions", () => mirrorSessions.closeAll());
   const hangups = listenForHangups(live, log);
   shutdown.add("close", "SIGHUP listener", hangups.stop);

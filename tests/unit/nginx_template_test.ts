@@ -316,3 +316,42 @@ Deno.test("nginx template: same snapshot, same text (an unchanged render never r
   const snap = snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001, 9002] }] }]);
   strictEqual(renderNginx(snap, opts), renderNginx({ ...snap, builtAt: 12345 }, opts));
 });
+
+Deno.test("nginx template: new workers accept at once after a reload: multi_accept and accept_mutex off unless context turns them on", () => {
+  const snap = (context = {}) =>
+    renderNginx(
+      snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }], context),
+      opts,
+    );
+  const t = snap();
+  has(t, "multi_accept off;");
+  has(t, "accept_mutex off;");
+  hasNot(t, "reuseport");
+  // The original's setting, as its configs may write it.
+  for (const on of ["on", true, "True", "true"]) {
+    has(snap({ multi_accept: on }), "multi_accept on;");
+    has(snap({ accept_mutex: on }), "accept_mutex on;");
+  }
+  has(snap({ multi_accept: "False" }), "multi_accept off;");
+});
+
+Deno.test("nginx template: reuseport from context, once per port (nginx rejects it twice)", () => {
+  const t = renderNginx(
+    snapshot([
+      {
+        hosts: ["a.example.com"],
+        ports: [80, 8080],
+        context: { overflow_port: 8081 },
+        routes: [{ locations: ["/"], ports: [9001] }],
+      },
+      { hosts: ["b.example.com"], ports: [80], routes: [{ locations: ["/"], ports: [9002] }] },
+      { ports: [6379], stream: [7001] },
+    ], { reuseport: true }),
+    opts,
+  );
+  strictEqual(t.match(/listen 80 reuseport;/g)?.length, 1, t);
+  has(t, "listen 8080 reuseport;");
+  has(t, "listen 8081 default_server reuseport;");
+  strictEqual(t.match(/listen 80;/g)?.length, 1, t);
+  has(t, "listen 6379 reuseport;");
+});

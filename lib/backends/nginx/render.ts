@@ -53,8 +53,12 @@ function onOff(c: Context, key: string, def: boolean): string {
 }
 
 /**
- * `listen` lines. With `reuseport`, each worker gets its own listening socket for a port;
+ * `listen` lines. With `reuseport` (the default), each worker gets its own listening
+ * socket for a port, woken alone: after a reload a new worker takes its share of new
+ * connections at once even while the old workers are idle (bench/reload, paced client).
  * nginx accepts socket options only once per port, so only a port's first listen has it.
+ * The cost: a reload that changes the number of workers resets the connections waiting
+ * in the sockets it closes (`reuseport: false` in context avoids it).
  */
 function listenLines(reuseport: boolean) {
   const seen = new Set<string>();
@@ -187,7 +191,7 @@ function httpBlock(
   o: NginxRenderOptions,
 ): string {
   const c = snap.context;
-  const listen = listenLines(onOff(c, "reuseport", false) === "on");
+  const listen = listenLines(onOff(c, "reuseport", true) === "on");
   const upstreams = servers.flatMap((s) =>
     s.routes.filter(live).map((r) => upstreamBlock(r, c, true))
   );
@@ -225,7 +229,7 @@ ${stats}${servers.map((s) => httpServer(s, listen)).join("\n")}}
 }
 
 function streamBlock(servers: readonly ServerSnapshot[], c: Context): string {
-  const listen = listenLines(onOff(c, "reuseport", false) === "on");
+  const listen = listenLines(onOff(c, "reuseport", true) === "on");
   const blocks = servers.map((s) => {
     // All streams of one server form one upstream, as in the original.
     const merged: Upstream = {

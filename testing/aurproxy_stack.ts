@@ -35,6 +35,8 @@ export interface StackOptions {
   readonly verbose?: boolean;
   /** Deno flags for the aurproxy process (e.g. `--v8-flags=...`). */
   readonly denoFlags?: readonly string[];
+  /** Called with each line `aurproxy run` writes to stderr (its log), instead of dropping it. */
+  readonly onLogLine?: (line: string) => void;
 }
 
 export interface Stack {
@@ -64,12 +66,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   await Deno.writeTextFile(configPath, JSON.stringify(o.config, null, 2));
   const mgmtPort = freePort();
   const io = o.verbose ? "inherit" : "null";
-  const aurproxy = (args: string[]) =>
+  const aurproxy = (args: string[], log?: (line: string) => void) =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-all", ...(o.denoFlags ?? []), MAIN, ...args],
       stdin: "null",
       stdout: io,
-      stderr: io,
+      stderr: log ? "piped" : io,
     });
   const common = [
     `--management-port=${mgmtPort}`,
@@ -88,12 +90,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     prefix: String(o.config.nginx_prefix ?? o.dir),
   }, o.proxyPorts);
   const startedAt = performance.now();
-  const proc = aurproxy(["run", ...common, ...(o.flags ?? [])]).spawn();
+  const proc = aurproxy(["run", ...common, ...(o.flags ?? [])], o.onLogLine).spawn();
+  const logged = o.onLogLine ? readLines(proc.stderr, o.onLogLine) : Promise.resolve();
   try {
     await waitForPort(mgmtPort, 20_000);
   } catch (e) {
     proc.kill("SIGKILL");
     await proc.status;
+    await logged;
     await nginx.stop();
     throw e;
   }
@@ -117,9 +121,20 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         proc.kill("SIGTERM");
       }
       await proc.status;
+      await logged;
       await nginx.stop();
     },
   };
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, fn: (line: string) => void) {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    for (const l of lines) fn(l);
+  }
+  if (rest) fn(rest);
 }
 
 /** A free port for the proxy, re-exported for callers building configs. */

@@ -124,6 +124,7 @@ export class NginxBackend implements ProxyBackend {
     const started = performance.now();
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
+    this.#trace("rendered");
     let tmp: string | undefined;
     try {
       if (this.#liveMeaning === undefined) {
@@ -133,9 +134,13 @@ export class NginxBackend implements ProxyBackend {
       }
       const meaning = configMeaning(text);
       const same = meaning === this.#liveMeaning;
-      if (same && (!opts.reload || this.#live === "confirmed")) return { kind: "unchanged" };
+      if (same && (!opts.reload || this.#live === "confirmed")) {
+        this.#trace("unchanged");
+        return { kind: "unchanged" };
+      }
       if (!same) {
         tmp = await this.#writeTemp(text);
+        this.#trace("written");
         const tested = await testConfig(this.binary, tmp, this.options.prefix);
         if (!tested.ok) {
           this.#inc(M.invalid);
@@ -144,6 +149,7 @@ export class NginxBackend implements ProxyBackend {
           );
           return { kind: "invalid", error: tested.error };
         }
+        this.#trace("validated");
         // `.1` is the last config nginx ran, not one it never loaded.
         if (this.#liveMeaning !== null && this.#live !== "unconfirmed") {
           // Gone meanwhile (removed by hand): then there is nothing to keep.
@@ -152,6 +158,7 @@ export class NginxBackend implements ProxyBackend {
           });
         }
         await Deno.rename(tmp, file);
+        this.#trace("renamed");
         tmp = undefined;
         this.#liveMeaning = meaning;
         this.#inc(M.writes);
@@ -182,6 +189,7 @@ export class NginxBackend implements ProxyBackend {
           `to ${this.options.configurationFile}; start nginx with it`,
       };
     }
+    this.#trace("signalling");
     const ok = await reloadAndConfirm(
       pid,
       this.#deps.reloadTimeoutMs ?? 5000,
@@ -195,6 +203,7 @@ export class NginxBackend implements ProxyBackend {
           `its previous config; see its error log`,
       };
     }
+    this.#trace("confirmed");
     this.#live = "confirmed";
     this.#liveWorkerCount = workerCount(snapshot);
     this.#inc(M.reloads);
@@ -206,6 +215,12 @@ export class NginxBackend implements ProxyBackend {
     );
     metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
     return { kind: "applied", reloaded: true, durationMs };
+  }
+
+  /** Step timestamps for bench/discovery's breakdown (debug level: off in production). */
+  #trace(step: string): void {
+    const t = performance.timeOrigin + performance.now();
+    this.#deps.logger.debug(`trace ${step} t=${t.toFixed(2)}`);
   }
 
   #inc(m: readonly [string, string]): void {

@@ -182,6 +182,7 @@ try {
         ],
         paired: true,
         context,
+        denoFlags,
       });
     }
     rows.push(...latencyRows(fast, slow), ...pacedRows(paced));
@@ -189,7 +190,7 @@ try {
   }
   if (cases.includes("scale")) {
     console.error("scale: 50 jobs x 40 members");
-    const s = await scale(zk, churnSeconds);
+    const s = await scale(zk, churnSeconds, denoFlags);
     rows.push(
       {
         metric: "2,000 endpoints (50 x 40): start to first complete config (run --setup)",
@@ -290,7 +291,7 @@ try {
   }
   if (cases.includes("start")) {
     console.error("start: 250 jobs x 40 members");
-    const s = await start(zk, { jobs: 250, members: 40 });
+    const s = await start(zk, { jobs: 250, members: 40, denoFlags });
     rows.push(
       {
         metric: "10,000 endpoints (250 x 40): start to first complete config (run --setup)",

@@ -14,6 +14,7 @@
  *
  *   deno run -A bench/validate.ts [--servers=20000] [--ports=1000] [--rounds=1]
  *     [--profile-dir=DIR]   (one more `validate` with --cpu-prof into DIR)
+ *     [--tag=NAME]          (results in bench/results/validate-NAME.json)
  *
  * @module
  */
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     ports: { type: "string", default: "1000" },
     rounds: { type: "string", default: "1" },
     "profile-dir": { type: "string", default: "" },
+    tag: { type: "string", default: "" },
   },
 });
 const servers = Number(values.servers);
@@ -154,7 +156,7 @@ try {
   const med = (rs: Run[]) => percentile(rs.map((r) => r.ms), 50);
   const peak = (rs: Run[]) => Math.max(...rs.map((r) => r.peakRssMb));
   const lines = (await Deno.readTextFile(rendered)).split("\n").length;
-  await report("validate", [
+  await report(values.tag ? `validate-${values.tag}` : "validate", [
     {
       metric: `aurproxy validate, ${servers} servers on ${ports} ports, spawn to exit`,
       value: med(runs.validate),

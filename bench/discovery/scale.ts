@@ -77,7 +77,8 @@ async function churn(
 ): Promise<number> {
   const t0 = performance.now();
   let n = 0;
-  while (performance.now() - t0 < o.seconds * 1000) {
+  // Whole pairs: every member removed is back at the end.
+  while (performance.now() - t0 < o.seconds * 1000 || n % 2 === 1) {
     const { job, member } = at(Math.floor(n / 2));
     if (n % 2 === 0) await reg.remove(members[job][member]);
     else members[job][member] = await recreate(job, member);
@@ -89,7 +90,11 @@ async function churn(
 }
 
 /** The 50 x 40 case (see the module doc). */
-export async function scale(zk: TestZooKeeper, churnSeconds: number) {
+export async function scale(
+  zk: TestZooKeeper,
+  churnSeconds: number,
+  denoFlags: readonly string[] = [],
+) {
   const JOBS = 50, MEMBERS = 40;
   const reg = await registry(zk);
   const live = Array.from({ length: MEMBERS }, (_, i) => backend(`job0-${i}`));
@@ -105,6 +110,7 @@ export async function scale(zk: TestZooKeeper, churnSeconds: number) {
   );
   const ap = await startAurproxy(zk, routes, {
     flags: ["--max-update-frequency=1", "--weight-adjustment-delay-seconds=0"],
+    denoFlags,
   });
   try {
     // `--setup` has exited: the config it wrote must already be complete.
@@ -215,7 +221,10 @@ export async function jobChurn(
 }
 
 /** The 10,000-endpoint start case (see the module doc). */
-export async function start(zk: TestZooKeeper, o: { jobs: number; members: number }) {
+export async function start(
+  zk: TestZooKeeper,
+  o: { jobs: number; members: number; denoFlags?: readonly string[] },
+) {
   const reg = await registry(zk);
   for (let j = 0; j < o.jobs; j++) {
     await createJob(reg, jobPath("start", `job${j}`), o.members, (i) => 40000 + i);
@@ -224,7 +233,7 @@ export async function start(zk: TestZooKeeper, o: { jobs: number; members: numbe
     { length: o.jobs },
     (_, j) => ({ location: `/job${j}/`, role: "start", job: `job${j}` }),
   );
-  const ap = await startAurproxy(zk, routes);
+  const ap = await startAurproxy(zk, routes, { denoFlags: o.denoFlags });
   try {
     const written = await endpointsIn(ap.configFile);
     if (written !== o.jobs * o.members) {

@@ -18,12 +18,77 @@ export function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** CPU seconds (user + system) used so far by `pid`. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds (user + system) used so far by `pid`; with `children`, those of the children
+ * it has waited for (for aurproxy: every `nginx -t`) instead.
+ */
+export function cpuSeconds(pid: number, opts: { children?: boolean } = {}): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const at = opts.children ? 13 : 11;
+  const ticks = Number(fields[at]) + Number(fields[at + 1]);
   return ticks / 100; // USER_HZ is 100 on Linux.
+}
+
+/** Milliseconds since the epoch, sub-millisecond: comparable across processes on a host. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** What {@linkcode sampleProcess} saw. */
+export interface ProcessSamples {
+  /** Wall seconds sampled. */
+  readonly seconds: number;
+  /** CPU % of a core over the whole window. */
+  readonly cpuMeanPct: number;
+  /** Highest CPU % of a core over one sampling interval. */
+  readonly cpuMaxPct: number;
+  /** CPU % of a core of the children waited for (nginx -t), over the window. */
+  readonly childCpuMeanPct: number;
+  /** CPU % of a core per interval, in order. */
+  readonly cpuPct: readonly number[];
+  /** RSS per interval, MB. */
+  readonly rssMb: readonly number[];
+  readonly rssMaxMb: number;
+}
+
+/**
+ * Samples a process's CPU and RSS from /proc every `everyMs` until `stop()`. At 100 ticks
+ * a second, a 1 s interval resolves CPU to 1 % of a core.
+ */
+export function sampleProcess(pid: number, everyMs = 1000): { stop(): ProcessSamples } {
+  const start = {
+    t: performance.now(),
+    cpu: cpuSeconds(pid),
+    kids: cpuSeconds(pid, { children: true }),
+  };
+  let prev = { t: start.t, cpu: start.cpu };
+  const cpuPct: number[] = [];
+  const rss: number[] = [rssMb(pid)];
+  const timer = setInterval(() => {
+    const now = { t: performance.now(), cpu: cpuSeconds(pid) };
+    cpuPct.push(((now.cpu - prev.cpu) / ((now.t - prev.t) / 1000)) * 100);
+    rss.push(rssMb(pid));
+    prev = now;
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const seconds = (performance.now() - start.t) / 1000;
+      const cpu = cpuSeconds(pid) - start.cpu;
+      const kids = cpuSeconds(pid, { children: true }) - start.kids;
+      rss.push(rssMb(pid));
+      return {
+        seconds,
+        cpuMeanPct: (cpu / seconds) * 100,
+        cpuMaxPct: Math.max(...cpuPct),
+        childCpuMeanPct: (kids / seconds) * 100,
+        cpuPct,
+        rssMb: rss,
+        rssMaxMb: Math.max(...rss),
+      };
+    },
+  };
 }
 
 export interface WrkResult {
@@ -76,7 +141,9 @@ export async function report(
     v === undefined
       ? ""
       : typeof v === "number"
-      ? (Number.isInteger(v) ? String(v) : v.toFixed(3))
+      ? (Number.isInteger(v)
+        ? String(v)
+        : v.toFixed(Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2))
       : v;
   const table = rows.map((r) => ({
     metric: r.metric,

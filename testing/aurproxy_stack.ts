@@ -40,6 +40,8 @@ export interface StackOptions {
    * <denoFlags> main.ts` from the checkout.
    */
   readonly entryPoint?: { readonly argv: readonly string[]; readonly cwd?: string };
+  /** Called with each line `aurproxy run` writes to stderr (its log), instead of dropping it. */
+  readonly onLogLine?: (line: string) => void;
 }
 
 export interface Stack {
@@ -105,7 +107,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const proc = aurproxy(["run", ...common, ...(o.flags ?? [])]).spawn();
   let log = "";
   const drained = o.verbose ? Promise.resolve() : (async () => {
-    for await (const text of proc.stderr.pipeThrough(new TextDecoderStream())) log += text;
+    let partial = "";
+    for await (const text of proc.stderr.pipeThrough(new TextDecoderStream())) {
+      log += text;
+      if (!o.onLogLine) continue;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) o.onLogLine(line);
+    }
   })().catch(() => {});
   try {
     await waitForPort(mgmtPort, 20_000);

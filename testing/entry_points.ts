@@ -1,7 +1,7 @@
 /**
  * The ways the docs tell people to start aurproxy, as command prefixes tests run with the
  * exact flags the docs and `deno.json` give: `deno task run`, the bundle
- * (`deno run -A dist/aurproxy.js`, bundled into a temp dir as `deno task bundle` does) and
+ * (`deno run -A --v8-flags=--max-semi-space-size=2 dist/aurproxy.js`, bundled into a temp dir as `deno task bundle` does) and
  * the flag set of `deno task compile` (applied to `deno run`: compiling needs Deno's
  * `denort` download, which a test machine may not reach; the flags are baked into the
  * executable unchanged).
@@ -73,7 +73,7 @@ export async function compileFlags(): Promise<string[]> {
 }
 
 /** The command the README gives for the bundle. */
-export const BUNDLE_COMMAND = "deno run -A dist/aurproxy.js";
+export const BUNDLE_COMMAND = "deno run -A --v8-flags=--max-semi-space-size=2 dist/aurproxy.js";
 
 /** Every documented entry point. */
 export async function entryPoints(): Promise<EntryPoint[]> {

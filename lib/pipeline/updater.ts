@@ -88,6 +88,8 @@ export class Updater {
 
   /** Records that the desired proxy state may have changed. */
   markDirty(): void {
+    // Step timestamps for bench/discovery's breakdown (debug level: off in production).
+    this.#o.logger.debug(`trace scheduled t=${this.#o.clock.now().toFixed(2)}`);
     this.#dirty = true;
     this.#schedule();
   }
@@ -127,6 +129,7 @@ export class Updater {
     this.#dirty = false;
     this.#lastStart = this.#o.clock.now();
     this.#updates++;
+    this.#o.logger.debug(`trace started ${this.#updates} t=${this.#lastStart.toFixed(2)}`);
     this.#running = (async () => {
       try {
         const outcome = await this.#o.update();

@@ -88,6 +88,8 @@ export class ChildrenWatch {
   #reads = 0;
   #failure?: string;
   readonly #watcher = () => {
+    // Step timestamps for bench/discovery's breakdown (debug level: off in production).
+    this.#o.logger.debug(`trace watch ${this.path} t=${this.#o.clock.now().toFixed(2)}`);
     this.#o.logger.debug(`zk event: children of ${this.path} changed`);
     this.#reader.touch();
     this.#childEvents++;
@@ -147,6 +149,11 @@ export class ChildrenWatch {
         if (state === undefined) continue;
         this.#reads++;
         this.#failure = undefined;
+        this.#o.logger.debug(
+          `trace read ${this.path} children=${state.children.size} t=${
+            this.#o.clock.now().toFixed(2)
+          }`,
+        );
         this.#o.onUpdate(state);
       } while (this.#again && !this.#stopped);
     } catch (err) {

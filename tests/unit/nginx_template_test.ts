@@ -88,8 +88,8 @@ Deno.test("nginx template: listen, default_server, server_name, healthcheck, bla
     }]),
     opts,
   );
-  has(t, "listen 80 default_server;");
-  has(t, "listen 8080 default_server;");
+  has(t, "listen 80 default_server reuseport;");
+  has(t, "listen 8080 default_server reuseport;");
   has(t, "server_name _ www.example.com;");
   // A prefix location, as the original's (issue 8, B5).
   has(t, "location /hc {\n            access_log off;\n            return 200;");
@@ -200,7 +200,7 @@ Deno.test("nginx template: overflow_port answers 502 to everything, as in the or
     }]),
     opts,
   );
-  has(t, "listen 8081 default_server;\n        location / {\n            return 502;");
+  has(t, "listen 8081 default_server reuseport;\n        location / {\n            return 502;");
 });
 
 Deno.test("nginx template: endpoints whose host name did not resolve are listed, not served", () => {
@@ -239,7 +239,7 @@ Deno.test("nginx template: stream block, load_module only when TCP servers exist
   });
   has(tcp, "load_module /usr/lib/nginx/modules/ngx_stream_module.so;");
   has(tcp, "stream {");
-  has(tcp, "listen 6379;");
+  has(tcp, "listen 6379 reuseport;");
   has(tcp, "server 127.0.0.1:7001 weight=1000");
   hasNot(tcp, "http {");
   const http = renderNginx(
@@ -277,7 +277,7 @@ Deno.test("nginx template: stats_port is served with TCP-only configs too", () =
 
 Deno.test("nginx template: a stream with no live endpoint does not listen", () => {
   const t = renderNginx(snapshot([{ ports: [6379], stream: [] }]), opts);
-  hasNot(t, "listen 6379;");
+  hasNot(t, "listen 6379");
   has(t, "not listening");
 });
 
@@ -365,4 +365,46 @@ Deno.test('nginx template: healthcheck_route "= /path" renders an exact location
     opts,
   );
   has(t, "location = /hc {\n            access_log off;\n            return 200;");
+});
+
+Deno.test("nginx template: new workers accept at once after a reload: multi_accept and accept_mutex off unless context turns them on", () => {
+  const snap = (context = {}) =>
+    renderNginx(
+      snapshot([{ ports: [80], routes: [{ locations: ["/"], ports: [9001] }] }], context),
+      opts,
+    );
+  const t = snap();
+  has(t, "multi_accept off;");
+  has(t, "accept_mutex off;");
+  has(t, "listen 80 reuseport;");
+  // The original's listen, without a socket per worker.
+  has(snap({ reuseport: false }), "listen 80;");
+  hasNot(snap({ reuseport: "False" }), "reuseport");
+  // The original's setting, as its configs may write it.
+  for (const on of ["on", true, "True", "true"]) {
+    has(snap({ multi_accept: on }), "multi_accept on;");
+    has(snap({ accept_mutex: on }), "accept_mutex on;");
+  }
+  has(snap({ multi_accept: "False" }), "multi_accept off;");
+});
+
+Deno.test("nginx template: reuseport once per port (nginx rejects it twice)", () => {
+  const t = renderNginx(
+    snapshot([
+      {
+        hosts: ["a.example.com"],
+        ports: [80, 8080],
+        context: { overflow_port: 8081 },
+        routes: [{ locations: ["/"], ports: [9001] }],
+      },
+      { hosts: ["b.example.com"], ports: [80], routes: [{ locations: ["/"], ports: [9002] }] },
+      { ports: [6379], stream: [7001] },
+    ]),
+    opts,
+  );
+  strictEqual(t.match(/listen 80 reuseport;/g)?.length, 1, t);
+  has(t, "listen 8080 reuseport;");
+  has(t, "listen 8081 default_server reuseport;");
+  strictEqual(t.match(/listen 80;/g)?.length, 1, t);
+  has(t, "listen 6379 reuseport;");
 });

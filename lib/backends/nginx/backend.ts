@@ -163,6 +163,7 @@ export class NginxBackend implements ProxyBackend {
     const started = performance.now();
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
+    this.#trace("rendered");
     let tmp: string | undefined;
     try {
       if (this.#liveMeaning === undefined) await this.#readLive();
@@ -177,7 +178,10 @@ export class NginxBackend implements ProxyBackend {
         this.#liveMeaning = null;
       }
       const same = meaning === this.#liveMeaning;
-      if (same && (!opts.reload || this.#live === "confirmed")) return { kind: "unchanged" };
+      if (same && (!opts.reload || this.#live === "confirmed")) {
+        this.#trace("unchanged");
+        return { kind: "unchanged" };
+      }
       if (!same) {
         await Deno.mkdir(dirname(file), { recursive: true });
         if (this.options.prefix) {
@@ -185,6 +189,7 @@ export class NginxBackend implements ProxyBackend {
         }
         tmp = tempPathFor(file);
         await writeSynced(tmp, text);
+        this.#trace("written");
         const tested = await testConfig(this.binary, tmp, this.options.prefix);
         if (!tested.ok) {
           this.#inc(NGINX_METRICS.invalid);
@@ -193,6 +198,7 @@ export class NginxBackend implements ProxyBackend {
           );
           return { kind: "invalid", error: tested.error };
         }
+        this.#trace("validated");
         // `.1` is the last config nginx ran, not one it never loaded.
         if (this.#liveMeaning !== null && this.#live !== "unconfirmed") {
           // Gone meanwhile (removed by hand): then there is nothing to keep.
@@ -201,6 +207,7 @@ export class NginxBackend implements ProxyBackend {
           });
         }
         await Deno.rename(tmp, file);
+        this.#trace("renamed");
         tmp = undefined;
         this.#liveMeaning = meaning;
         this.#inc(NGINX_METRICS.writes);
@@ -245,6 +252,7 @@ export class NginxBackend implements ProxyBackend {
         error: `${why}; config written to ${this.options.configurationFile}`,
       };
     }
+    this.#trace("signalling");
     const master = check.proc;
     const outcome = await reloadAndWatch(master, {
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
@@ -252,6 +260,7 @@ export class NginxBackend implements ProxyBackend {
     });
     switch (outcome.kind) {
       case "reloaded":
+        this.#trace("confirmed");
         this.#watch.remember(master, outcome.workers);
         this.#confirmed(workerCountOf(text));
         return this.#applied(started);
@@ -309,6 +318,12 @@ export class NginxBackend implements ProxyBackend {
       durationMs / 1000,
     );
     return { kind: "applied", reloaded: true, durationMs };
+  }
+
+  /** Step timestamps for bench/discovery's breakdown (debug level: off in production). */
+  #trace(step: string): void {
+    const t = performance.timeOrigin + performance.now();
+    this.#deps.logger.debug(`trace ${step} t=${t.toFixed(2)}`);
   }
 
   #inc(m: NginxMetric): void {

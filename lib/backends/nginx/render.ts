@@ -81,6 +81,38 @@ function ctx(c: Context, key: string, def: string | number): string {
 
 const isTrue = (v: unknown) => v === true || v === "True" || v === "true";
 
+/**
+ * A context switch as nginx's `on`/`off`: booleans and "True"/"False" as the original's
+ * configs write them; any other string as written, for `nginx -t` to judge.
+ */
+function onOff(c: Context, key: string, def: boolean): string {
+  const v = c[key];
+  if (v === undefined || v === null || v === "") return def ? "on" : "off";
+  if (isTrue(v)) return "on";
+  if (v === false || v === "False" || v === "false") return "off";
+  return String(v);
+}
+
+/**
+ * `listen` lines. With `reuseport` (the default), each worker gets its own listening
+ * socket for a port, woken alone: after a reload a new worker takes its share of new
+ * connections at once even while the old workers are idle (bench/reload, paced client).
+ * nginx accepts socket options only once per port, so only a port's first listen has it.
+ * The cost: a reload that changes the number of workers resets the connections waiting
+ * in the sockets it closes (`reuseport: false` in context avoids it).
+ */
+function listenLines(reuseport: boolean) {
+  const seen = new Set<string>();
+  return (ports: readonly (string | number)[], extra = ""): string =>
+    ports.map((p) => {
+      const first = reuseport && !seen.has(String(p));
+      seen.add(String(p));
+      return `        listen ${p}${extra}${first ? " reuseport" : ""};`;
+    }).join("\n");
+}
+
+type Listen = ReturnType<typeof listenLines>;
+
 /** Printable ASCII only: a comment must end at the end of its line. */
 export function commentSafe(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, " ");
@@ -136,11 +168,11 @@ ${mirrorDirectives(r)}            proxy_pass http://${r.slug};
 }
 
 /** The original's `overflow_port`: a port that answers 502 to everything. */
-function overflowServer(s: ServerSnapshot): string {
+function overflowServer(s: ServerSnapshot, listen: Listen): string {
   const port = s.context.overflow_port;
   if (port === undefined || port === null || port === "") return "";
   return `    server {
-        listen ${port} default_server;
+${listen([String(port)], " default_server")}
         location / {
             return 502;
         }
@@ -149,7 +181,7 @@ function overflowServer(s: ServerSnapshot): string {
 `;
 }
 
-function httpServer(s: ServerSnapshot): string {
+function httpServer(s: ServerSnapshot, listen: Listen): string {
   const c = s.context;
   const def = isTrue(c.default_server) ? " default_server" : "";
   const names = s.hosts.length ? s.hosts.map((h) => (h === "default" ? "_" : h)).join(" ") : "_";
@@ -167,8 +199,8 @@ function httpServer(s: ServerSnapshot): string {
     .join("");
   const routes = s.routes.flatMap((r) => r.locations.map((l) => locationBlock(r, l))).join("") +
     s.routes.map(mirrorLocation).join("");
-  return `${overflowServer(s)}    server {
-${s.ports.map((p) => `        listen ${p}${def};`).join("\n")}
+  return `${overflowServer(s, listen)}    server {
+${listen(s.ports, def)}
         server_name ${names};
 
         proxy_connect_timeout ${ctx(c, "proxy_connect_timeout", 60)};
@@ -203,6 +235,7 @@ function httpBlock(
   o: NginxRenderOptions,
 ): string {
   const c = snap.context;
+  const listen = listenLines(onOff(c, "reuseport", true) === "on");
   const upstreams = servers.flatMap((s) =>
     s.routes.filter(live).map((r) => upstreamBlock(r, c, true))
   ).concat(mirrorUpstreams(servers).map((m) => upstreamBlock(m, c, true)));
@@ -236,11 +269,12 @@ function httpBlock(
     access_log ${accessLog(c, o.logDir)};
 ${o.privatePrefix ? TEMP_PATHS : ""}
 ${upstreams.join("\n")}
-${mirrorSplits(servers)}${stats}${servers.map(httpServer).join("\n")}}
+${mirrorSplits(servers)}${stats}${servers.map((s) => httpServer(s, listen)).join("\n")}}
 `;
 }
 
 function streamBlock(servers: readonly ServerSnapshot[], c: Context): string {
+  const listen = listenLines(onOff(c, "reuseport", true) === "on");
   const blocks = servers.map((s) => {
     // All streams of one server form one upstream, as in the original.
     const merged: Upstream = {
@@ -257,7 +291,7 @@ function streamBlock(servers: readonly ServerSnapshot[], c: Context): string {
     }
     return `${upstreamBlock(merged, c, false)}
     server {
-${s.ports.map((p) => `        listen ${p};`).join("\n")}
+${listen(s.ports)}
         proxy_connect_timeout ${ctx(s.context, "proxy_connect_timeout", "60s")};
         proxy_timeout ${ctx(s.context, "proxy_timeout", "10m")};
         proxy_next_upstream on;
@@ -300,7 +334,11 @@ worker_shutdown_timeout ${ctx(c, "worker_shutdown_timeout", "30s")};
 
 events {
     worker_connections ${ctx(c, "worker_connections", 2000)};
-    multi_accept on;
+    # After a reload, old workers keep accepting for nginx's fixed 100 ms: with
+    # multi_accept on (the original's) an old worker takes every waiting connection, so
+    # new connections reach the new config only once the old workers stop (bench/reload).
+    multi_accept ${onOff(c, "multi_accept", false)};
+    accept_mutex ${onOff(c, "accept_mutex", false)};
 }
 
 ${http.length || o.statsPort ? httpBlock(snap, http, o) : ""}${

@@ -41,7 +41,7 @@ export interface AurproxyProcess extends AsyncDisposable {
   readonly lines: readonly LogLine[];
   /** Everything written to stderr so far. */
   log(): string;
-  /** Everything written to stdout, then stderr, so far. */
+  /** Everything written to stdout and stderr so far, as it arrived. */
   output(): string;
   /** Resolves with the first stderr line matching `pattern`. */
   waitForLine(pattern: RegExp | string, timeoutMs?: number): Promise<LogLine>;
@@ -57,6 +57,8 @@ export interface AurproxyProcess extends AsyncDisposable {
   readonly exited: Promise<Exit>;
   /** True until the process has ended. */
   readonly alive: boolean;
+  /** How it ended, once it has (undefined while it runs). */
+  exit(): Exit | undefined;
   kill(signal: Deno.Signal): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
   terminate(graceMs?: number): Promise<Exit>;
@@ -69,10 +71,15 @@ export interface AurproxyProcess extends AsyncDisposable {
 const matches = (pattern: RegExp | string) => (l: LogLine) =>
   typeof pattern === "string" ? l.text.includes(pattern) : pattern.test(l.text);
 
-async function readLines(stream: ReadableStream<Uint8Array>, into: LogLine[]) {
+async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  into: LogLine[],
+  raw: (chunk: string) => void,
+) {
   let rest = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     const at = performance.now();
+    raw(chunk);
     const parts = (rest + chunk).split("\n");
     rest = parts.pop() ?? "";
     for (const text of parts) into.push({ at, text });
@@ -95,15 +102,19 @@ export async function spawnAurproxy(
 ): Promise<AurproxyProcess> {
   const child = (await aurproxyCommand(args, o)).spawn();
   const lines: LogLine[] = [];
-  const stdout: LogLine[] = [];
+  let output = "";
+  const raw = (chunk: string) => (output += chunk);
   let alive = true;
-  const drained = Promise.all([readLines(child.stdout, stdout), readLines(child.stderr, lines)])
-    .catch(() => {});
+  let exit: Exit | undefined;
+  const drained = Promise.all([
+    readLines(child.stdout, [], raw),
+    readLines(child.stderr, lines, raw),
+  ]).catch(() => {});
   const exited = child.status.then(async (s) => {
-    const at = performance.now();
+    exit = { code: s.code, signal: s.signal, at: performance.now() };
     alive = false;
     await drained;
-    return { code: s.code, signal: s.signal, at };
+    return exit;
   });
   const signal = (sig: Deno.Signal) => {
     try {
@@ -124,8 +135,7 @@ export async function spawnAurproxy(
       clearTimeout(timer);
     }
   };
-  const text = (ls: readonly LogLine[]) => ls.map((l) => l.text).join("\n");
-  const log = () => text(lines);
+  const log = () => lines.map((l) => l.text).join("\n");
   const mgmt = (path: string, init?: RequestInit) => {
     if (o.mgmtPort === undefined) throw new Error("spawnAurproxy: no mgmtPort given");
     return fetch(`http://127.0.0.1:${o.mgmtPort}${path}`, init);
@@ -134,7 +144,7 @@ export async function spawnAurproxy(
     pid: child.pid,
     lines,
     log,
-    output: () => [text(stdout), log()].filter(Boolean).join("\n"),
+    output: () => output,
     line: (pattern) => lines.find(matches(pattern)),
     waitForLine: async (pattern, timeoutMs = 20_000) => {
       const deadline = performance.now() + timeoutMs;
@@ -172,6 +182,7 @@ export async function spawnAurproxy(
     get alive() {
       return alive;
     },
+    exit: () => exit,
     kill: (sig) => child.kill(sig),
     terminate: async (graceMs = 10_000) => {
       if (!alive) return await exited;

@@ -8,96 +8,11 @@
  * @module
  */
 
-import { taskRunFlags } from "./entry_points.ts";
+import { runAurproxy } from "./aurproxy_command.ts";
+import { type AurproxyProcess, startAurproxy } from "./aurproxy_process.ts";
 import { nginxKeys } from "./aurproxy_stack.ts";
 import { runNginx, type RunningNginx } from "./nginx.ts";
-import { freePort, waitForPort } from "./ports.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
-
-/** `deno` arguments running main.ts with `args`, as `deno task run` would. */
-export async function taskRunArgs(args: readonly string[]): Promise<string[]> {
-  return ["run", ...(await taskRunFlags()), `${ROOT}main.ts`, ...args];
-}
-
-/** Runs main.ts to completion with the task's permissions. */
-export async function runCli(args: readonly string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: await taskRunArgs(args),
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** A running `aurproxy run`. */
-export interface CliProcess {
-  readonly pid: number;
-  readonly mgmtPort: number;
-  /** Everything it logged so far. */
-  log(): string;
-  /** POST /quitquitquit (SIGTERM if that fails); resolves with the exit code. */
-  quit(): Promise<number>;
-  /** SIGKILL, for cleanup. */
-  kill(): Promise<void>;
-}
-
-/** Starts `aurproxy run` with `args` and waits for its management port. */
-export async function spawnRun(args: readonly string[], mgmtPort: number): Promise<CliProcess> {
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: await taskRunArgs(["run", ...args]),
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let log = "";
-  const drained = (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-  })().catch(() => {});
-  const signal = (sig: Deno.Signal) => {
-    try {
-      proc.kill(sig);
-    } catch {
-      // Exited already.
-    }
-  };
-  const kill = async () => {
-    signal("SIGKILL");
-    await proc.status;
-    await drained;
-  };
-  try {
-    await waitForPort(mgmtPort, 30_000);
-  } catch (e) {
-    await kill();
-    throw new Error(`${(e as Error).message}\n${log}`);
-  }
-  return {
-    pid: proc.pid,
-    mgmtPort,
-    log: () => log,
-    quit: async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${mgmtPort}/quitquitquit`, { method: "POST" });
-        await res.body?.cancel();
-      } catch {
-        signal("SIGTERM");
-      }
-      const timer = setTimeout(() => signal("SIGKILL"), 20_000);
-      const status = await proc.status;
-      clearTimeout(timer);
-      await drained;
-      return status.code;
-    },
-    kill,
-  };
-}
+import { freePort } from "./ports.ts";
 
 export interface CliStackOptions {
   /** Working directory; the config goes to `<dir>/config.json`. */
@@ -114,7 +29,7 @@ export interface CliStack {
   readonly nginx: RunningNginx;
   readonly mgmtPort: number;
   /** The running aurproxy (replaced by {@linkcode CliStack.restart}). */
-  readonly aurproxy: CliProcess;
+  readonly aurproxy: AurproxyProcess;
   /** Quits aurproxy (nginx keeps serving) and starts it again with the same flags. */
   restart(): Promise<number>;
   /** Quits aurproxy, then stops nginx; resolves with aurproxy's exit code. */
@@ -135,13 +50,14 @@ export async function startCliStack(o: CliStackOptions): Promise<CliStack> {
     JSON.stringify({ ...o.config, ...nginxKeys(o.dir) }, null, 2),
   );
   const mgmtPort = freePort();
-  const common = [
+  const common = [`--config=${configPath}`, ...(o.flags ?? [])];
+  const setup = await runAurproxy([
+    "run",
+    "--setup",
     `--management-port=${mgmtPort}`,
     "--management-host=127.0.0.1",
-    `--config=${configPath}`,
-    ...(o.flags ?? []),
-  ];
-  const setup = await runCli(["run", "--setup", ...common]);
+    ...common,
+  ]);
   if (setup.code !== 0) throw new Error(`aurproxy run --setup failed:\n${setup.stderr}`);
   const keys = nginxKeys(o.dir);
   const nginx = await runNginx({
@@ -150,9 +66,9 @@ export async function startCliStack(o: CliStackOptions): Promise<CliStack> {
     binary: "nginx",
     prefix: o.dir,
   }, o.proxyPorts);
-  let aurproxy: CliProcess;
+  let aurproxy: AurproxyProcess;
   try {
-    aurproxy = await spawnRun(common, mgmtPort);
+    aurproxy = await startAurproxy(mgmtPort, common);
   } catch (e) {
     await nginx.stop();
     throw e;
@@ -164,13 +80,13 @@ export async function startCliStack(o: CliStackOptions): Promise<CliStack> {
       return aurproxy;
     },
     restart: async () => {
-      const code = await aurproxy.quit();
-      aurproxy = await spawnRun(common, mgmtPort);
+      const { code } = await aurproxy.quit();
+      aurproxy = await startAurproxy(mgmtPort, common);
       return code;
     },
     stop: async () => {
       try {
-        return await aurproxy.quit();
+        return (await aurproxy.quit()).code;
       } finally {
         await nginx.stop();
       }

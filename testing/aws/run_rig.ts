@@ -101,9 +101,9 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
     aws,
     metadata: md,
     env: { ...aws.env(), AWS_EC2_METADATA_SERVICE_ENDPOINT: md.url },
-    setup: (flags) => runAurproxy(["run", "--setup", ...common, ...flags], rig.env),
+    setup: (flags) => runAurproxy(["run", "--setup", ...common, ...flags], { env: rig.env }),
     async run(flags) {
-      const p = spawnAurproxy([
+      const p = await spawnAurproxy([
         "run",
         ...common,
         // Quick retries of a failed apply (nginx not running yet), no throttle, every step.
@@ -111,7 +111,7 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
         "--max-update-frequency=0",
         "--log-level=debug",
         ...flags,
-      ], rig.env);
+      ], { env: rig.env, mgmtPort });
       procs.push(p);
       await p.waitForLine("management port listening", 30_000);
       await waitForPort(mgmtPort);

@@ -352,7 +352,7 @@ Deno.test("ApiSource over HTTP: managed sources and expirations survive a restar
     ok(page.includes("Sources added over HTTP") && page.includes("brief"), page);
 
     // Down for a while: say brief's expiration came within a few seconds meanwhile.
-    strictEqual(await stack.aurproxy.quit(), 0);
+    strictEqual((await stack.aurproxy.quit()).code, 0);
     const stored = JSON.parse(await Deno.readTextFile(file));
     deepStrictEqual(Object.keys(stored.api_sources.dyn), ["keep", "brief"]);
     const expiresAt = Date.now() + 6_000;

@@ -6,7 +6,8 @@
  */
 import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
-import { runCli, serveWithSetup } from "../../testing/cli.ts";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
+import { serveWithSetup } from "../../testing/cli.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort } from "../../testing/ports.ts";
 
@@ -34,25 +35,25 @@ Deno.test('compat: a config without "backend" takes --backend (default nginx), a
         routes: [{ locations: ["/"], sources: [staticSource(backend.port)] }],
       }],
     };
-    const validate = await runCli("validate", `--config=${JSON.stringify(config)}`);
+    const validate = await runAurproxy(["validate", `--config=${JSON.stringify(config)}`]);
     strictEqual(validate.code, 0, validate.stderr);
     strictEqual(validate.stdout.includes("nginx -t: rendered config OK"), true, validate.stdout);
-    const explicit = await runCli(
+    const explicit = await runAurproxy([
       "validate",
       "--backend=nginx",
       "--skip-nginx-test",
       `--config=${JSON.stringify(config)}`,
-    );
+    ]);
     strictEqual(explicit.code, 0, explicit.stderr);
     await serveWithSetup(structuredClone(config), port, async () => {
       strictEqual((await httpGet(port, "/")).body, "web");
     });
     for (const cmd of [["validate"], ["render"], ["run", "--setup", "--management-port=1"]]) {
-      const other = await runCli(
+      const other = await runAurproxy([
         ...cmd,
         "--backend=haproxy",
         `--config=${JSON.stringify(config)}`,
-      );
+      ]);
       strictEqual(other.code, 2, cmd.join(" "));
       strictEqual(
         other.stderr.trim(),
@@ -90,7 +91,7 @@ Deno.test("compat: keys the original ignored are warnings naming the key; --stri
       "servers[0].routes[0].template_file: unknown key; ignored, as the original did",
       'servers[0].routes[0].location: unknown key (did you mean "locations"?); ignored, as the original did',
     ];
-    const v = await runCli("validate", `--config=${text}`);
+    const v = await runAurproxy(["validate", `--config=${text}`]);
     strictEqual(v.code, 0, v.stderr);
     strictEqual(
       v.stderr.trim(),
@@ -103,20 +104,20 @@ Deno.test("compat: keys the original ignored are warnings naming the key; --stri
       true,
       v.stdout,
     );
-    const strict = await runCli("validate", "--strict", `--config=${text}`);
+    const strict = await runAurproxy(["validate", "--strict", `--config=${text}`]);
     strictEqual(strict.code, 2);
     strictEqual(
       strict.stderr.trim(),
       warned.map((w) => `aurproxy validate: ${w.replace("; ignored, as the original did", "")}`)
         .join("\n"),
     );
-    const strictRun = await runCli(
+    const strictRun = await runAurproxy([
       "run",
       "--setup",
       "--strict-config",
       "--management-port=1",
       `--config=${text}`,
-    );
+    ]);
     strictEqual(strictRun.code, 2);
     strictEqual(strictRun.stderr.includes("servers[0].routes[0].name: unknown key"), true);
     // Run logs each one and serves the config.
@@ -136,7 +137,7 @@ Deno.test("compat: keys the original ignored are warnings naming the key; --stri
       zk_servers: "127.0.0.1:2181",
       zk_server: "x",
     }];
-    const refused = await runCli("validate", `--config=${JSON.stringify(bad)}`);
+    const refused = await runAurproxy(["validate", `--config=${JSON.stringify(bad)}`]);
     strictEqual(refused.code, 2);
     strictEqual(
       refused.stderr.includes(
@@ -184,7 +185,7 @@ Deno.test("compat: the original's example and test configs pass validate and run
   try {
     const port = freePort();
     for (const [name, config] of originals(port, backend.port)) {
-      const v = await runCli("validate", `--config=${JSON.stringify(config)}`);
+      const v = await runAurproxy(["validate", `--config=${JSON.stringify(config)}`]);
       strictEqual(v.code, 0, `${name}: ${v.stderr}`);
       strictEqual(v.stdout.includes("nginx -t: rendered config OK"), true, name);
       const tcp = config.servers[0].streams !== undefined;

@@ -5,7 +5,8 @@
  */
 import { strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
-import { runCli, serveWithSetup } from "../../testing/cli.ts";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
+import { serveWithSetup } from "../../testing/cli.ts";
 import { nginxKeys } from "../../testing/aurproxy_stack.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
@@ -71,9 +72,9 @@ Deno.test("compat: international host names are served as their IDNA (punycode) 
         },
       ],
     };
-    const v = await runCli("validate", `--config=${JSON.stringify(config)}`);
+    const v = await runAurproxy(["validate", `--config=${JSON.stringify(config)}`]);
     strictEqual(v.code, 0, v.stderr);
-    const render = await runCli("render", `--config=${JSON.stringify(config)}`);
+    const render = await runAurproxy(["render", `--config=${JSON.stringify(config)}`]);
     strictEqual(
       render.stdout.includes("server_name xn--test-jn2i.example.com *.xn--bcher-kva.de;"),
       true,
@@ -151,12 +152,12 @@ Deno.test("compat: the original's access log is the default again: combined_forw
           routes: [{ locations: ["/"], sources: [staticSource(backend.port)] }],
         }],
       };
-      const setup = await runCli(
+      const setup = await runAurproxy([
         "run",
         "--setup",
         "--management-port=1",
         `--config=${JSON.stringify(config)}`,
-      );
+      ]);
       strictEqual(setup.code, 0, setup.stderr);
       const text = await Deno.readTextFile(d.conf);
       strictEqual(

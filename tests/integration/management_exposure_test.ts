@@ -10,12 +10,8 @@
 
 import { strictEqual } from "node:assert";
 import { nginxKeys } from "../../testing/aurproxy_stack.ts";
-import {
-  runTask,
-  spawnTask,
-  type TaskProcess,
-  waitForManagement,
-} from "../../testing/aurproxy_task.ts";
+import { runAurproxyOk } from "../../testing/aurproxy_command.ts";
+import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
@@ -98,9 +94,9 @@ async function startRelay(dir: string, port: number, mgmt: number): Promise<Deno
 }
 
 /** True when the process is still running `ms` later. */
-async function survives(p: TaskProcess, ms = 1500): Promise<boolean> {
+async function survives(p: AurproxyProcess, ms = 1500): Promise<boolean> {
   await sleep(ms);
-  return p.running();
+  return p.alive;
 }
 
 /** A static-source config (no ZooKeeper) for the lifecycle checks. */
@@ -130,7 +126,7 @@ Deno.test("management exposure: a registry member at aurproxy's own management p
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-exposure-" });
   const mgmt = freePort();
   const proxyPort = freePort();
-  let proc: TaskProcess | undefined;
+  let proc: AurproxyProcess | undefined;
   let nginx: Awaited<ReturnType<typeof runNginx>> | undefined;
   try {
     const registry = await zk.announcer();
@@ -161,15 +157,15 @@ Deno.test("management exposure: a registry member at aurproxy's own management p
       }),
     );
     const common = [`--management-port=${mgmt}`, `--config=${configPath}`];
-    await runTask(["run", "--setup", ...common]);
+    await runAurproxyOk(["run", "--setup", ...common]);
     nginx = await runNginx({
       configurationFile: keys.configuration_file,
       pidPath: keys.nginx_pid_path,
       binary: "nginx",
       prefix: dir,
     }, [proxyPort]);
-    proc = await spawnTask({ args: ["run", ...common] });
-    await waitForManagement(proc, mgmt);
+    proc = await spawnAurproxy(["run", ...common]);
+    await proc.listening(mgmt);
     const conf = await Deno.readTextFile(keys.configuration_file);
     strictEqual(conf.includes(`127.0.0.1:${backend.port}`), true, conf);
 
@@ -203,7 +199,7 @@ Deno.test("management exposure: a registry member at aurproxy's own management p
     strictEqual(proc.output().includes(`127.0.0.1:${mgmt}`), true, "the log names the member");
     await registry.close();
   } finally {
-    await proc?.stop();
+    await proc?.terminate();
     await nginx?.stop();
     await backend.close();
     await zk.destroy();
@@ -216,20 +212,18 @@ Deno.test("management exposure: lifecycle POSTs from a non-loopback peer, throug
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-exposure-" });
   const mgmt = freePort();
   const relayPort = freePort();
-  let proc: TaskProcess | undefined;
+  let proc: AurproxyProcess | undefined;
   let relay: Deno.ChildProcess | undefined;
   try {
     const configPath = await staticSetup(dir, backend.port);
     relay = await startRelay(`${dir}/relay`, relayPort, mgmt);
-    proc = await spawnTask({
-      args: [
-        "run",
-        `--management-port=${mgmt}`,
-        "--management-host=0.0.0.0",
-        `--config=${configPath}`,
-      ],
-    });
-    await waitForManagement(proc, mgmt);
+    proc = await spawnAurproxy([
+      "run",
+      `--management-port=${mgmt}`,
+      "--management-host=0.0.0.0",
+      `--config=${configPath}`,
+    ]);
+    await proc.listening(mgmt);
 
     const outside = externalAddress();
     if (outside) {
@@ -296,10 +290,10 @@ Deno.test("management exposure: lifecycle POSTs from a non-loopback peer, throug
     const res = await fetch(`http://localhost:${mgmt}/quitquitquit`, { method: "POST" });
     strictEqual(res.status, 200);
     strictEqual((await res.text()).trim(), "OK");
-    const s = await proc.status;
+    const s = await proc.exited;
     strictEqual(s.code, 0, proc.output());
   } finally {
-    await proc?.stop();
+    await proc?.terminate();
     if (relay) {
       relay.kill("SIGTERM");
       await relay.status;
@@ -318,31 +312,27 @@ Deno.test("management exposure: --management-lifecycle-allow widens the peer che
   const backend = await startBackend({ name: "web" });
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-exposure-" });
   const mgmt = freePort();
-  let proc: TaskProcess | undefined;
+  let proc: AurproxyProcess | undefined;
   try {
     const configPath = await staticSetup(dir, backend.port);
-    const bad = await spawnTask({
-      args: [
-        "run",
-        `--management-port=${mgmt}`,
-        `--config=${configPath}`,
-        "--management-lifecycle-allow=10.0.0.0/33",
-      ],
-    });
-    const badStatus = await bad.status;
+    const bad = await spawnAurproxy([
+      "run",
+      `--management-port=${mgmt}`,
+      `--config=${configPath}`,
+      "--management-lifecycle-allow=10.0.0.0/33",
+    ]);
+    const badStatus = await bad.exited;
     strictEqual(badStatus.code, 2, bad.output());
     strictEqual(bad.output().includes("--management-lifecycle-allow"), true, bad.output());
 
-    proc = await spawnTask({
-      args: [
-        "run",
-        `--management-port=${mgmt}`,
-        "--management-host=0.0.0.0",
-        `--config=${configPath}`,
-        `--management-lifecycle-allow=192.0.2.0/24,${outside}/32`,
-      ],
-    });
-    await waitForManagement(proc, mgmt);
+    proc = await spawnAurproxy([
+      "run",
+      `--management-port=${mgmt}`,
+      "--management-host=0.0.0.0",
+      `--config=${configPath}`,
+      `--management-lifecycle-allow=192.0.2.0/24,${outside}/32`,
+    ]);
+    await proc.listening(mgmt);
     // Still no foreign Origin, even from an allowed peer.
     const cross = await request(outside, mgmt, "POST", "/quitquitquit", {
       origin: "http://evil.example",
@@ -350,7 +340,7 @@ Deno.test("management exposure: --management-lifecycle-allow widens the peer che
     strictEqual(cross.status, 403);
     const r = await request(outside, mgmt, "POST", "/quitquitquit");
     strictEqual(r.status, 200, `${r.status} ${r.body}`);
-    strictEqual((await proc.status).code, 0, proc.output());
+    strictEqual((await proc.exited).code, 0, proc.output());
     await waitFor("the port closed", async () => {
       try {
         (await Deno.connect({ hostname: "127.0.0.1", port: mgmt })).close();
@@ -360,7 +350,7 @@ Deno.test("management exposure: --management-lifecycle-allow widens the peer che
       }
     });
   } finally {
-    await proc?.stop();
+    await proc?.terminate();
     await backend.close();
     await Deno.remove(dir, { recursive: true });
   }

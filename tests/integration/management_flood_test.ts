@@ -10,12 +10,8 @@
 
 import { strictEqual } from "node:assert";
 import { nginxKeys } from "../../testing/aurproxy_stack.ts";
-import {
-  runTask,
-  spawnTask,
-  type TaskProcess,
-  waitForManagement,
-} from "../../testing/aurproxy_task.ts";
+import { runAurproxyOk } from "../../testing/aurproxy_command.ts";
+import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx, type RunningNginx } from "../../testing/nginx.ts";
@@ -29,7 +25,7 @@ const NOFILE = 256;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Stack {
-  readonly proc: TaskProcess;
+  readonly proc: AurproxyProcess;
   readonly mgmt: number;
   readonly proxyPort: number;
   readonly registry: TestAnnouncer;
@@ -74,9 +70,9 @@ async function startStack(): Promise<Stack> {
     "--max-update-frequency=0",
   ];
   let nginx: RunningNginx | undefined;
-  let proc: TaskProcess | undefined;
+  let proc: AurproxyProcess | undefined;
   const close = async () => {
-    await proc?.stop();
+    await proc?.terminate();
     await nginx?.stop();
     await registry.close();
     for (const b of backends) await b.close();
@@ -84,15 +80,15 @@ async function startStack(): Promise<Stack> {
     await Deno.remove(dir, { recursive: true });
   };
   try {
-    await runTask(["run", "--setup", ...common]);
+    await runAurproxyOk(["run", "--setup", ...common]);
     nginx = await runNginx({
       configurationFile: keys.configuration_file,
       pidPath: keys.nginx_pid_path,
       binary: "nginx",
       prefix: dir,
     }, [proxyPort]);
-    proc = await spawnTask({ args: ["run", ...common], nofile: NOFILE });
-    await waitForManagement(proc, mgmt);
+    proc = await spawnAurproxy(["run", ...common], { nofile: NOFILE });
+    await proc.listening(mgmt);
   } catch (err) {
     await close();
     throw err;
@@ -164,9 +160,9 @@ Deno.test("management flood: 230 idle connections at --nofile=256 neither crash 
     const before = openFds(s.proc.pid);
     const idle = await connectMany(s.mgmt, 230);
     await sleep(1500);
-    strictEqual(s.proc.running(), true, `aurproxy died:\n${s.proc.output()}`);
+    strictEqual(s.proc.alive, true, `aurproxy died:\n${s.proc.output()}`);
     const during = await health(s.mgmt);
-    strictEqual(s.proc.running(), true, `aurproxy died:\n${s.proc.output()}`);
+    strictEqual(s.proc.alive, true, `aurproxy died:\n${s.proc.output()}`);
     strictEqual(during, "OK", "a new client gets /health during the flood");
     const fdsDuring = openFds(s.proc.pid);
     // A registry change while the connections are held reaches nginx.
@@ -179,7 +175,7 @@ Deno.test("management flood: 230 idle connections at --nofile=256 neither crash 
       const tail = s.proc.output().trim().split("\n").slice(-4).join("\n");
       throw new Error(`${err.message}; aurproxy's last lines:\n${tail}`);
     });
-    strictEqual(s.proc.running(), true, `aurproxy died:\n${s.proc.output()}`);
+    strictEqual(s.proc.alive, true, `aurproxy died:\n${s.proc.output()}`);
     // Every idle connection is closed by the server by the header timeout.
     await waitFor(
       "the server to close every idle connection",
@@ -234,7 +230,7 @@ Deno.test("management flood: slowloris clients (one header byte every 2 s) are c
       true,
       `the last one closed at ${Math.round(last)} ms`,
     );
-    strictEqual(s.proc.running(), true, s.proc.output());
+    strictEqual(s.proc.alive, true, s.proc.output());
     strictEqual(await health(s.mgmt), "OK");
   } finally {
     await s.close();
@@ -252,10 +248,10 @@ Deno.test("management flood: out of descriptors, accept errors are survived and 
     const idle = await connectMany(s.mgmt, 100);
     try {
       await sleep(1000);
-      strictEqual(s.proc.running(), true, `aurproxy died:\n${s.proc.output()}`);
+      strictEqual(s.proc.alive, true, `aurproxy died:\n${s.proc.output()}`);
       const answer = await health(s.mgmt);
       strictEqual(answer, "OK", `/health while out of descriptors:\n${s.proc.output()}`);
-      strictEqual(s.proc.running(), true, `aurproxy died:\n${s.proc.output()}`);
+      strictEqual(s.proc.alive, true, `aurproxy died:\n${s.proc.output()}`);
     } finally {
       idle.closeAll();
     }
@@ -339,7 +335,7 @@ Deno.test("management flood: a malformed Host gets 400 and no log line; valid sp
     const added = s.proc.output().split("\n").slice(linesBefore - 1).filter((l) => l.trim());
     const errors = added.filter((l) => /management|Invalid URL|Uncaught/.test(l));
     strictEqual(errors.length, 0, `log lines for bad requests:\n${errors.join("\n")}`);
-    strictEqual(s.proc.running(), true);
+    strictEqual(s.proc.alive, true);
   } finally {
     await s.close();
   }

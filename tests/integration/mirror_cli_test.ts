@@ -3,8 +3,9 @@
  * `deno task run`) beside a real nginx, with the replay servers found in a real ZooKeeper
  * as Aurora announces them. A real process stands in for gor (`testing/fake_gor.sh`).
  */
-import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
+import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -12,13 +13,7 @@ import { runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
 const JOB = "/aurora/www-data/devel/gor_replay";
-
-/** main.ts run as `deno task run` runs it: the same permission flags (deno.json). */
-async function aurproxyArgs(args: string[]): Promise<string[]> {
-  return ["run", ...(await taskRunFlags()), `${root}main.ts`, ...args];
-}
 
 const outputs = (args: readonly string[]) => args.filter((_, i) => args[i - 1] === "--output-tcp");
 
@@ -65,26 +60,18 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
     `--gor-path=${FAKE_GOR_PATH}`,
   ];
   const ann = await zk.announcer();
-  let proc: Deno.ChildProcess | undefined;
+  let proc: AurproxyProcess | undefined;
   let nginx: Awaited<ReturnType<typeof runNginx>> | undefined;
-  let log = "";
-  let drained: Promise<void> | undefined;
   try {
     const a = await ann.announce(JOB, { host: "127.0.0.1", port: 9100 });
-    const setup = await new Deno.Command(Deno.execPath(), {
-      args: await aurproxyArgs([
-        "run",
-        "--setup",
-        "--management-port=1",
-        `--config=${config}`,
-        ...mirrorFlags,
-      ]),
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    strictEqual(setup.code, 0, new TextDecoder().decode(setup.stderr));
+    const setup = await runAurproxy([
+      "run",
+      "--setup",
+      "--management-port=1",
+      `--config=${config}`,
+      ...mirrorFlags,
+    ]);
+    strictEqual(setup.code, 0, setup.stderr);
     strictEqual(
       await Deno.readTextFile(script),
       `#!/bin/bash\necho $$ > ${pidPath}\nexec ${FAKE_GOR_PATH} -output-http-stats -stats` +
@@ -100,25 +87,14 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
       },
       [proxyPort],
     );
-    proc = new Deno.Command(Deno.execPath(), {
-      args: await aurproxyArgs([
-        "run",
-        `--management-port=${mgmt}`,
-        "--management-host=127.0.0.1",
-        `--config=${config}`,
-        ...mirrorFlags,
-        "--mirror-supervise",
-      ]),
-      cwd: root,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1", FAKE_GOR_DIR: dir },
-    }).spawn();
-    const stderr = proc.stderr;
-    drained = (async () => {
-      for await (const chunk of stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-    })();
+    const p = proc = await spawnAurproxy([
+      "run",
+      `--management-port=${mgmt}`,
+      "--management-host=127.0.0.1",
+      `--config=${config}`,
+      ...mirrorFlags,
+      "--mirror-supervise",
+    ], { env: { FAKE_GOR_DIR: dir } });
     await waitForPort(mgmt, 30_000);
     strictEqual((await httpGet(proxyPort, "/")).body, "web");
 
@@ -154,7 +130,7 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
     await waitFor("the last gor gone", () => !isAlive(third.pid));
     await waitFor(
       "the placeholder's message",
-      () => log.includes("gor.stdout: No mirror source endpoints found."),
+      () => p.log().includes("gor.stdout: No mirror source endpoints found."),
     );
     strictEqual((await fakeGorStarts(dir)).length, 3);
     const placeholderPid = Number((await Deno.readTextFile(pidPath)).trim());
@@ -165,24 +141,17 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
 
     strictEqual((await httpGet(mgmt, "/quitquitquit", { method: "POST" })).body, "OK");
     const exit = await Promise.race([
-      proc.status,
+      p.exited,
       new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
     ]);
-    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
-    await drained;
-    strictEqual(log.includes("shutdown complete"), true, log);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${p.log()}`);
+    strictEqual(p.log().includes("shutdown complete"), true, p.log());
     // aurproxy's own child went with it.
     strictEqual(isAlive(placeholderPid), false);
     // nginx keeps serving without aurproxy.
     strictEqual((await httpGet(proxyPort, "/")).body, "web");
   } finally {
-    try {
-      proc?.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await proc?.status;
-    await drained?.catch(() => {});
+    await proc?.stop();
     await nginx?.stop();
     await ann.close();
     await zk.destroy();

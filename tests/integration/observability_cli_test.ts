@@ -6,7 +6,7 @@
  * receivers in their real wire formats; and each receiver failing while a member change
  * still reaches nginx.
  */
-import { taskRunFlags } from "../../testing/entry_points.ts";
+import { spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -388,32 +388,23 @@ Deno.test("run_replay with deno task run's permissions: the StatsD publisher sen
   const statsd = await startStatsdReceiver();
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-obs-replay-" });
   const mgmt = freePort();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...(await taskRunFlags()),
-      MAIN,
-      "run_replay",
-      `--management-port=${mgmt}`,
-      "--management-host=127.0.0.1",
-      "--replay-port=12346",
-      `--replay-source=${
-        JSON.stringify({ source_class: "static", name: "t", host: "127.0.0.1", port: 8082 })
-      }`,
-      "--replay-max-qps=50",
-      `--replay-pid-path=${dir}/pid`,
-      `--replay-command-path=${dir}/dynamic.sh`,
-      `--gor-path=${FAKE_GOR_PATH}`,
-      "--metric-publisher-class=StatsdMetricPublisher",
-      `--metric-publisher-arg=port=${statsd.port}`,
-      "--metric-publisher-arg=prefix=apps.",
-      "--metric-publisher-arg=period=0.2",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const proc = await spawnAurproxy([
+    "run_replay",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    "--replay-port=12346",
+    `--replay-source=${
+      JSON.stringify({ source_class: "static", name: "t", host: "127.0.0.1", port: 8082 })
+    }`,
+    "--replay-max-qps=50",
+    `--replay-pid-path=${dir}/pid`,
+    `--replay-command-path=${dir}/dynamic.sh`,
+    `--gor-path=${FAKE_GOR_PATH}`,
+    "--metric-publisher-class=StatsdMetricPublisher",
+    `--metric-publisher-arg=port=${statsd.port}`,
+    "--metric-publisher-arg=prefix=apps.",
+    "--metric-publisher-arg=period=0.2",
+  ]);
   try {
     await waitForPort(mgmt, 30_000);
     await waitFor(
@@ -435,14 +426,9 @@ Deno.test("run_replay with deno task run's permissions: the StatsD publisher sen
     strictEqual(prom.body.includes(`aurproxy_build_info{version="${VERSION}"} 1`), true);
     strictEqual((await json(mgmt))["aurproxy.mirror_targets"], 1);
     await httpGet(mgmt, "/quitquitquit", { method: "POST" });
-    strictEqual((await proc.status).code, 0);
+    strictEqual((await proc.exited).code, 0);
   } finally {
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await proc.status;
+    await proc.stop();
     await statsd.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

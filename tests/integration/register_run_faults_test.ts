@@ -155,7 +155,7 @@ Deno.test("run: hostile registration flags exit 2 naming each problem; nothing w
       `--management-port=${rig.mgmtPort}`,
       `--config=${rig.configPath}`,
       ...hostile,
-    ], rig.env);
+    ], { env: rig.env });
     strictEqual(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split("\n");
     deepStrictEqual(lines.map((l) => l.slice(0, l.indexOf(":", 14))), [

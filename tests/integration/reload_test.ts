@@ -5,18 +5,19 @@
  */
 import { strictEqual } from "node:assert";
 import { startBackend } from "../../testing/backend.ts";
-import { runCli, spawnCli } from "../../testing/cli.ts";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
+import { spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
 async function setup(config: unknown) {
-  const out = await runCli(
+  const out = await runAurproxy([
     "run",
     "--setup",
     "--management-port=1",
     `--config=${JSON.stringify(config)}`,
-  );
+  ]);
   strictEqual(out.code, 0, out.stderr);
 }
 
@@ -53,16 +54,16 @@ Deno.test("reload: SIGHUP re-reads the --config file: a valid one runs, anything
     },
     [port],
   );
-  const p = spawnCli(
+  const p = await spawnAurproxy([
     "run",
     `--management-port=${mgmt}`,
     "--management-host=127.0.0.1",
     "--max-update-frequency=0",
     `--config=file://${file}`,
-  );
+  ]);
   const hup = async (expect: string) => {
     const before = p.log().length;
-    p.child.kill("SIGHUP");
+    p.kill("SIGHUP");
     await waitFor(`"${expect}" logged`, () => {
       const exit = p.exit();
       if (exit) throw new Error(`aurproxy exited (code ${exit.code}) on SIGHUP:\n${p.log()}`);
@@ -138,19 +139,19 @@ Deno.test("reload: SIGHUP with inline --config JSON keeps running and says there
       }],
     }],
   };
-  const p = spawnCli(
+  const p = await spawnAurproxy([
     "run",
     `--management-port=${mgmt}`,
     "--management-host=127.0.0.1",
     `--config=${JSON.stringify(config)}`,
-  );
+  ]);
   try {
     await waitForPort(mgmt);
-    p.child.kill("SIGHUP");
+    p.kill("SIGHUP");
     await waitFor("logged", () => p.log().includes("SIGHUP: --config is inline JSON"));
     strictEqual(p.exit(), undefined, p.log());
     strictEqual((await httpGet(mgmt, "/health")).status, 200);
-    p.child.kill("SIGTERM");
+    p.kill("SIGTERM");
     await waitFor("exit", () => p.exit() !== undefined);
     strictEqual(p.exit()?.code, 0, p.log());
   } finally {

@@ -3,28 +3,15 @@
  * permission flags of `deno task run`, a static replay source, and a real process
  * standing in for gor (`testing/fake_gor.sh`, since gor cannot be installed here).
  */
-import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
+import { spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-async function aurproxyArgs(args: string[]): Promise<string[]> {
-  return ["run", ...(await taskRunFlags()), `${root}main.ts`, ...args];
-}
-
-async function aurproxy(env: Record<string, string>, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: await aurproxyArgs(args),
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function aurproxy(env: Record<string, string>, ...args: string[]) {
+  return runAurproxy(args, { env });
 }
 
 const STATIC = (port: number) =>
@@ -121,28 +108,17 @@ Deno.test("run_replay: keeps the script, ends the stale gor in the pid file, ser
   const mgmt = freePort();
   const stale = oldGor(t.dir);
   await Deno.writeTextFile(pidPath, `${stale.pid}\n`);
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: await aurproxyArgs([
-      "run_replay",
-      `--management-port=${mgmt}`,
-      "--management-host=127.0.0.1",
-      "--replay-port=12346",
-      `--replay-source=${STATIC(8082)}`,
-      "--replay-max-qps=50",
-      `--replay-pid-path=${pidPath}`,
-      `--replay-command-path=${script}`,
-      `--gor-path=${FAKE_GOR_PATH}`,
-    ]),
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let log = "";
-  const drained = (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-  })();
+  const proc = await spawnAurproxy([
+    "run_replay",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    "--replay-port=12346",
+    `--replay-source=${STATIC(8082)}`,
+    "--replay-max-qps=50",
+    `--replay-pid-path=${pidPath}`,
+    `--replay-command-path=${script}`,
+    `--gor-path=${FAKE_GOR_PATH}`,
+  ]);
   try {
     await waitForPort(mgmt, 30_000);
     strictEqual(
@@ -161,20 +137,13 @@ Deno.test("run_replay: keeps the script, ends the stale gor in the pid file, ser
     strictEqual((await httpGet(mgmt, "/status.json")).status, 503);
     strictEqual((await httpGet(mgmt, "/quitquitquit", { method: "POST" })).body, "OK");
     const exit = await Promise.race([
-      proc.status,
+      proc.exited,
       new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
     ]);
-    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
-    await drained;
-    strictEqual(log.includes("shutdown complete"), true, log);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${proc.log()}`);
+    strictEqual(proc.log().includes("shutdown complete"), true, proc.log());
   } finally {
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await proc.status;
-    await drained.catch(() => {});
+    await proc.stop();
     try {
       stale.kill("SIGKILL");
     } catch {
@@ -187,29 +156,18 @@ Deno.test("run_replay: keeps the script, ends the stale gor in the pid file, ser
 Deno.test("run_replay --replay-supervise: runs the stand-in gor itself with the replay argv; SIGTERM stops both, exit 0", async () => {
   await using t = await tempDir();
   const mgmt = freePort();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: await aurproxyArgs([
-      "run-replay",
-      `--management-port=${mgmt}`,
-      "--management-host=127.0.0.1",
-      "--replay-port=12346,12347",
-      `--replay-source=${STATIC(8083)}`,
-      "--replay-max-qps=7",
-      `--replay-pid-path=${t.dir}/mirror_pid`,
-      `--mirror-command-path=${t.dir}/dynamic.sh`,
-      `--gor-path=${FAKE_GOR_PATH}`,
-      "--replay-supervise",
-    ]),
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1", FAKE_GOR_DIR: t.dir },
-  }).spawn();
-  let log = "";
-  const drained = (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-  })();
+  const proc = await spawnAurproxy([
+    "run-replay",
+    `--management-port=${mgmt}`,
+    "--management-host=127.0.0.1",
+    "--replay-port=12346,12347",
+    `--replay-source=${STATIC(8083)}`,
+    "--replay-max-qps=7",
+    `--replay-pid-path=${t.dir}/mirror_pid`,
+    `--mirror-command-path=${t.dir}/dynamic.sh`,
+    `--gor-path=${FAKE_GOR_PATH}`,
+    "--replay-supervise",
+  ], { env: { FAKE_GOR_DIR: t.dir } });
   try {
     await waitForPort(mgmt, 30_000);
     const gor = await waitFor("gor started", async () => (await fakeGorStarts(t.dir))[0]);
@@ -223,23 +181,20 @@ Deno.test("run_replay --replay-supervise: runs the stand-in gor itself with the 
       "--output-http",
       "127.0.0.1:8083|7",
     ]);
-    await waitFor("gor's output in aurproxy's log", () => log.includes("gor.stdout: fake gor"));
+    await waitFor(
+      "gor's output in aurproxy's log",
+      () => proc.log().includes("gor.stdout: fake gor"),
+    );
     strictEqual((await httpGet(mgmt, "/health")).body, "OK");
     proc.kill("SIGTERM");
     const exit = await Promise.race([
-      proc.status,
+      proc.exited,
       new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
     ]);
-    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${proc.log()}`);
     strictEqual(isAlive(gor.pid), false);
   } finally {
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await proc.status;
-    await drained.catch(() => {});
+    await proc.stop();
   }
 });
 
@@ -251,33 +206,22 @@ Deno.test("run_replay: the seed's example as written (a free port, paths in a te
   const script = `${t.dir}/dynamic.sh`;
   const pidPath = `${t.dir}/mirror_pid`;
   const mgmt = freePort();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: await aurproxyArgs([
-      "run_replay",
-      "--management-port",
-      String(mgmt),
-      "--replay-port",
-      "12346",
-      "--replay-source",
-      SEED_SOURCE,
-      "--replay-max-qps",
-      "1000",
-      // Beside the example: where to write, and no 15 s wait between two scripts.
-      `--replay-command-path=${script}`,
-      `--replay-pid-path=${pidPath}`,
-      "--replay-max-update-frequency=0.2",
-      `--state-file=${t.dir}/state.json`,
-    ]),
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let log = "";
-  const drained = (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
-  })();
+  const proc = await spawnAurproxy([
+    "run_replay",
+    "--management-port",
+    String(mgmt),
+    "--replay-port",
+    "12346",
+    "--replay-source",
+    SEED_SOURCE,
+    "--replay-max-qps",
+    "1000",
+    // Beside the example: where to write, and no 15 s wait between two scripts.
+    `--replay-command-path=${script}`,
+    `--replay-pid-path=${pidPath}`,
+    "--replay-max-update-frequency=0.2",
+    `--state-file=${t.dir}/state.json`,
+  ]);
   const api = `http://127.0.0.1:${mgmt}/api/source/replay`;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${api}${path}`, {
@@ -329,12 +273,11 @@ Deno.test("run_replay: the seed's example as written (a free port, paths in a te
     strictEqual((await call("PUT", "/source/target/", { source: target })).status, 201);
     strictEqual((await httpGet(mgmt, "/quitquitquit", { method: "POST" })).body, "OK");
     const exit = await Promise.race([
-      proc.status,
+      proc.exited,
       new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
     ]);
-    strictEqual(exit?.code, 0, `did not exit cleanly:\n${log}`);
-    await drained;
-    strictEqual(log.includes('PUT "target" from 127.0.0.1:'), true, log);
+    strictEqual(exit?.code, 0, `did not exit cleanly:\n${proc.log()}`);
+    strictEqual(proc.log().includes('PUT "target" from 127.0.0.1:'), true, proc.log());
     await Deno.remove(script);
     const setup = await aurproxy(
       {},
@@ -354,12 +297,6 @@ Deno.test("run_replay: the seed's example as written (a free port, paths in a te
       true,
     );
   } finally {
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await proc.status;
-    await drained.catch(() => {});
+    await proc.stop();
   }
 });

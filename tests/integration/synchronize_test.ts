@@ -3,13 +3,11 @@
  * permission flags of `deno task run`, a real ZooKeeper (or a static source) as the
  * registration source, and the local AWS of `testing/aws` through `AWS_ENDPOINT_URL`.
  */
-import { taskRunFlags } from "../../testing/entry_points.ts";
 import { deepStrictEqual, strictEqual } from "node:assert";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
 import { startAwsStandIn } from "../../testing/aws/server.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 import type { AwsStandIn } from "../../testing/aws/server.ts";
-
-const root = new URL("../../", import.meta.url).pathname;
 
 interface Run {
   code: number;
@@ -23,30 +21,8 @@ async function synchronize(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(await taskRunFlags()), `${root}main.ts`, "synchronize", ...args],
-    cwd: root,
-    // Only what the test gives: no AWS settings of the machine running the tests.
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      NO_COLOR: "1",
-      ...aws.env(),
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const stdout = dec.decode(out.stdout);
-  return {
-    code: out.code,
-    stdout,
-    stderr: dec.decode(out.stderr),
-    lines: stdout.split("\n").filter(Boolean),
-  };
+  const out = await runAurproxy(["synchronize", ...args], { env: { ...aws.env(), ...env } });
+  return { ...out, lines: out.stdout.split("\n").filter(Boolean) };
 }
 
 const KEYS = ["--registration-arg=region=us-east-1"];

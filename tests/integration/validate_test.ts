@@ -4,11 +4,11 @@
  * could leave behind, ambiguous IPv4 spellings as hosts.
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
-import { runCli } from "../../testing/cli.ts";
+import { runAurproxy } from "../../testing/aurproxy_command.ts";
 
 /** `aurproxy validate <flags> --config=<config>`. */
 function validate(config: unknown, ...flags: string[]) {
-  return runCli("validate", ...flags, `--config=${JSON.stringify(config)}`);
+  return runAurproxy(["validate", ...flags, `--config=${JSON.stringify(config)}`]);
 }
 
 // deno-lint-ignore no-explicit-any

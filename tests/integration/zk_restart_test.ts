@@ -6,7 +6,7 @@
 import { strictEqual } from "node:assert";
 import { serverSetMemberJson } from "../../lib/zk/announcer.ts";
 import { nginxKeys } from "../../testing/aurproxy_stack.ts";
-import { runAurproxy, startAurproxy } from "../../testing/aurproxy_run.ts";
+import { runAurproxy, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
@@ -59,7 +59,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
     "--max-update-frequency=0",
     "--zk-session-timeout-seconds=4",
   ];
-  const procs: { stop(): Promise<void> }[] = [];
+  const procs: { quit(): Promise<unknown> }[] = [];
   const aurproxy = async () => {
     const p = await startAurproxy(freePort(), flags);
     procs.push(p);
@@ -76,7 +76,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
     await admin.close();
     // The task as Aurora runs it: setup, nginx, aurproxy.
     strictEqual(
-      await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags]),
+      (await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags])).code,
       0,
     );
     nginx = await runNginx({
@@ -88,7 +88,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
     const first = await aurproxy();
     await waitFor("web-1 served", async () => (await httpGet(port, "/")).body === "web-1");
     const traffic = startTraffic(port, { tag: () => Date.now() });
-    await first.stop();
+    await first.quit();
     const defaultStateFile = await Deno.readTextFile(stateFile).catch(() => undefined);
 
     await zk.stop();
@@ -99,10 +99,10 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
     const withoutState = traffic.records.length;
     const failedWithout = traffic.failures().length;
     const details2 = await second.healthDetails();
-    await second.stop();
+    await second.quit();
     // `run --setup` (the task's first process) with ZooKeeper down rewrites the same servers.
     strictEqual(
-      await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags]),
+      (await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags])).code,
       0,
     );
     const rewrittenBySetup = await Deno.readTextFile(keys.configuration_file);
@@ -175,7 +175,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
       5_000,
     );
   } finally {
-    for (const p of procs) await p.stop();
+    for (const p of procs) await p.quit();
     await nginx?.stop();
     await web1.close();
     await web2.close();

@@ -57,6 +57,8 @@ export class Updater {
   #retry = false;
   #running?: Promise<void>;
   #timer?: TimerId;
+  /** An update due at once, queued as a microtask (see {@linkcode Updater.#schedule}). */
+  #queued = false;
   #tick?: TimerId;
   #lastStart = Number.NEGATIVE_INFINITY;
   #stopped = true;
@@ -80,6 +82,7 @@ export class Updater {
   /** Stops timers and waits for an update in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#queued = false;
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
     if (this.#tick !== undefined) this.#o.clock.clearTimeout(this.#tick);
     this.#timer = this.#tick = undefined;
@@ -96,16 +99,29 @@ export class Updater {
 
   /** True while an update is running or one is due. */
   get busy(): boolean {
-    return this.#running !== undefined || (this.#dirty && this.#timer !== undefined);
+    return this.#running !== undefined ||
+      (this.#dirty && (this.#timer !== undefined || this.#queued));
   }
 
   #schedule(): void {
-    if (this.#stopped || !this.#dirty || this.#running || this.#timer !== undefined) return;
+    if (
+      this.#stopped || !this.#dirty || this.#running || this.#timer !== undefined || this.#queued
+    ) return;
     const wait = Math.max(
       0,
       this.#lastStart + this.#o.minIntervalSeconds * 1000 - this.#o.clock.now(),
     );
-    // Even with no wait, go through a timer: changes signalled in the same turn coalesce.
+    if (wait === 0) {
+      // Due now: a microtask, not a timer (a zero timer costs ~2 ms of the discovery
+      // latency), still after the current turn, so changes signalled in it coalesce.
+      this.#queued = true;
+      queueMicrotask(() => {
+        if (!this.#queued) return;
+        this.#queued = false;
+        this.#run();
+      });
+      return;
+    }
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#run();

@@ -132,7 +132,10 @@ interface Names {
  *
  * @example
  * ```ts
- * const v = parseFlags(["--mirror-source={...}", "--mirror-ports=8080", "--mirror-max-qps=100"], RUN_FLAGS);
+ * import { parseFlags, RUN_FLAGS } from "./flags.ts";
+ *
+ * const source = '{"source_class": "static", "name": "shadow", "host": "10.0.0.1", "port": 9000}';
+ * const v = parseFlags([`--mirror-source=${source}`, "--mirror-ports=8080", "--mirror-max-qps=100"], RUN_FLAGS);
  * mirrorSettings(v)?.spec.ports; // [8080]
  * ```
  */
@@ -162,7 +165,11 @@ export function mirrorSettings(v: FlagValues): MirrorSettings | undefined {
  *
  * @example
  * ```ts
- * replaySettings(parseFlags(["--replay-port=12346", "--replay-source={...}", "--replay-max-qps=1000"], flags));
+ * import { parseFlags } from "./flags.ts";
+ * import { REPLAY_FLAGS } from "./replay.ts";
+ *
+ * const source = '{"source_class": "static", "name": "r", "host": "10.0.0.1", "port": 9000}';
+ * replaySettings(parseFlags(["--replay-port=12346", `--replay-source=${source}`, "--replay-max-qps=1000"], REPLAY_FLAGS));
  * ```
  */
 export function replaySettings(v: FlagValues): MirrorSettings {

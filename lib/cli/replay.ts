@@ -96,7 +96,12 @@ export function replayOptions(v: FlagValues): ReplayOptions {
  *
  * @example
  * ```ts
- * await runReplay(replayOptions(parseFlags(args, REPLAY_FLAGS)));
+ * import { parseFlags } from "./flags.ts";
+ *
+ * // Serves the management port and runs gor until asked to stop.
+ * async function main(args: string[]): Promise<number> {
+ *   return await runReplay(replayOptions(parseFlags(args, REPLAY_FLAGS)));
+ * }
  * ```
  */
 export async function runReplay(o: ReplayOptions, logger?: Logger): Promise<number> {

@@ -59,7 +59,12 @@ export interface SynchronizeDeps {
  *
  * @example
  * ```ts
- * const code = await runSynchronize(parseFlags(args, SYNCHRONIZE_FLAGS));
+ * import { parseFlags, SYNCHRONIZE_FLAGS } from "./flags.ts";
+ *
+ * // Reads the registry and writes to AWS: declared here, not run.
+ * async function main(args: string[]): Promise<number> {
+ *   return await runSynchronize(parseFlags(args, SYNCHRONIZE_FLAGS));
+ * }
  * ```
  */
 export async function runSynchronize(v: FlagValues, deps: SynchronizeDeps = {}): Promise<number> {

@@ -109,8 +109,15 @@ export interface HttpServer {
  *
  * @example
  * ```ts
- * const srv = startHttpServer({ hostname: "127.0.0.1", port: 0, logger, metrics },
- *   (req, peer) => Promise.resolve(new Response(`hello ${peer}`)));
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * const srv = startHttpServer(
+ *   { hostname: "127.0.0.1", port: 0, logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy") },
+ *   (_req, peer) => Promise.resolve(new Response(`hello ${peer}`)),
+ * );
+ * const res = await fetch(`http://127.0.0.1:${srv.port}/`);
+ * console.log(await res.text()); // "hello 127.0.0.1"
  * await srv.close();
  * ```
  */

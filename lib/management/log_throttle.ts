@@ -11,6 +11,10 @@ import type { Clock } from "../clock.ts";
 /**
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ *
+ * const logger = memoryLogger();
  * const t = new LogThrottle(systemClock, 10_000);
  * const n = t.take();
  * if (n !== undefined) logger.warn(`refused a request${n ? ` (${n} more since)` : ""}`);

@@ -34,7 +34,12 @@ export interface MetricsRoutesOptions {
  *
  * const routes = new RouteRegistry();
  * mountMetricsRoutes(routes, { metrics: new MetricsRegistry("aurproxy") });
- * await routes.match("GET", "/metrics")!(new Request("http://x/metrics"), new URL("http://x/metrics"));
+ * const res = await routes.match("GET", "/metrics")!(
+ *   new Request("http://x/metrics"),
+ *   new URL("http://x/metrics"),
+ *   { peer: "127.0.0.1" },
+ * );
+ * console.log(res.status); // 200
  * ```
  */
 export function mountMetricsRoutes(routes: RouteRegistry, o: MetricsRoutesOptions): void {

@@ -163,7 +163,11 @@ export function fallbackScript(pidPath: string): string {
  *
  * @example
  * ```ts
+ * const spec: GorScriptSpec = {
+ *   mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: "/tmp/mirror_pid", ports: [8080], maxQps: 100,
+ * };
  * mirrorCommand(spec, []).kind; // "fallback"
+ * mirrorCommand(spec, [{ host: "10.0.0.1", port: 9000 }]).kind; // "gor"
  * ```
  */
 export function mirrorCommand(spec: GorScriptSpec, targets: readonly GorTarget[]): MirrorCommand {

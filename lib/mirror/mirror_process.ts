@@ -39,6 +39,7 @@ const SHELLS = new Set(["bash", "sh"]);
  *
  * @example
  * ```ts
+ * const identity = { gorPath: "/opt/go/bin/gor", commandPath: "/etc/aurproxy/gor/dynamic.sh" };
  * classifyCmdline(["/opt/go/bin/gor", "-output-http-stats", "-stats"], identity).kind; // "gor"
  * classifyCmdline(["/usr/sbin/nginx", "-g", "daemon off;"], identity).kind; // "foreign"
  * ```

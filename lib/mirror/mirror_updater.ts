@@ -11,17 +11,27 @@
  *
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { StaticSource } from "../sources/static.ts";
+ * import { PidFileRestarter } from "./pid_file_restarter.ts";
+ *
+ * const dir = await Deno.makeTempDir(); // stands for /etc/aurproxy/gor and /tmp
+ * const logger = memoryLogger();
+ * const spec = { mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: `${dir}/mirror_pid`, ports: [8080], maxQps: 100 } as const;
  * const updater = new MirrorUpdater({
- *   spec: { mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: "/tmp/mirror_pid", ports: [8080], maxQps: 100 },
- *   commandPath: "/etc/aurproxy/gor/dynamic.sh",
+ *   spec,
+ *   commandPath: `${dir}/dynamic.sh`,
  *   minIntervalMs: 15_000,
- *   targets: source, // any Source: endpoints() + onChange()
- *   runner: new PidFileRestarter({ ... }),
+ *   targets: new StaticSource({ name: "shadow", host: "10.0.0.1", port: 9000 }), // any Source
+ *   runner: new PidFileRestarter({ ...spec, commandPath: `${dir}/dynamic.sh`, logger, clock: systemClock }),
  *   clock: systemClock,
  *   logger,
  * });
  * await updater.start(); // first script written now; later ones on changes
+ * updater.status().command?.kind; // "gor"
  * await updater.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

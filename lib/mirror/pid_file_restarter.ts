@@ -46,11 +46,19 @@ export interface PidFileRestarterOptions extends MirrorIdentity {
 /**
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { mirrorCommand } from "./gor_script.ts";
+ *
+ * const dir = await Deno.makeTempDir(); // stands for /tmp
+ * const spec = { mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: `${dir}/mirror_pid`, ports: [8080], maxQps: 100 } as const;
  * const restarter = new PidFileRestarter({
- *   pidPath: "/tmp/mirror_pid", gorPath: "/opt/go/bin/gor",
- *   commandPath: "/etc/aurproxy/gor/dynamic.sh", logger, clock: systemClock,
+ *   pidPath: spec.pidPath, gorPath: spec.gorPath,
+ *   commandPath: "/etc/aurproxy/gor/dynamic.sh", logger: memoryLogger(), clock: systemClock,
  * });
- * await restarter.apply(mirrorCommand(spec, targets)); // { kind: "ended", pid: 4242, ... }
+ * const want = mirrorCommand(spec, [{ host: "10.0.0.1", port: 9000 }]);
+ * (await restarter.apply(want)).kind; // "no_pid": nothing to end (else e.g. { kind: "ended", pid: 4242, ... })
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class PidFileRestarter implements MirrorRunner {

@@ -62,7 +62,22 @@ export interface MirrorHandle {
  *
  * @example
  * ```ts
- * await setupMirror(settings, { createSource, clock: systemClock, logger });
+ * import { systemClock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { StaticSource } from "../sources/static.ts";
+ * import { parseSourceJson } from "./source_config.ts";
+ *
+ * const dir = await Deno.makeTempDir(); // stands for /etc/aurproxy/gor and /tmp
+ * const settings: MirrorSettings = {
+ *   spec: { mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: `${dir}/mirror_pid`, ports: [8080], maxQps: 100 },
+ *   source: parseSourceJson('{"source_class": "static", "name": "shadow", "host": "10.0.0.1", "port": 9000}', "--mirror-source"),
+ *   commandPath: `${dir}/dynamic.sh`,
+ *   minIntervalSeconds: 15,
+ *   supervise: false,
+ * };
+ * const createSource = () => new StaticSource({ name: "shadow", host: "10.0.0.1", port: 9000 });
+ * (await setupMirror(settings, { createSource, clock: systemClock, logger: memoryLogger() })).kind; // "gor"
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function setupMirror(s: MirrorSettings, deps: MirrorDeps): Promise<MirrorCommand> {
@@ -81,8 +96,22 @@ export async function setupMirror(s: MirrorSettings, deps: MirrorDeps): Promise<
  *
  * @example
  * ```ts
- * const mirror = await startMirror(settings, { createSource, clock: systemClock, logger, metrics });
- * shutdown.add("mirror", () => mirror.stop());
+ * import { systemClock } from "../clock.ts";
+ * import type { SourceConfig } from "../model/config.ts";
+ * import type { Source } from "../sources/source.ts";
+ * import type { Logger } from "../log.ts";
+ * import type { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * // Ends the gor process named in the pid file: declared here, not run.
+ * async function wire(
+ *   settings: MirrorSettings,
+ *   createSource: (c: SourceConfig) => Source,
+ *   logger: Logger,
+ *   metrics: MetricsRegistry,
+ * ) {
+ *   const mirror = await startMirror(settings, { createSource, clock: systemClock, logger, metrics });
+ *   return () => mirror.stop(); // a shutdown step
+ * }
  * ```
  */
 export async function startMirror(s: MirrorSettings, deps: MirrorDeps): Promise<MirrorHandle> {

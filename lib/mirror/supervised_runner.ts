@@ -29,9 +29,19 @@ export interface SupervisedRunnerOptions {
 /**
  * @example
  * ```ts
- * const runner = new SupervisedRunner({ commandPath: "/etc/aurproxy/gor/dynamic.sh", logger });
+ * import { memoryLogger } from "../log.ts";
+ * import { mirrorCommand } from "./gor_script.ts";
+ *
+ * const dir = await Deno.makeTempDir(); // stands for /etc/aurproxy/gor
+ * const commandPath = `${dir}/dynamic.sh`;
+ * await Deno.writeTextFile(commandPath, "#!/bin/bash\nexec sleep 60\n", { mode: 0o755 });
+ * const runner = new SupervisedRunner({ commandPath, logger: memoryLogger() });
  * // given to a MirrorUpdater as `runner`; its status shows on the status page
- * runner.status().state; // "running"
+ * const spec = { mode: "mirror", gorPath: "/opt/go/bin/gor", pidPath: `${dir}/pid`, ports: [8080], maxQps: 100 } as const;
+ * await runner.apply(mirrorCommand(spec, []), true); // the first script: started
+ * runner.status().state; // "starting", "running" once it has stayed up
+ * await runner.stop();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class SupervisedRunner implements MirrorRunner {

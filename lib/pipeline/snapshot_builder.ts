@@ -93,8 +93,24 @@ function sameInputs(
 /**
  * @example
  * ```ts
- * const snap = buildSnapshot(config, (pools) => app.membersOf(pools), { adjust: true, now: Date.now() });
- * snap.servers[0].routes[0].endpoints; // weighted endpoints
+ * import { parseConfig } from "../kinds.ts";
+ * import type { PoolMember } from "../model/pool_member.ts";
+ *
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{
+ *     ports: [8080],
+ *     routes: [{ locations: ["/"], sources: [{ source_class: "static", name: "web", host: "10.0.0.1", port: 80 }] }],
+ *   }],
+ * });
+ * // What the pools' sources and adjusters say now (the topology's members in aurproxy).
+ * const member: PoolMember = {
+ *   endpoint: { host: "10.0.0.1", port: 80, ports: { default: 80 } },
+ *   source: "static.web",
+ *   factors: [{ name: "ramp", share: 0.5, detail: "ramping 30/60s" }],
+ * };
+ * const snap = buildSnapshot(config, () => ({ primary: [member], overflow: [] }), { adjust: true, now: Date.now() });
+ * snap.servers[0].routes[0].endpoints; // weighted endpoints: 10.0.0.1:80 with its share and weight
  * ```
  */
 export function buildSnapshot(

@@ -29,9 +29,19 @@ export interface TrackedSourceDeps {
 /**
  * @example
  * ```ts
- * const t = new TrackedSource(source, [rampFactory], { clock, logger, onChange: () => updater.markDirty() });
+ * import { systemClock as clock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import type { AdjusterFactory } from "../share/adjuster.ts";
+ * import { rampAdjuster } from "../share/ramp.ts";
+ * import { StaticSource } from "../sources/static.ts";
+ *
+ * const ramp: AdjusterFactory = (ctx) =>
+ *   rampAdjuster({ kind: "ramp", path: "", rampDelay: 0, rampSeconds: 60, updateFrequency: 10, curve: "linear", minShare: 0 }, ctx);
+ * const source = new StaticSource({ name: "a", host: "10.0.0.1", port: 80 });
+ * const t = new TrackedSource(source, [ramp], { clock, logger: memoryLogger(), onChange: () => {} }); // e.g. updater.markDirty()
  * await t.start();
  * t.members(); // [{ endpoint, source: "static.a", factors: [{ name: "ramp", ... }] }]
+ * await t.stop();
  * ```
  */
 export class TrackedSource {

@@ -159,6 +159,8 @@ function className(kind: RegistererKind): string {
  *
  * @example
  * ```ts
+ * import { registererKind } from "./kinds.ts";
+ *
  * const kind = registererKind("tellapart.aurproxy.register.elb.ElbSelfRegisterer", "self");
  * parseRegistrationArgs(kind, ["region=us-east-1", "elb_names=web,api"]).target;
  * // { service: "elb", elbNames: ["web", "api"] }

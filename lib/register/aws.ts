@@ -61,7 +61,10 @@ export interface ClientConfig {
  *
  * @example
  * ```ts
+ * import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+ *
  * const elb = new ElasticLoadBalancingClient(clientConfig({ region: "us-east-1" }));
+ * elb.destroy();
  * ```
  */
 export function clientConfig(settings: AwsSettings): ClientConfig {
@@ -92,7 +95,13 @@ export interface CredentialArgs {
  *
  * @example
  * ```ts
- * explicitCredentials({ access_key_path: "/etc/aws/key", secret_key_path: "/etc/aws/secret" });
+ * // AWS's documented example keys, as the files would hold them.
+ * const files: Record<string, string> = {
+ *   "/etc/aws/key": "AKIAIOSFODNN7EXAMPLE\n",
+ *   "/etc/aws/secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+ * };
+ * explicitCredentials({ access_key_path: "/etc/aws/key", secret_key_path: "/etc/aws/secret" }, (p) => files[p]);
+ * // { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" }
  * ```
  */
 export function explicitCredentials(

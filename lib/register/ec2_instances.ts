@@ -71,8 +71,14 @@ async function describe(
  *
  * @example
  * ```ts
- * const m = await findInstances(new EC2Client(clientConfig(settings)), ["ip-10-0-0-5.ec2.internal"]);
- * m.found.get("ip-10-0-0-5.ec2.internal"); // "i-0abc..."
+ * import { EC2Client } from "@aws-sdk/client-ec2";
+ * import { type AwsSettings, clientConfig } from "./aws.ts";
+ *
+ * // Calls AWS: declared here, not run.
+ * async function lookUp(settings: AwsSettings) {
+ *   const m = await findInstances(new EC2Client(clientConfig(settings)), ["ip-10-0-0-5.ec2.internal"]);
+ *   return m.found.get("ip-10-0-0-5.ec2.internal"); // "i-0abc..."
+ * }
  * ```
  */
 export async function findInstances(

@@ -28,8 +28,14 @@ export function instanceMember(id: string, host?: string): Member {
 /**
  * @example
  * ```ts
- * const elb = new ElbService(new ElasticLoadBalancingClient(clientConfig(settings)), ["web"]);
- * (await elb.read())[0].members; // [{ key: "i-0abc", instance: "i-0abc" }]
+ * import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+ * import { type AwsSettings, clientConfig } from "./aws.ts";
+ *
+ * // Calls AWS: declared here, not run.
+ * async function members(settings: AwsSettings) {
+ *   const elb = new ElbService(new ElasticLoadBalancingClient(clientConfig(settings)), ["web"]);
+ *   return (await elb.read())[0].members; // [{ key: "i-0abc", instance: "i-0abc" }]
+ * }
  * ```
  */
 export class ElbService implements TargetService {

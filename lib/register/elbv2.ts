@@ -35,7 +35,14 @@ export function targetMember(id: string, port: number | undefined, host?: string
 /**
  * @example
  * ```ts
- * const tgs = new ElbV2Service(new ElasticLoadBalancingV2Client(clientConfig(settings)), [arn], 8080);
+ * import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+ * import { clientConfig } from "./aws.ts";
+ *
+ * const client = new ElasticLoadBalancingV2Client(clientConfig({ region: "us-east-1" }));
+ * const arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef";
+ * const tgs = new ElbV2Service(client, [arn], 8080);
+ * tgs.targets; // [arn]; tgs.read() would call AWS
+ * client.destroy();
  * ```
  */
 export class ElbV2Service implements TargetService {

@@ -117,8 +117,15 @@ function build(args: RegistrationArgs, deps: RegistererDeps): Built {
  *
  * @example
  * ```ts
+ * import { memoryLogger } from "../log.ts";
+ * import { parseRegistrationArgs } from "./args.ts";
+ * import { registererKind } from "./kinds.ts";
+ *
  * const kind = registererKind("tellapart.aurproxy.register.elb.ElbSelfRegisterer", "self");
- * const self = createSelfRegisterer(parseRegistrationArgs(kind, args), { logger });
+ * const args = parseRegistrationArgs(kind, ["region=us-east-1", "elb_names=web"]);
+ * const self = createSelfRegisterer(args, { logger: memoryLogger() });
+ * self.description; // "elb web"; register() would call AWS
+ * self.close();
  * ```
  */
 export function createSelfRegisterer(args: RegistrationArgs, deps: RegistererDeps): SelfRegisterer {
@@ -131,8 +138,15 @@ export function createSelfRegisterer(args: RegistrationArgs, deps: RegistererDep
  *
  * @example
  * ```ts
+ * import { memoryLogger } from "../log.ts";
+ * import { parseRegistrationArgs } from "./args.ts";
+ * import { registererKind } from "./kinds.ts";
+ *
  * const kind = registererKind("tellapart.aurproxy.register.elb.ElbJobRegisterer", "job");
- * const job = createJobRegisterer(parseRegistrationArgs(kind, args), { logger });
+ * const args = parseRegistrationArgs(kind, ["region=us-east-1", "elb_names=web", "remove_other_instances=false"]);
+ * const job = createJobRegisterer(args, { logger: memoryLogger() });
+ * job.description; // "elb web"; synchronize() would call AWS
+ * job.close();
  * ```
  */
 export function createJobRegisterer(args: RegistrationArgs, deps: RegistererDeps): JobRegisterer {

@@ -65,11 +65,16 @@ export function checkSelfRegistrationFlags(
  *
  * @example
  * ```ts
+ * import { systemClock as clock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
  * const reg = await selfRegistrationFromFlags(
  *   "tellapart.aurproxy.register.elb.ElbSelfRegisterer",
  *   ["region=us-east-1", "elb_names=MyElb"],
- *   { clock, logger, metrics },
+ *   { clock, logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy") },
  * );
+ * reg?.status().state; // "waiting": nothing is registered before the first apply
  * ```
  */
 export async function selfRegistrationFromFlags(

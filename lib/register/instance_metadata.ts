@@ -60,8 +60,15 @@ function truthy(v: string | undefined): boolean {
 /**
  * @example
  * ```ts
- * const md = new InstanceMetadata();
+ * const ITEM = "i-0123456789abcdef0";
+ * // A stand-in for the metadata service (IMDSv2: a token, then the item).
+ * const imds = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
+ *   new Response(req.method === "PUT" ? "token" : ITEM));
+ * const env = (name: string) =>
+ *   name === "AWS_EC2_METADATA_SERVICE_ENDPOINT" ? `http://127.0.0.1:${imds.addr.port}` : undefined;
+ * const md = new InstanceMetadata({ env }); // on EC2: new InstanceMetadata()
  * await md.get("instance-id"); // "i-0123456789abcdef0"
+ * await imds.shutdown();
  * ```
  */
 export class InstanceMetadata {
@@ -196,7 +203,14 @@ function preview(text: string): string {
  *
  * @example
  * ```ts
- * await instanceIdOf(new InstanceMetadata()); // "i-0123456789abcdef0"
+ * const ITEM = "i-0123456789abcdef0";
+ * // A stand-in for the metadata service (IMDSv2: a token, then the item).
+ * const imds = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
+ *   new Response(req.method === "PUT" ? "token" : ITEM));
+ * const env = (name: string) =>
+ *   name === "AWS_EC2_METADATA_SERVICE_ENDPOINT" ? `http://127.0.0.1:${imds.addr.port}` : undefined;
+ * await instanceIdOf(new InstanceMetadata({ env })); // "i-0123456789abcdef0"
+ * await imds.shutdown();
  * ```
  */
 export async function instanceIdOf(md: InstanceMetadata, signal?: AbortSignal): Promise<string> {
@@ -215,7 +229,14 @@ export async function instanceIdOf(md: InstanceMetadata, signal?: AbortSignal): 
  *
  * @example
  * ```ts
- * await publicHostnameOf(new InstanceMetadata()); // "ec2-54-0-0-1.compute-1.amazonaws.com"
+ * const ITEM = "ec2-54-0-0-1.compute-1.amazonaws.com";
+ * // A stand-in for the metadata service (IMDSv2: a token, then the item).
+ * const imds = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
+ *   new Response(req.method === "PUT" ? "token" : ITEM));
+ * const env = (name: string) =>
+ *   name === "AWS_EC2_METADATA_SERVICE_ENDPOINT" ? `http://127.0.0.1:${imds.addr.port}` : undefined;
+ * await publicHostnameOf(new InstanceMetadata({ env })); // "ec2-54-0-0-1.compute-1.amazonaws.com"
+ * await imds.shutdown();
  * ```
  */
 export async function publicHostnameOf(

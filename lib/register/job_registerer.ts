@@ -57,8 +57,14 @@ export interface JobRegisterer {
 /**
  * @example
  * ```ts
- * const job = new ServiceJobRegisterer(new ElbService(elb, ["web"]), resolve, false, logger);
- * const report = await job.synchronize(["ip-10-0-0-5.ec2.internal"], { write: false, removeLast: false });
+ * import type { Logger } from "../log.ts";
+ * import { ElbService, type ElbSender } from "./elb.ts";
+ *
+ * // Reads the ELB: declared here, not run.
+ * async function dryRun(elb: ElbSender, resolve: ResolveMembers, logger: Logger) {
+ *   const job = new ServiceJobRegisterer(new ElbService(elb, ["web"]), resolve, false, logger);
+ *   return await job.synchronize(["ip-10-0-0-5.ec2.internal"], { write: false, removeLast: false });
+ * }
  * ```
  */
 export class ServiceJobRegisterer implements JobRegisterer {

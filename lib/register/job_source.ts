@@ -62,7 +62,13 @@ export interface SourceReadDeps {
  *
  * @example
  * ```ts
- * const hosts = await readSourceHostsOnce(parseRegistrationSource(json), deps);
+ * import { systemClock as clock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ *
+ * const json = '{"source_class": "static", "name": "x", "host": "10.0.0.5", "port": 80}';
+ * const deps = { clock, logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy"), zkSessionTimeoutMs: 30_000 };
+ * await readSourceHostsOnce(parseRegistrationSource(json), deps); // ["10.0.0.5"]
  * ```
  */
 export async function readSourceHostsOnce(

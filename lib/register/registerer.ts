@@ -139,6 +139,8 @@ export class RegistrationError extends Error {
  *
  * @example
  * ```ts
+ * // As the SDK throws it: the AWS error code is the error's name.
+ * const throttlingException = Object.assign(new Error("Rate exceeded"), { name: "Throttling" });
  * errorText(throttlingException); // "Throttling: Rate exceeded"
  * ```
  */

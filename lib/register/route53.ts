@@ -76,9 +76,16 @@ function conflictsOf(records: readonly ResourceRecordSet[]): Map<string, string>
 /**
  * @example
  * ```ts
- * const dns = new Route53Service(new Route53Client(clientConfig(settings)), {
+ * import { Route53Client } from "@aws-sdk/client-route-53";
+ * import { memoryLogger } from "../log.ts";
+ * import { clientConfig } from "./aws.ts";
+ *
+ * const client = new Route53Client(clientConfig({ region: "us-east-1" }));
+ * const dns = new Route53Service(client, {
  *   domain: "proxy.example.com", hostedZoneId: "Z123", ttl: 60,
- * }, logger);
+ * }, memoryLogger());
+ * dns.targets; // ["proxy.example.com"]; dns.read() would call AWS
+ * client.destroy();
  * ```
  */
 export class Route53Service implements TargetService {

@@ -29,8 +29,15 @@ export type Identify = (signal?: AbortSignal) => Promise<Member>;
 /**
  * @example
  * ```ts
- * const self = new ServiceSelfRegisterer(new ElbService(client, ["web"]), identify, logger);
- * await self.register(); // [{ target: "web", action: "REGISTER", ... }]
+ * import type { Logger } from "../log.ts";
+ * import { ElbService, type ElbSender, instanceMember } from "./elb.ts";
+ *
+ * // Calls AWS: declared here, not run.
+ * async function register(client: ElbSender, logger: Logger) {
+ *   const identify = () => Promise.resolve(instanceMember("i-0abc")); // from instance metadata
+ *   const self = new ServiceSelfRegisterer(new ElbService(client, ["web"]), identify, logger);
+ *   return await self.register(); // [{ target: "web", action: "REGISTER", ... }]
+ * }
  * ```
  */
 export class ServiceSelfRegisterer implements SelfRegisterer {

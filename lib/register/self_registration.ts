@@ -87,10 +87,18 @@ const SERVING = new Set(["applied", "unchanged"]);
 /**
  * @example
  * ```ts
- * const reg = new SelfRegistration({ registerer, clock, logger, metrics });
- * // after each apply:            reg.onApplied(result, snapshot);
- * // first step of shutdown:      await reg.deregister();
- * // health probes of /health:    reg.healthProbe()
+ * import { systemClock as clock } from "../clock.ts";
+ * import { memoryLogger } from "../log.ts";
+ * import { MetricsRegistry } from "../metrics/registry.ts";
+ * import type { SelfRegisterer } from "./registerer.ts";
+ *
+ * function wire(registerer: SelfRegisterer) {
+ *   const reg = new SelfRegistration({ registerer, clock, logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy") });
+ *   // after each apply:            reg.onApplied(result, snapshot);
+ *   // first step of shutdown:      await reg.deregister();
+ *   // health probes of /health:    reg.healthProbe()
+ *   return reg;
+ * }
  * ```
  */
 export class SelfRegistration {

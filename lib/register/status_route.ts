@@ -19,7 +19,12 @@ export const REGISTRATION_STATUS_PATH = "/status/registration.json";
  *
  * @example
  * ```ts
- * mountRegistrationStatus(graph.routes, registration);
+ * import { RouteRegistry } from "../management/routes.ts";
+ * import type { SelfRegistration } from "./self_registration.ts";
+ *
+ * function mount(routes: RouteRegistry, registration: SelfRegistration) {
+ *   mountRegistrationStatus(routes, registration); // GET /status/registration.json
+ * }
  * ```
  */
 export function mountRegistrationStatus(

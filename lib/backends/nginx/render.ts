@@ -309,7 +309,12 @@ ${blocks.join("\n")}}
  *
  * @example
  * ```ts
+ * import type { ProxySnapshot } from "../../model/snapshot.ts";
+ *
+ * // No servers: the process-level part of nginx.conf only.
+ * const snapshot: ProxySnapshot = { context: {}, servers: [], builtAt: 0, adjustmentDelayed: false };
  * const text = renderNginx(snapshot, { pidPath: "/var/run/nginx.pid" });
+ * console.log(text.includes("pid /var/run/nginx.pid;")); // true
  * ```
  */
 export function renderNginx(snap: ProxySnapshot, o: NginxRenderOptions): string {

@@ -106,7 +106,8 @@ const printable = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/g, "?")
  * const rules = { kinds: BUILTIN_KINDS, allowed: new Set(["static"]), now: clock.now() };
  * mountApiRoutes(routes, source, { rules: () => rules, logger });
  * const url = new URL("http://127.0.0.1/api/source/dyn/sources");
- * await (await routes.match("GET", url.pathname)!(new Request(url), url)).json(); // { sources: [] }
+ * const res = await routes.match("GET", url.pathname)!(new Request(url), url, { peer: "127.0.0.1" });
+ * await res.json(); // { sources: [] }
  * ```
  */
 export function mountApiRoutes(routes: RouteSink, source: ApiSource, deps: ApiRouteDeps): void {

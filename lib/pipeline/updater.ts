@@ -57,8 +57,6 @@ export class Updater {
   #retry = false;
   #running?: Promise<void>;
   #timer?: TimerId;
-  /** An update due at once, queued as a microtask (see {@linkcode Updater.#schedule}). */
-  #queued = false;
   #tick?: TimerId;
   #lastStart = Number.NEGATIVE_INFINITY;
   #stopped = true;
@@ -82,7 +80,6 @@ export class Updater {
   /** Stops timers and waits for an update in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#queued = false;
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
     if (this.#tick !== undefined) this.#o.clock.clearTimeout(this.#tick);
     this.#timer = this.#tick = undefined;
@@ -99,29 +96,16 @@ export class Updater {
 
   /** True while an update is running or one is due. */
   get busy(): boolean {
-    return this.#running !== undefined ||
-      (this.#dirty && (this.#timer !== undefined || this.#queued));
+    return this.#running !== undefined || (this.#dirty && this.#timer !== undefined);
   }
 
   #schedule(): void {
-    if (
-      this.#stopped || !this.#dirty || this.#running || this.#timer !== undefined || this.#queued
-    ) return;
+    if (this.#stopped || !this.#dirty || this.#running || this.#timer !== undefined) return;
     const wait = Math.max(
       0,
       this.#lastStart + this.#o.minIntervalSeconds * 1000 - this.#o.clock.now(),
     );
-    if (wait === 0) {
-      // Due now: a microtask, not a timer (a zero timer costs ~2 ms of the discovery
-      // latency), still after the current turn, so changes signalled in it coalesce.
-      this.#queued = true;
-      queueMicrotask(() => {
-        if (!this.#queued) return;
-        this.#queued = false;
-        this.#run();
-      });
-      return;
-    }
+    // Even with no wait, go through a timer: changes signalled in the same turn coalesce.
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#run();

@@ -50,18 +50,17 @@ export function parseProcCmdline(text: string): string[] {
 }
 
 /**
- * A file under `/proc`, or undefined when it is gone. Deno 2 reads `/proc` only with
- * `--allow-all`, which aurproxy does not ask for (`deno task run` grants read, write, net,
- * run, env, sys): `cat` reads it instead, under `--allow-run`. Once per update, at most.
+ * A file under `/proc`, or undefined when it is gone. Deno 2 reads `/proc` only with every
+ * permission granted, as every entry point runs aurproxy (`-A`; `run` refuses to start
+ * without it).
  */
 async function readProcFile(path: string): Promise<string | undefined> {
-  const out = await new Deno.Command("cat", {
-    args: [path],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return out.success ? new TextDecoder().decode(out.stdout) : undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
 }
 
 async function stat(pid: number) {
@@ -69,7 +68,7 @@ async function stat(pid: number) {
   return text === undefined ? undefined : parseProcStat(text);
 }
 
-/** Linux's process table through `/proc` (needs `--allow-run`: `cat` and signals). */
+/** Linux's process table through `/proc`. */
 export const linuxProcessTable: ProcessTable = {
   async inspect(pid) {
     const before = await stat(pid);

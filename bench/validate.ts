@@ -19,6 +19,7 @@
  * @module
  */
 
+import { bigConfig } from "../testing/big_config.ts";
 import { parseArgs } from "node:util";
 import { nginxKeys } from "../testing/aurproxy_stack.ts";
 import { percentile, report } from "./lib.ts";
@@ -37,32 +38,6 @@ const servers = Number(values.servers);
 const ports = Math.min(servers, Number(values.ports));
 const rounds = Number(values.rounds);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * An aurproxy config with `n` servers, one route and one static endpoint each. Small and
- * local on purpose; testing/ may grow a shared generator.
- */
-function bigConfig(n: number, dir: string, portCount: number) {
-  return {
-    backend: "nginx",
-    ...nginxKeys(dir),
-    // nginx needs a connection slot for every listening socket.
-    context: { worker_connections: portCount + 1024 },
-    servers: Array.from({ length: n }, (_, i) => ({
-      hosts: [`s${i}.example.com`],
-      ports: [10000 + (i % portCount)],
-      routes: [{
-        locations: ["/"],
-        sources: [{
-          source_class: "tellapart.aurproxy.source.StaticProxySource",
-          name: `s${i}`,
-          host: "127.0.0.1",
-          port: 20000 + (i % 1000),
-        }],
-      }],
-    })),
-  };
-}
 
 interface Run {
   readonly ms: number;
@@ -113,7 +88,12 @@ const dir = await Deno.makeTempDir({ prefix: "aurproxy-bench-validate-" });
 try {
   await Deno.mkdir(`${dir}/temp`, { recursive: true });
   const configPath = `${dir}/config.json`;
-  await Deno.writeTextFile(configPath, JSON.stringify(bigConfig(servers, dir, ports)));
+  await Deno.writeTextFile(
+    configPath,
+    JSON.stringify(
+      bigConfig(servers, { portCount: ports, basePort: 10000, top: nginxKeys(dir) }),
+    ),
+  );
   const rendered = `${dir}/rendered.conf`;
   const runs = {
     validate: [] as Run[],

@@ -15,6 +15,11 @@ export interface BigConfigOptions {
    * Default `"hosts"`.
    */
   readonly spread?: "ports" | "hosts";
+  /**
+   * With `"hosts"`: spread the named servers over this many ports (`basePort` onward,
+   * server `i` on `basePort + i % portCount`); default 1.
+   */
+  readonly portCount?: number;
   /** First (or only) listen port; default 20000. */
   readonly basePort?: number;
   /** Port of every static source; default 9000 (nothing needs to listen for `validate`). */
@@ -37,17 +42,18 @@ export interface BigConfigOptions {
 export function bigConfig(servers: number, opts: BigConfigOptions = {}): Record<string, unknown> {
   const spread = opts.spread ?? "hosts";
   const basePort = opts.basePort ?? 20000;
+  const portCount = opts.portCount ?? 1;
   if (spread === "ports" && basePort + servers - 1 > 65535) {
     throw new RangeError(`${servers} servers from port ${basePort} pass 65535`);
   }
   return {
     backend: "nginx",
     // nginx wants a worker connection per listening socket.
-    ...(spread === "ports" ? { context: { worker_connections: servers + 1000 } } : {}),
+    context: { worker_connections: (spread === "ports" ? servers : portCount) + 1000 },
     ...opts.top,
     servers: Array.from({ length: servers }, (_, i) => ({
       hosts: spread === "hosts" ? [`s${i}.example.com`] : [],
-      ports: [spread === "ports" ? basePort + i : basePort],
+      ports: [basePort + (spread === "ports" ? i : i % portCount)],
       routes: [{
         locations: ["/"],
         sources: [{

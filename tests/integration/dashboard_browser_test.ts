@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-// (The callbacks passed to page.evaluate run in the browser.)
 // The dashboard (/status) in a real headless Chromium (puppeteer-core on Debian's
 // chromium) against a running aurproxy with real nginx and ZooKeeper: the page shows
 // every endpoint with bars proportional to the weights nginx runs, a member that joins in
@@ -200,7 +198,7 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
       if (f === page.mainFrame()) navigations++;
     });
     await page.goto(url, { waitUntil: "load" });
-    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
+    await page.evaluate("window.marker = 42");
     const loads = navigations;
 
     // Bars: width / track = weight / largest weight, as /status.json and nginx say.
@@ -231,45 +229,42 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
     // A member joins in ZooKeeper: in the table and the timeline, the page not reloaded.
     await member(2, b);
     await page.waitForFunction(
-      (kb) =>
-        document.querySelector(`tr.ep.h-healthy[data-endpoint="${kb}"]`) !== null &&
-        [...document.querySelectorAll("ol.timeline li")].some((li) =>
-          li.textContent!.includes(`${kb} joined`)
-        ),
+      `document.querySelector('tr.ep.h-healthy[data-endpoint="${kb}"]') !== null &&
+       [...document.querySelectorAll("ol.timeline li")]
+         .some((li) => li.textContent.includes("${kb} joined"))`,
       { timeout: 10_000 },
-      kb,
     );
     strictEqual(
-      await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker),
+      await page.evaluate("window.marker"),
       42,
       "same document",
     );
     strictEqual(navigations, loads, "no navigation");
 
     // b stops answering: its health check fails and its row turns.
-    const healthyColour = await page.$eval(
-      `tr[data-endpoint="${ka}"] .state`,
-      (el) => getComputedStyle(el).backgroundColor,
-    );
+    const colourOf = (key: string) =>
+      page.evaluate(
+        `getComputedStyle(document.querySelector('tr[data-endpoint="${key}"] .state')).backgroundColor`,
+      ) as Promise<string>;
+    const healthyColour = await colourOf(ka);
     await b.close();
     await page.waitForFunction(
-      (kb) => document.querySelector(`tr.ep.h-unhealthy[data-endpoint="${kb}"]`) !== null,
+      `document.querySelector('tr.ep.h-unhealthy[data-endpoint="${kb}"]') !== null`,
       { timeout: 10_000 },
-      kb,
     );
     const bad = await page.$eval(`tr[data-endpoint="${kb}"]`, (tr) => ({
       state: tr.querySelector(".state")!.textContent,
-      colour: getComputedStyle(tr.querySelector(".state")!).backgroundColor,
       last: tr.querySelector("td.health")!.textContent,
       weight: tr.getAttribute("data-weight"),
     }));
     strictEqual(bad.state, "unhealthy");
-    ok(bad.colour !== healthyColour, `unhealthy ${bad.colour} vs healthy ${healthyColour}`);
+    const badColour = await colourOf(kb);
+    ok(badColour !== healthyColour, `unhealthy ${badColour} vs healthy ${healthyColour}`);
     ok(bad.last?.includes("last check failure"), bad.last ?? "");
     strictEqual(bad.weight, "0");
     strictEqual(navigations, loads, "still no navigation");
     ok(
-      await page.evaluate(() => document.documentElement.scrollWidth <= 1280),
+      await page.evaluate("document.documentElement.scrollWidth <= 1280"),
       "no horizontal scrolling at 1280 px",
     );
     const shot = `${shots}/dashboard-1280.png`;
@@ -291,17 +286,24 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
     const hostile = await browser.newPage();
     await hostile.setViewport({ width: 1280, height: 900 });
     await hostile.setContent(hostilePage(), { waitUntil: "load" });
-    const seen = await hostile.evaluate(() => {
-      const zk = document.querySelector("td.zk .trunc") as HTMLElement;
+    const seen = await hostile.evaluate(`(() => {
+      const zk = document.querySelector("td.zk .trunc");
       return {
         imgs: document.querySelectorAll("img").length,
-        pwned: (globalThis as unknown as { __pwned?: number }).__pwned,
-        name: document.querySelector("tr.ep td.name")!.textContent,
+        pwned: window.__pwned,
+        name: document.querySelector("tr.ep td.name").textContent,
         cut: zk.scrollWidth > zk.clientWidth,
         title: zk.title,
         wide: document.documentElement.scrollWidth,
       };
-    });
+    })()`) as {
+      imgs: number;
+      pwned?: number;
+      name: string;
+      cut: boolean;
+      title: string;
+      wide: number;
+    };
     strictEqual(seen.imgs, 0);
     strictEqual(seen.pwned, undefined);
     ok(seen.name?.startsWith(`<img src=x onerror="window.__pwned=1">:80`), seen.name ?? "");

@@ -24,13 +24,6 @@ export const text = (body: string, status = 200, headers: Record<string, string>
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
 
-/** A JSON response. */
-export const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body, null, 2) + "\n", {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-
 /** Answers a refused request (403), counting and logging it. */
 export type Refuse = (r: Refusal, req: Request, path: string, peer: string) => Response;
 

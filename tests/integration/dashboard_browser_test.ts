@@ -193,6 +193,8 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
     browser = await launchBrowser();
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
+    const scriptErrors: string[] = [];
+    page.on("pageerror", (err) => scriptErrors.push(String(err)));
     let navigations = 0;
     page.on("framenavigated", (f) => {
       if (f === page.mainFrame()) navigations++;
@@ -267,6 +269,7 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
       await page.evaluate("document.documentElement.scrollWidth <= 1280"),
       "no horizontal scrolling at 1280 px",
     );
+    deepStrictEqual(scriptErrors, [], "the page's script ran without an error");
     const shot = `${shots}/dashboard-1280.png`;
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`dashboard screenshot (1280 px): ${shot}`);

@@ -1,6 +1,6 @@
 /**
  * The dashboard page (`GET /status`): server-rendered HTML, complete without JavaScript
- * (a static table), with inline CSS and an inline script that keeps it live (see
+ * (a static table, refreshed every 10 s by a `<noscript>` meta refresh), with inline CSS and an inline script that keeps it live (see
  * `script.ts`). `GET /status/live` serves the `#live` part alone, the same rendering, for
  * the script to swap in. Pure: the model and the time in, HTML out.
  *
@@ -58,6 +58,7 @@ export function renderDashboard(m: DashboardModel, now: number, etag: string): s
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>aurproxy status</title>
+<noscript><meta http-equiv="refresh" content="10"></noscript>
 <style>${DASHBOARD_CSS}</style></head><body>
 <header><h1>aurproxy</h1><span class="version">version ${esc(m.version)}</span>${started}
 <span><a href="/status.json">status.json</a> · <a href="/metrics">metrics</a> · ` +

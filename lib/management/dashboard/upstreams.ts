@@ -30,9 +30,9 @@ function startCell(e: EndpointView, now: number): string {
   if (e.delayUntil !== undefined) parts.push(`delayed, starts ${countdown(e.delayUntil, now)}`);
   if (e.ramp) {
     parts.push(
-      `<span class="ramp" title="${esc(e.ramp.detail)}"><span class="rampfill" style="width:${
-        (e.ramp.progress * 100).toFixed(1)
-      }%"></span></span> ramp ${pct(e.ramp.progress)}`,
+      `<span class="ramp" title="ramp ${pct(e.ramp.progress)}"><span class="rampfill" ` +
+        `style="width:${(e.ramp.progress * 100).toFixed(1)}%"></span></span> ` +
+        `<small>${esc(e.ramp.detail)}</small>`,
     );
   }
   return `<td class="start">${parts.join("<br>") || "-"}</td>`;
@@ -79,7 +79,7 @@ function upstreamTable(u: UpstreamView, now: number): string {
     `<col class="c-traffic"><col class="c-health"><col class="c-start"><col class="c-source">` +
     `<col class="c-audit"></colgroup>
 <thead><tr><th>endpoint</th><th>pool</th><th>weight</th><th>traffic</th><th>health</th>` +
-    `<th>start</th><th>source</th><th>audit</th></tr></thead><tbody>
+    `<th>ramp / delay</th><th>source</th><th>audit</th></tr></thead><tbody>
 ${rows}
 </tbody></table></div>`;
 }

@@ -1,7 +1,7 @@
 /**
- * The management port's own routes: health (`/health`, `/health/details`), Aurora's
- * lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed peers only: see
- * `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
+ * The management port's own routes: health (`/health`; `/health/details`, ending with the
+ * version line), Aurora's lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed
+ * peers only: see `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
  * (`/status.json`, `/status`). They read state through the functions in
  * {@linkcode ManagementOptions}; none holds any.
  *
@@ -14,6 +14,7 @@ import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_gua
 import type { RouteRegistry } from "./routes.ts";
 import type { ManagementOptions } from "./server.ts";
 import { renderStatusPage } from "./status_page.ts";
+import { versionLine } from "../version.ts";
 
 /** A plain-text response. */
 export const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
@@ -54,7 +55,9 @@ export function mountBuiltins(
     path: "/health/details",
     handler: () => {
       const h = combineHealth(o.health);
-      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
+      // The level stays the first line (tools read it); the version goes after the reasons.
+      const lines = [h.level.toUpperCase(), ...h.lines, `version: ${versionLine()}`];
+      return text(`${lines.join("\n")}\n`);
     },
   });
   for (const path of ["/quitquitquit", "/abortabortabort"]) {

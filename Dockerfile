@@ -21,9 +21,10 @@ RUN deno task compile
 FROM nginx:1.28
 COPY --from=build /src/dist/aurproxy /usr/local/bin/aurproxy
 # As the original's image: nginx's own config path is aurproxy's file (`nginx -t` or
-# `nginx -T` by hand read what aurproxy wrote), and the directory of gor's script.
+# `nginx -T` by hand read what aurproxy wrote), the directory of gor's script, and the
+# mount point of an Aurora task's sandbox.
 RUN rm -f /etc/nginx/nginx.conf \
- && mkdir -p /etc/aurproxy/nginx /etc/aurproxy/gor \
+ && mkdir -p /etc/aurproxy/nginx /etc/aurproxy/gor /mnt/mesos/sandbox/sandbox \
  && ln -s /etc/aurproxy/nginx/nginx.conf /etc/nginx/nginx.conf
 # The base image stops nginx with SIGQUIT; aurproxy stops on SIGTERM (deregisters, then
 # stops nginx gracefully, then exits).

@@ -2,7 +2,7 @@
 # config, starts nginx as its child, reloads it and stops it. No Node or Deno in the image.
 #
 #   docker build -t aurproxy .
-#   docker run --init --network=host --stop-timeout=40 \
+#   docker run --init --network=host --stop-timeout=60 \
 #     -v /etc/aurproxy/config.json:/etc/aurproxy/config.json:ro aurproxy
 #
 # docs/operations.md ("Deploying") explains each choice; tests/integration/image_test.ts

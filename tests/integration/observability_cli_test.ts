@@ -206,7 +206,7 @@ Deno.test("run, every feature on: /metrics passes promtool and OpenMetrics; stub
     strictEqual(lint.ok, true, `promtool:\n${lint.output}\n${prom.body}`);
     for (
       const want of [
-        `aurproxy_build_info{version="${VERSION}",deno="${Deno.version.deno}"} 1`,
+        `aurproxy_build_info{deno="${Deno.version.deno}",version="${VERSION}"} 1`,
         'aurproxy_nginx_connections{state="active"} ',
         'aurproxy_nginx_connections{state="waiting"} ',
         "# TYPE aurproxy_nginx_requests_total counter",
@@ -427,7 +427,7 @@ Deno.test("run_replay with deno task run's permissions: the StatsD publisher sen
     strictEqual(lint.ok, true, `${lint.output}\n${prom.body}`);
     strictEqual(prom.body.includes("process_resident_memory_bytes"), true);
     strictEqual(
-      prom.body.includes(`aurproxy_build_info{version="${VERSION}",deno="${Deno.version.deno}"} 1`),
+      prom.body.includes(`aurproxy_build_info{deno="${Deno.version.deno}",version="${VERSION}"} 1`),
       true,
     );
     strictEqual((await json(mgmt))["aurproxy.mirror_targets"], 1);

@@ -1,20 +1,20 @@
 /**
- * The management port's own routes: health (`/health`; `/health/details`, ending with the
- * version line), Aurora's lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed
- * peers only: see `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
+ * The management port's own routes: health (`/health`, `/health/details`), Aurora's
+ * lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed peers only: see
+ * `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
  * (`/status.json`, `/status`). They read state through the functions in
  * {@linkcode ManagementOptions}; none holds any.
  *
  * @module
  */
 
+import { versionLine } from "../version.ts";
 import { mountMetricsRoutes } from "./metrics_routes.ts";
 import { combineHealth, healthBody } from "./health.ts";
 import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_guard.ts";
 import type { RouteRegistry } from "./routes.ts";
 import type { ManagementOptions } from "./server.ts";
 import { renderStatusPage } from "./status_page.ts";
-import { versionLine } from "../version.ts";
 
 /** A plain-text response. */
 export const text = (body: string, status = 200, headers: Record<string, string> = {}) =>

@@ -10,6 +10,7 @@ import { run, runOptions } from "./run.ts";
 import { REPLAY_FLAGS, replayOptions, runReplay } from "./replay.ts";
 import type { Logger } from "../log.ts";
 import { OBSERVABILITY_FLAGS, withObservability } from "./observability.ts";
+import { versionLine } from "../version.ts";
 
 export interface Command {
   readonly summary: string;
@@ -70,6 +71,21 @@ const replayCommand = (name: string) =>
     (v, log) => runReplay(replayOptions(v), log),
   );
 
+/** `aurproxy version` (also `aurproxy --version`): one line on stdout, exit 0. */
+const versionCommand: Command = {
+  summary: "print aurproxy's version and the Deno runtime it runs on (also --version)",
+  flags: HELP_FLAG,
+  run: (args) => {
+    const v = parseFlags(args, HELP_FLAG);
+    if (v.help) {
+      console.log(`aurproxy version: ${versionCommand.summary}\n\nFlags:\n${flagHelp(HELP_FLAG)}`);
+    } else {
+      console.log(versionLine());
+    }
+    return Promise.resolve(0);
+  },
+};
+
 export const COMMANDS: Readonly<Record<string, Command>> = {
   run: withHelp(
     "run",
@@ -101,6 +117,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     // Loaded on use: the AWS SDK costs every other command ~70 ms and ~50 MB to import.
     (v, log) => import("./synchronize.ts").then((m) => m.runSynchronize(v, { logger: log })),
   ),
+  version: versionCommand,
 };
 
 /** Top-level help. */
@@ -109,6 +126,7 @@ export function mainHelp(): string {
   return `aurproxy: keeps nginx pointed at the live instances of Aurora services.
 
 Usage: aurproxy <command> [flags]   (aurproxy <command> --help for its flags)
+       aurproxy --version              (the same as aurproxy version)
 
 Commands:
 ${rows.join("\n")}`;

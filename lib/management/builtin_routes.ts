@@ -8,6 +8,7 @@
  * @module
  */
 
+import { versionLine } from "../version.ts";
 import { mountMetricsRoutes } from "./metrics_routes.ts";
 import { combineHealth, healthBody } from "./health.ts";
 import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_guard.ts";
@@ -49,7 +50,9 @@ export function mountBuiltins(
     path: "/health/details",
     handler: () => {
       const h = combineHealth(o.health);
-      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
+      // The level stays the first line (tools read it); the version goes after the reasons.
+      const lines = [h.level.toUpperCase(), ...h.lines, `version: ${versionLine()}`];
+      return text(`${lines.join("\n")}\n`);
     },
   });
   for (const path of ["/quitquitquit", "/abortabortabort"]) {

@@ -8,7 +8,7 @@
  * behind; what cannot start says why and exits instead of hanging.
  */
 
-import { ok, strictEqual } from "node:assert";
+import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import {
   type AurproxyProcess,
   runAurproxy,
@@ -17,6 +17,7 @@ import {
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
+import { startRunRig } from "../../testing/aws/run_rig.ts";
 
 /** A process as /proc shows it: its process group and command line. */
 interface Proc {
@@ -220,6 +221,17 @@ Deno.test("supervise: aurproxy starts nginx and serves; a config change reloads 
   strictEqual(startedMasters(p).at(-1), back.pid);
   ok(p.line(/pid \d+ was killed by SIGKILL after .*; restarting in 0\.5 s/), p.log());
 
+  // The file nginx runs cannot change under it: such a config is refused, nginx serves on.
+  const moved = JSON.parse(await Deno.readTextFile(r.configPath));
+  await Deno.writeTextFile(
+    r.configPath,
+    JSON.stringify({ ...moved, configuration_file: `${r.dir}/other/nginx.conf` }),
+  );
+  p.kill("SIGHUP");
+  await p.waitForLine("cannot change while aurproxy supervises nginx (restart aurproxy)");
+  strictEqual(await r.proxy(), "b");
+  strictEqual(masterOf(r.dir)?.pid, back.pid);
+
   // /quitquitquit: nginx stopped gracefully (SIGQUIT), then aurproxy exits.
   const exit = await p.quit();
   strictEqual(exit.code, 0, p.log());
@@ -361,8 +373,86 @@ Deno.test("supervise: a missing nginx binary, or an nginx that cannot start (its
     taken.close();
   }
 
+  // daemon on (from the context) would fork nginx out of aurproxy's hands: refused.
+  await r.write(9, { context: { daemon: "on" } });
+  const daemon = await runAurproxy([
+    "run",
+    "--supervise",
+    `--config=${r.configPath}`,
+    `--management-port=${r.mgmtPort}`,
+    "--state-file=",
+  ]);
+  strictEqual(daemon.code, 1, daemon.stderr);
+  ok(daemon.stderr.includes(`says "daemon on;": a supervised nginx must stay in the foreground`));
+
   // --supervise with --setup makes no sense: a usage error.
   const both = await runAurproxy(["run", "--supervise", "--setup", `--config=${r.configPath}`]);
   strictEqual(both.code, 2, both.stderr);
   ok(both.stderr.includes("--supervise: cannot be combined with --setup"), both.stderr);
+});
+
+const INSTANCE = "i-0aaaaaaaaaaaaaaa1";
+const ELB = [
+  "--registration-class=tellapart.aurproxy.register.elb.ElbSelfRegisterer",
+  "--registration-arg=region=us-east-1",
+  "--registration-arg=elb_names=web",
+];
+
+Deno.test("supervise: with ELB registration, registered once nginx serves; on /quitquitquit and SIGTERM deregistered while nginx still serves, then nginx stopped, then exit", async () => {
+  await using rig = await startRunRig({ instanceId: INSTANCE });
+  rig.aws.world.instances.push({ id: INSTANCE });
+  rig.aws.world.addElb("web", []);
+  let p: AurproxyProcess | undefined;
+  // What nginx showed when AWS got each call (answered only after).
+  const seen: { action: string; proxied?: string; master: boolean }[] = [];
+  rig.aws.onCall(async (call) => {
+    if (!call.action.includes("Instances")) return;
+    const proxied = (await rig.proxy().catch(() => undefined))?.body;
+    seen.push({ action: call.action, proxied, master: masterOf(rig.dir) !== undefined });
+  });
+  using _cleanup = {
+    [Symbol.dispose]() {
+      for (const pid of p ? startedMasters(p) : []) {
+        try {
+          Deno.kill(-pid, "SIGKILL");
+        } catch {
+          // Gone.
+        }
+      }
+    },
+  };
+  const ways: [string, (p: AurproxyProcess) => Promise<unknown>][] = [
+    ["quitquitquit", () => rig.mgmt("/quitquitquit", "POST")],
+    ["SIGTERM", (p) => Promise.resolve(p.kill("SIGTERM"))],
+  ];
+  for (const [i, [how, stop]] of ways.entries()) {
+    p = await rig.run(["--supervise", ...ELB]);
+    await until(p, `registered (${how})`, () => rig.aws.world.elbs.get("web")?.includes(INSTANCE));
+    const master = masterOf(rig.dir);
+    ok(master, p.log());
+    await stop(p);
+    const exit = await p.exited;
+    strictEqual(exit.code, 0, `${how}:\n${p.log()}`);
+    deepStrictEqual(rig.aws.world.elbs.get("web"), [], how);
+    deepStrictEqual(seen.slice(2 * i), [
+      { action: "RegisterInstancesWithLoadBalancer", proxied: "web", master: true },
+      { action: "DeregisterInstancesFromLoadBalancer", proxied: "web", master: true },
+    ], `${how}: registered once nginx served, deregistered while it still served`);
+    // The order aurproxy logged: deregistration, then nginx stopped, then the end.
+    const at = (pattern: string) => {
+      const n = p!.lines.findLastIndex((l) => l.text.includes(pattern));
+      ok(n >= 0, `no "${pattern}" (${how}) in:\n${p!.log()}`);
+      return n;
+    };
+    const order = [
+      at(`shutting down (${how})`),
+      at("deregistered from elb web"),
+      at(`stopping nginx (pid ${master.pid}) gracefully: SIGQUIT`),
+      at(`pid ${master.pid} exited with code 0`),
+      at("shutdown complete"),
+    ];
+    deepStrictEqual(order, [...order].sort((a, b) => a - b), p.log());
+    strictEqual(leftovers(p, rig.dir).join("\n"), "", how);
+  }
+  strictEqual(rig.aws.hookErrors.length, 0, String(rig.aws.hookErrors));
 });

@@ -18,6 +18,7 @@ import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
 import { startRunRig } from "../../testing/aws/run_rig.ts";
+import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 /** A process as /proc shows it: its process group and command line. */
 interface Proc {
@@ -76,8 +77,11 @@ interface Rig extends AsyncDisposable {
   readonly mgmtPort: number;
   /** A real backend answering its name, closed with the rig. */
   backend(name: string): Promise<TestBackend>;
-  /** Writes the config: one route to `port`, and `extra` on its top level. */
-  write(port: number, extra?: Record<string, unknown>): Promise<void>;
+  /**
+   * Writes the config: one route to a static source at `port` (or to the source given),
+   * and `extra` on its top level.
+   */
+  write(port: number | Record<string, unknown>, extra?: Record<string, unknown>): Promise<void>;
   /** `aurproxy run --supervise` on it; resolves once the management port listens. */
   start(flags?: readonly string[]): Promise<AurproxyProcess>;
   /** A GET through nginx on a fresh connection; undefined when nothing answers. */
@@ -116,7 +120,11 @@ async function rig(): Promise<Rig> {
             context: { default_server: "True" },
             routes: [{
               locations: ["/"],
-              sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port }],
+              sources: [
+                typeof port === "number"
+                  ? { source_class: "static", name: "web", host: "127.0.0.1", port }
+                  : port,
+              ],
             }],
           }],
           ...extra,
@@ -455,4 +463,50 @@ Deno.test("supervise: with ELB registration, registered once nginx serves; on /q
     strictEqual(leftovers(p, rig.dir).join("\n"), "", how);
   }
   strictEqual(rig.aws.hookErrors.length, 0, String(rig.aws.hookErrors));
+});
+
+Deno.test("supervise: a member replaced in ZooKeeper reloads aurproxy's own nginx (same master); after a kill -9 the restarted nginx serves the replacement", async () => {
+  const zk = await startZooKeeper();
+  try {
+    await using r = await rig();
+    const a = await r.backend("a");
+    const b = await r.backend("b");
+    const registry = await zk.announcer();
+    const memberA = await registry.announce("/sd/web", { host: "127.0.0.1", port: a.port });
+    await r.write({
+      source_class: "tellapart.aurproxy.source.ServerSetSource",
+      zk_servers: zk.connectString,
+      path: "/sd/web",
+    });
+    const p = await r.start();
+    strictEqual(await r.proxy(), "a", p.log());
+    const master = masterOf(r.dir);
+    ok(master, p.log());
+    const reloads = (await p.metrics())["aurproxy.reloads"] ?? 0;
+
+    await registry.announce("/sd/web", { host: "127.0.0.1", port: b.port });
+    await registry.remove(memberA);
+    await until(p, "b served", async () => (await r.proxy()) === "b");
+    strictEqual(masterOf(r.dir)?.pid, master.pid, "reloaded in place");
+    // Confirmed once the old workers are gone (new ones may serve a moment before).
+    await until(
+      p,
+      "a confirmed reload",
+      async () => (await p.metrics())["aurproxy.reloads"] > reloads,
+    );
+
+    Deno.kill(master.pid, "SIGKILL");
+    const t0 = performance.now();
+    await until(p, "a new master serving b", async () => {
+      const m = masterOf(r.dir);
+      return m && m.pid !== master.pid && (await r.proxy()) === "b";
+    });
+    const ms = performance.now() - t0;
+    ok(ms <= 3000, `${ms} ms`);
+    for (let i = 0; i < 5; i++) strictEqual(await r.proxy(), "b", "only the replacement");
+    strictEqual((await p.terminate()).code, 0, p.log());
+    strictEqual(leftovers(p, r.dir).join("\n"), "");
+  } finally {
+    await zk.destroy();
+  }
 });

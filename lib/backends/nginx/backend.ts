@@ -312,6 +312,14 @@ export class NginxBackend implements ProxyBackend {
     this.#trace("signalling");
     const master = check.proc;
     const own = this.#own;
+    if (own && !own.ready()) {
+      this.#inc(NGINX_METRICS.reloadFailures);
+      return {
+        kind: "reload_failed",
+        error: `nginx (pid ${master.pid}) was just started again and is not ready for a ` +
+          `reload; it runs ${this.options.configurationFile}, and is reloaded at the next update`,
+      };
+    }
     const outcome = await reloadAndWatch(master, {
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
       expectedWorkers: this.#liveWorkerCount ?? 1,

@@ -212,9 +212,12 @@ export class OwnNginx implements OwnMaster {
    * child runs or it is not that far yet: the reload is then retried.
    */
   hangUp(): boolean {
-    const proc = this.#master();
-    if (!proc?.title.startsWith(MASTER_TITLE)) return false;
-    return this.supervisor.signal("SIGHUP");
+    return this.ready() && this.supervisor.signal("SIGHUP");
+  }
+
+  /** True once the child runs as an nginx master (its signal handlers installed). */
+  ready(): boolean {
+    return !!this.#master()?.title.startsWith(MASTER_TITLE);
   }
 
   /**

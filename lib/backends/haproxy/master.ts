@@ -1,0 +1,111 @@
+/**
+ * The HAProxy master, through its CLI (`-S <socket>`): its processes (`show proc`) and a
+ * seamless reload (`reload`: the master re-executes itself on the config file, starts a
+ * new worker that takes the listening sockets over from the old one, and lets the old
+ * workers finish their connections). A reload is confirmed once the master counts one
+ * more reload and the stats socket answers from the new worker; a reload HAProxy could
+ * not load shows as one more failed reload, the old workers still serving.
+ *
+ * @module
+ */
+
+import { socketCommand } from "./socket_command.ts";
+
+/** What `show proc` reports. */
+export interface ProcTable {
+  readonly master: number;
+  readonly reloads: number;
+  readonly failed: number;
+  /** Current workers (the newest generation). */
+  readonly workers: readonly number[];
+  /** Workers of earlier generations, still draining. */
+  readonly oldWorkers: readonly number[];
+}
+
+/**
+ * Parses the master CLI's `show proc`.
+ *
+ * @example
+ * ```ts
+ * const t = parseShowProc(
+ *   "#<PID> <type> <reloads> <uptime> <version>\n1 master 2 [failed: 0] 0d 2.6\n# workers\n7 worker 0 0d 2.6\n# old workers\n5 worker 1 0d 2.6\n",
+ * );
+ * t.workers; // [7]
+ * ```
+ */
+export function parseShowProc(text: string): ProcTable {
+  let master = 0, reloads = 0, failed = 0;
+  const workers: number[] = [];
+  const oldWorkers: number[] = [];
+  let section: "master" | "workers" | "old" | "other" = "master";
+  for (const line of text.split("\n")) {
+    if (line.startsWith("# workers")) section = "workers";
+    else if (line.startsWith("# old workers")) section = "old";
+    else if (line.startsWith("# ")) section = "other";
+    if (line.startsWith("#") || !line.trim()) continue;
+    const f = line.trim().split(/\s+/);
+    if (f[1] === "master") {
+      master = Number(f[0]);
+      reloads = Number(f[2]);
+      failed = Number(/failed:\s*(\d+)/.exec(line)?.[1] ?? 0);
+    } else if (f[1] === "worker" && section === "workers") workers.push(Number(f[0]));
+    else if (f[1] === "worker" && section === "old") oldWorkers.push(Number(f[0]));
+  }
+  if (!master) throw new Error(`not an HAProxy master's show proc: ${text.slice(0, 80)}`);
+  return { master, reloads, failed, workers, oldWorkers };
+}
+
+/** The master's process table. */
+export async function showProc(masterSocket: string): Promise<ProcTable> {
+  return parseShowProc(await socketCommand(masterSocket, "show proc", 2000));
+}
+
+/** The pid of the process answering on the stats socket. */
+export async function statsPid(statsSocket: string): Promise<number | undefined> {
+  const info = await socketCommand(statsSocket, "show info", 1000);
+  const m = /^Pid:\s*(\d+)/m.exec(info);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** How a reload ended. */
+export type ReloadOutcome =
+  | { readonly kind: "reloaded"; readonly table: ProcTable }
+  | { readonly kind: "rejected"; readonly table: ProcTable }
+  | { readonly kind: "timeout"; readonly detail: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Asks the master to reload and waits until the new worker answers on the stats socket
+ * (`reloaded`), the master counts a failed reload (`rejected`: its old workers serve
+ * on), or `timeoutMs` passes.
+ */
+export async function reloadMaster(
+  masterSocket: string,
+  statsSocket: string,
+  timeoutMs: number,
+): Promise<ReloadOutcome> {
+  const before = await showProc(masterSocket);
+  // The master re-executes itself and drops the connection: the answer is not awaited.
+  await socketCommand(masterSocket, "reload", 2000).catch(() => "");
+  const deadline = performance.now() + timeoutMs;
+  let detail = "no answer from the master";
+  while (performance.now() < deadline) {
+    await sleep(5);
+    const table = await showProc(masterSocket).catch((err) => {
+      detail = (err as Error).message;
+      return undefined;
+    });
+    if (!table) continue;
+    if (table.failed > before.failed) return { kind: "rejected", table };
+    const fresh = table.workers.filter((p) => !before.workers.includes(p));
+    if (table.reloads <= before.reloads || !fresh.length) {
+      detail = "the new worker has not started";
+      continue;
+    }
+    const pid = await statsPid(statsSocket).catch(() => undefined);
+    if (pid !== undefined && fresh.includes(pid)) return { kind: "reloaded", table };
+    detail = `the stats socket still answers from pid ${pid ?? "none"}`;
+  }
+  return { kind: "timeout", detail };
+}

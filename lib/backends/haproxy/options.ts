@@ -29,13 +29,25 @@ export interface HaproxyOptions {
   readonly freeSlots: number;
 }
 
-/** Refuses the nginx-only keys of one `context` object. */
-function refuseNginxOnly(f: Fields, raw: unknown, path: string): void {
+/**
+ * Mapped keys HAProxy reads with `atoi` (so `"lots"` would silently be 0): checked here.
+ * `worker_processes` may also be `auto`.
+ */
+const INTEGER_KEYS = ["worker_connections", "proxy_next_upstream_tries", "worker_processes"];
+
+/** Refuses nginx-only keys of one `context` object, and non-integers HAProxy would misread. */
+function checkContext(f: Fields, raw: unknown, path: string): void {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return;
-  for (const k of Object.keys(raw)) {
+  for (const [k, v] of Object.entries(raw)) {
     const why = NGINX_ONLY_KEYS[k];
-    if (why) {
-      f.walker.fail(joinPath(path, k), `nginx-only, not supported by the haproxy backend: ${why}`);
+    const at = joinPath(path, k);
+    if (why) f.walker.fail(at, `nginx-only, not supported by the haproxy backend: ${why}`);
+    const auto = k === "worker_processes" && v === "auto";
+    if (INTEGER_KEYS.includes(k) && !auto && !/^\d+$/.test(String(v))) {
+      f.walker.fail(
+        at,
+        `expected a whole number for the haproxy backend, got ${JSON.stringify(v)}`,
+      );
     }
   }
 }
@@ -57,9 +69,9 @@ export function parseHaproxyOptions(f: Fields, servers: readonly ServerConfig[])
     checkFilePath,
   );
   const beside = (name: string) => join(dirname(configurationFile), name);
-  refuseNginxOnly(f, f.raw("context"), "context");
+  checkContext(f, f.raw("context"), "context");
   for (const s of servers) {
-    refuseNginxOnly(f, s.context, `${s.path}.context`);
+    checkContext(f, s.context, `${s.path}.context`);
     for (const r of s.routes) {
       if (r.mirror) {
         f.walker.fail(

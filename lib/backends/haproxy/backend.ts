@@ -246,7 +246,6 @@ export class HaproxyBackend implements ProxyBackend {
     const previous = this.#running;
     const outcome = await reloadMaster(
       this.options.masterSocket,
-      this.options.statsSocket,
       this.#deps.reloadTimeoutMs ?? 5000,
     ).catch((err) => ({ kind: "unreachable" as const, detail: (err as Error).message }));
     const file = this.options.configurationFile;

@@ -3,8 +3,10 @@
  * seamless reload (`reload`: the master re-executes itself on the config file, starts a
  * new worker that takes the listening sockets over from the old one, and lets the old
  * workers finish their connections). A reload is confirmed once the master counts one
- * more reload and the stats socket answers from the new worker; a reload HAProxy could
- * not load shows as one more failed reload, the old workers still serving.
+ * more reload and the new worker answers (asked through the master, which works even
+ * when the stats socket's file was removed: the new worker inherits the old socket, not
+ * its path); a reload HAProxy could not load shows as one more failed reload, the old
+ * workers still serving.
  *
  * @module
  */
@@ -62,9 +64,18 @@ export async function showProc(masterSocket: string): Promise<ProcTable> {
 
 /** The pid of the process answering on the stats socket. */
 export async function statsPid(statsSocket: string): Promise<number | undefined> {
-  const info = await socketCommand(statsSocket, "show info", 1000);
+  return pidOf(await socketCommand(statsSocket, "show info", 1000));
+}
+
+function pidOf(info: string): number | undefined {
   const m = /^Pid:\s*(\d+)/m.exec(info);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Whether worker `pid` answers, asked through the master (`@!<pid> show info`). */
+async function workerAnswers(masterSocket: string, pid: number): Promise<boolean> {
+  const info = await socketCommand(masterSocket, `@!${pid} show info`, 1000).catch(() => "");
+  return pidOf(info) === pid;
 }
 
 /** How a reload ended. */
@@ -76,13 +87,11 @@ export type ReloadOutcome =
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Asks the master to reload and waits until the new worker answers on the stats socket
- * (`reloaded`), the master counts a failed reload (`rejected`: its old workers serve
+ * Asks the master to reload and waits until the new worker answers (`reloaded`), the master counts a failed reload (`rejected`: its old workers serve
  * on), or `timeoutMs` passes.
  */
 export async function reloadMaster(
   masterSocket: string,
-  statsSocket: string,
   timeoutMs: number,
 ): Promise<ReloadOutcome> {
   const before = await showProc(masterSocket);
@@ -103,9 +112,8 @@ export async function reloadMaster(
       detail = "the new worker has not started";
       continue;
     }
-    const pid = await statsPid(statsSocket).catch(() => undefined);
-    if (pid !== undefined && fresh.includes(pid)) return { kind: "reloaded", table };
-    detail = `the stats socket still answers from pid ${pid ?? "none"}`;
+    if (await workerAnswers(masterSocket, fresh[0])) return { kind: "reloaded", table };
+    detail = `the new worker ${fresh[0]} does not answer`;
   }
   return { kind: "timeout", detail };
 }

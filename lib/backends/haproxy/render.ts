@@ -91,7 +91,7 @@ function tcpFrontend(s: ServerSnapshot, backend: string): string {
 ${s.ports.map((p) => `    bind :${p}`).join("\n")}
     timeout client ${timeout}
     # No endpoint: the connection is refused at once rather than left hanging.
-    tcp-request connection reject if { nbsrv(${backend}) eq 0 }
+    tcp-request connection reject if { nbsrv(${backend}) eq 0 } !{ stopping }
     default_backend ${backend}
 `;
 }

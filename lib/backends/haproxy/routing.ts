@@ -7,7 +7,10 @@
  *   (`/api`, `^~ /api`), whichever kind declared it (health route, blacklist, route);
  * - then the location's action: 200 for the health route, 403 for a blacklisted one
  *   (nginx's `deny all`), the route's backend, or its `empty_endpoint_status_code` while
- *   the backend has no usable server; a path no location matches is 404.
+ *   the backend has no usable server; a path no location matches is 404. An old worker
+ *   draining after a reload counts no usable server in its stopped backends (`nbsrv` is
+ *   0 there), so the empty-route answer is left to the current worker (`!{ stopping }`):
+ *   requests the old one still reads go to the backend as before.
  *
  * Both picks are kept in transaction variables (`txn.vh`, `txn.loc`), set by the first
  * rule that matches, so rule order encodes the precedence.
@@ -110,7 +113,7 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
       if (l.action.kind === "route") {
         const { backend, empty } = l.action;
         actions.push(
-          `    http-request return status ${empty} if ${at} { nbsrv(${backend}) eq 0 }`,
+          `    http-request return status ${empty} if ${at} { nbsrv(${backend}) eq 0 } !{ stopping }`,
         );
         backends.push(`    use_backend ${backend} if ${at}`);
       }

@@ -80,6 +80,14 @@ export const RUN_FLAGS: FlagTable = {
     default: false,
     help: "Render and write the proxy config once (no reload), then exit.",
   },
+  supervise: {
+    type: "boolean",
+    default: false,
+    help: "Start the proxy (nginx) as aurproxy's own child and supervise it: write its " +
+      "config as --setup does, start it in the foreground, reload it on changes, restart " +
+      "it with backoff if it dies, stop it gracefully on shutdown (after deregistration). " +
+      "Without it, the proxy is started separately (run --setup, nginx, run).",
+  },
   "state-file": {
     type: "string",
     help: "File keeping the last known endpoints, used when ZooKeeper is down at start-up " +

@@ -40,6 +40,7 @@ import { parseServersState, runtimeCommands, stateDifferences } from "./runtime_
 import { planSlots, type SlotLayout } from "./slots.ts";
 import { socketCommand } from "./socket_command.ts";
 import { HaproxyProcess } from "./process.ts";
+import { stopDeadlineMs } from "./context_map.ts";
 import { HAPROXY_METRICS, type HaproxyMetric, HaproxyStats } from "./metrics.ts";
 
 /** What the backend gets from the wiring. */
@@ -312,34 +313,82 @@ export class HaproxyBackend implements ProxyBackend {
     return { from: "the live HAProxy config", file, upstreams: liveServers(readLayout(text)) };
   }
 
-  /** Degraded while the live file is missing (HAProxy runs what it loaded). */
+  /**
+   * Failed while a supervised HAProxy is down (it serves nothing); degraded while the live
+   * file is missing (HAProxy runs what it loaded; the next update writes it again).
+   */
   health(): HealthCheckResult {
-    const lines = this.#process ? [this.#process.status().detail] : [];
-    const failed = this.#process?.status().state === "failed";
-    if (this.drifted()) {
-      lines.push(
-        `${this.options.configurationFile} is missing (deleted?): written again at the next update`,
-      );
-      return { level: failed ? "failed" : "degraded", lines };
+    const st = this.#process?.status();
+    const lines: string[] = [];
+    let level: HealthCheckResult["level"] = "ok";
+    if (st && st.state !== "running") {
+      level = "failed";
+      lines.push(`aurproxy's haproxy child is ${st.state}: ${st.detail}`);
     }
-    return { level: failed ? "failed" : "ok", lines };
+    if (this.drifted()) {
+      if (level === "ok") level = "degraded";
+      lines.push(
+        `${this.options.configurationFile} is missing (deleted?): aurproxy writes it again ` +
+          `at the next update; HAProxy runs the config it loaded`,
+      );
+    }
+    return { level, lines };
   }
 
-  /** Starts HAProxy (`-W -db`) as a supervised child on the file the first apply wrote. */
+  /**
+   * Starts HAProxy (`-W -db -f FILE -S MASTER`) as a supervised child on the file the
+   * first apply wrote; resolves once it has a worker. It then runs that file: the next
+   * apply need not reload.
+   */
   async start(): Promise<void> {
-    this.#process ??= new HaproxyProcess(this.options, this.binary, this.#deps.logger);
-    await this.#process.start();
+    if (this.#process) return;
+    const text = await Deno.readTextFile(this.options.configurationFile);
+    const proc = new HaproxyProcess({
+      binary: this.binary,
+      options: this.options,
+      logger: this.#deps.logger.child("haproxy"),
+      stopTimeoutMs: stopDeadlineMs(text),
+    });
+    await proc.start();
+    this.#process = proc;
+    this.#running = { text, structure: structureOf(text), layout: readLayout(text) };
   }
 
-  /** Stops the supervised HAProxy: soft stop, killed after `deadlineMs`. */
+  /** Soft stop (SIGUSR1), SIGKILL to the group at `deadlineMs` (hard-stop-after + 2 s). */
   async stop(opts?: { readonly deadlineMs?: number }): Promise<void> {
-    await this.#process?.stop(opts?.deadlineMs);
+    const text = this.#written ?? "";
+    await this.#process?.stop(opts?.deadlineMs ?? stopDeadlineMs(text));
   }
 
-  /** The supervised HAProxy's state. */
-  status(): ProxyProcessStatus {
-    return this.#process?.status() ??
-      { state: "stopped", restarts: 0, detail: "not started by aurproxy" };
+  /** The supervised HAProxy's state; undefined when aurproxy started none. */
+  status(): ProxyProcessStatus | undefined {
+    return this.#process?.status();
+  }
+
+  /**
+   * Takes over the HAProxy child of `previous` (the backend a SIGHUP replaces), with what
+   * it knew HAProxy runs, when both run the same file, binary and master socket.
+   */
+  adopt(previous: ProxyBackend): string | undefined {
+    if (!(previous instanceof HaproxyBackend)) {
+      return `the running proxy is ${previous.name}'s, not haproxy's`;
+    }
+    const proc = previous.#process;
+    if (!proc) return "the previous haproxy backend runs no HAProxy";
+    const a = previous.options, b = this.options;
+    for (const k of ["configurationFile", "masterSocket", "statsSocket"] as const) {
+      if (a[k] !== b[k]) return `the running HAProxy uses ${k} ${a[k]}, the new config ${b[k]}`;
+    }
+    if (previous.binary !== this.binary) {
+      return `the running HAProxy is ${previous.binary}, the new config names ${this.binary}`;
+    }
+    this.#process = proc;
+    this.#running = previous.#running;
+    this.#written = previous.#written;
+    this.#layout = previous.#layout;
+    this.#layoutRead = true;
+    previous.#process = undefined;
+    return undefined;
   }
 
   #inc(m: HaproxyMetric): void {

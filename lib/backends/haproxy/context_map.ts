@@ -94,3 +94,22 @@ export function bodyLimit(c: Context): string {
     bytes ?? raw
   } }\n`;
 }
+
+/** Margin after `hard-stop-after` before a stopping HAProxy's group is killed. */
+const STOP_MARGIN_MS = 2_000;
+
+/**
+ * How long a stopping HAProxy running `configText` gets between SIGUSR1 and SIGKILL: its
+ * `hard-stop-after` plus a margin (32 s by default).
+ *
+ * @example
+ * ```ts
+ * stopDeadlineMs("global\n    hard-stop-after 10s\n"); // 12000
+ * ```
+ */
+export function stopDeadlineMs(configText: string): number {
+  const m = /^\s*hard-stop-after\s+(\d+)(ms|s|m|h)?\s*$/m.exec(configText);
+  if (!m) return 30_000 + STOP_MARGIN_MS;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "ms"]!;
+  return Number(m[1]) * unit + STOP_MARGIN_MS;
+}

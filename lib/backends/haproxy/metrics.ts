@@ -56,7 +56,10 @@ export function parseShowStat(text: string): StatRow[] {
 }
 
 const KIND: Record<string, string> = { "0": "frontend", "1": "backend", "2": "server" };
-const SESSIONS = ["haproxy_sessions", "Current sessions, by proxy and server (show stat scur)."];
+const SESSIONS = [
+  "haproxy_current_sessions",
+  "Current sessions, by proxy and server (show stat scur).",
+];
 const TOTAL = ["haproxy_sessions_total", "Sessions since the worker started (show stat stot)."];
 const BYTES_IN = ["haproxy_bytes_in_total", "Bytes received (show stat bin)."];
 const BYTES_OUT = ["haproxy_bytes_out_total", "Bytes sent (show stat bout)."];

@@ -10,7 +10,12 @@
  *   the backend has no usable server; a path no location matches is 404. An old worker
  *   draining after a reload counts no usable server in its stopped backends (`nbsrv` is
  *   0 there), so the empty-route answer is left to the current worker (`!{ stopping }`):
- *   requests the old one still reads go to the backend as before.
+ *   requests the old one still reads go to the backend as before;
+ * - a request for a proxied prefix location without its trailing slash (`/api` for a
+ *   route at `/api/`) is redirected to it (301), as nginx does for `proxy_pass`.
+ *
+ * A path no location matches is 404 here; nginx would serve its compiled-in document
+ * root there (a 403, a 404 or its welcome page, depending on the installation).
  *
  * Both picks are kept in transaction variables (`txn.vh`, `txn.loc`), set by the first
  * rule that matches, so rule order encodes the precedence.
@@ -31,7 +36,8 @@ interface Location {
   readonly action:
     | { readonly kind: "health" }
     | { readonly kind: "deny" }
-    | { readonly kind: "route"; readonly backend: string; readonly empty: number };
+    | { readonly kind: "route"; readonly backend: string; readonly empty: number }
+    | { readonly kind: "redirect"; readonly to: string; readonly backend: string };
 }
 
 function parseLocation(s: string): { exact: boolean; path: string } {
@@ -52,9 +58,25 @@ export function locationsOf(s: ServerSnapshot, vh: number): Location[] {
       add(l, { kind: "route", backend: r.slug, empty: r.emptyEndpointStatusCode });
     }
   }
-  // Stable: equal prefixes cannot happen (the config refuses duplicate locations).
-  return out.sort((a, b) =>
-    a.exact !== b.exact ? (a.exact ? -1 : 1) : b.path.length - a.path.length
+  // nginx answers a request for a proxied prefix location without its trailing slash
+  // (`/api` for `/api/`) with a 301 to it, unless a location names that path itself.
+  const paths = new Set(out.map((l) => l.path));
+  const redirects: Location[] = out.flatMap((l) =>
+    l.action.kind === "route" && !l.exact && l.path.length > 1 && l.path.endsWith("/") &&
+      !paths.has(l.path.slice(0, -1))
+      ? [{
+        id: `${l.id}r`,
+        exact: true,
+        path: l.path.slice(0, -1),
+        action: { kind: "redirect" as const, to: l.path, backend: l.action.backend },
+      }]
+      : []
+  );
+  // Stable: equal prefixes cannot happen (the config refuses duplicate locations). A
+  // redirect yields to a real exact location.
+  const rank = (l: Location) => (l.exact ? (l.action.kind === "redirect" ? 1 : 0) : 2);
+  return [...out, ...redirects].sort((a, b) =>
+    rank(a) !== rank(b) ? rank(a) - rank(b) : b.path.length - a.path.length
   );
 }
 
@@ -102,11 +124,20 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
     const vh = multi ? `{ var(txn.vh) -m int ${i} } ` : "";
     for (const l of locationsOf(s, i)) {
       const match = l.exact ? `{ path ${l.path} }` : `{ path_beg ${l.path} }`;
+      // Only a proxied location redirects: nginx answers an empty one itself.
+      const live = l.action.kind === "redirect" ? ` { nbsrv(${l.action.backend}) gt 0 }` : "";
       locRules.push(
-        `    http-request set-var(txn.loc) str(${l.id}) if ${vh}${match} ${unset("loc")}`,
+        `    http-request set-var(txn.loc) str(${l.id}) if ${vh}${match}${live} ${unset("loc")}`,
       );
       const at = `{ var(txn.loc) -m str ${l.id} }`;
       if (l.action.kind === "health") actions.push(`    http-request return status 200 if ${at}`);
+      if (l.action.kind === "redirect") {
+        const to = l.action.to;
+        actions.push(
+          `    http-request redirect code 301 location ${to}?%[query] if ${at} { query -m found }`,
+          `    http-request redirect code 301 location ${to} if ${at}`,
+        );
+      }
       if (l.action.kind === "deny") {
         actions.push(`    http-request deny deny_status 403 if ${at}`);
       }

@@ -258,7 +258,7 @@ rigTest(
     await backend.apply(route(port, [a.port]), { reload: true });
     const before = await h.pids();
     const fresh = startTraffic(port, { tag: () => 0 });
-    const kept = startKeepAliveTraffic(port, { connections: 4, retryIdempotent: false });
+    const kept = startKeepAliveTraffic(port, { connections: 8, retryIdempotent: false });
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 5; i++) {
       // A new route is structure: a reload each time.

@@ -200,12 +200,14 @@ Deno.test("haproxy render: nginx's precedence as rule order (exact, longest pref
     .map((m) => m[1]);
   deepStrictEqual(order, [
     "{ path /exact }",
+    "{ path /a/b }",
     "{ path_beg /health/private }",
     "{ path_beg /health }",
     "{ path_beg /a/b/ }",
     "{ path_beg / }",
   ]);
   ok(text.includes("    timeout server 5s\n"), "a bare nginx number is seconds");
+  ok(text.includes("redirect code 301 location /a/b/ if"), "/a/b redirects to /a/b/");
 });
 
 Deno.test("haproxy parsers: show proc, show stat", () => {

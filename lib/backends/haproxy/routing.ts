@@ -156,6 +156,10 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
     mode http
     bind :${port}
     timeout client ${timeout}
+    # After a reload the old worker keeps an idle kept-alive connection until its next
+    # request, answered with "Connection: close", instead of closing it while the client
+    # may be sending on it (a request lost). Bounded by hard-stop-after.
+    option idle-close-on-response
 ${c.access_log === false || c.access_log === "off" ? "" : "    option httplog\n"}${bodyLimit(c)}${
     [...hostRules(servers), ...locRules, ...actions].join("\n")
   }

@@ -7,7 +7,7 @@
  */
 
 import type { HaproxyOptions } from "../lib/backends/haproxy/options.ts";
-import { showProc } from "../lib/backends/haproxy/master.ts";
+import { showProc, statsPid } from "../lib/backends/haproxy/master.ts";
 import { resolveHaproxy } from "../lib/backends/haproxy/binary.ts";
 import { signalGroup } from "../lib/process/group.ts";
 import { waitFor, waitForPort } from "./ports.ts";
@@ -29,18 +29,23 @@ export interface RunningHaproxy {
   readonly pid: number;
   /** Its stderr so far. */
   stderr(): string;
-  /** The master's pid and its current workers'. */
+  /** The master's pid and its current workers' (through the master CLI). */
   pids(): Promise<{ master: number; workers: readonly number[] }>;
   stop(): Promise<void>;
 }
 
-/** Starts HAProxy on `options.configurationFile`; resolves once every port listens. */
+/**
+ * Starts HAProxy on `options.configurationFile`; resolves once every port listens.
+ * `masterCli: false` starts it without a master CLI (`-S`), as an operator may.
+ */
 export async function runHaproxy(
   options: HaproxyOptions,
   waitPorts: readonly number[],
+  o: { readonly masterCli?: boolean } = {},
 ): Promise<RunningHaproxy> {
+  const cli = o.masterCli === false ? [] : ["-S", options.masterSocket];
   const child = new Deno.Command(resolveHaproxy(options.binary), {
-    args: ["-W", "-db", "-f", options.configurationFile, "-S", options.masterSocket],
+    args: ["-W", "-db", "-f", options.configurationFile, ...cli],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -67,8 +72,9 @@ export async function runHaproxy(
     await drained;
   };
   try {
-    await waitFor("haproxy master socket", async () => {
+    await waitFor("haproxy's worker", async () => {
       if (exited) throw new Error("haproxy exited");
+      if (!cli.length) return await statsPid(options.statsSocket).catch(() => undefined);
       const t = await showProc(options.masterSocket).catch(() => undefined);
       return t && t.workers.length > 0 ? t : undefined;
     });

@@ -28,7 +28,11 @@ interface Rig {
   readonly backend: HaproxyBackend;
   readonly metrics: MetricsRegistry;
   /** Writes `snap` (`reload: false`) and starts HAProxy on it. */
-  start(snap: ProxySnapshot, ports: readonly number[]): Promise<RunningHaproxy>;
+  start(
+    snap: ProxySnapshot,
+    ports: readonly number[],
+    o?: { masterCli?: boolean },
+  ): Promise<RunningHaproxy>;
   backends(...names: string[]): Promise<TestBackend[]>;
 }
 
@@ -44,10 +48,10 @@ function rigTest(name: string, fn: (r: Rig) => Promise<void>) {
         dir,
         backend,
         metrics,
-        start: async (snap, ports) => {
+        start: async (snap, ports, o) => {
           const r = await backend.apply(snap, { reload: false });
           strictEqual(r.kind, "applied", JSON.stringify(r));
-          const h = await runHaproxy(backend.options, ports);
+          const h = await runHaproxy(backend.options, ports, o);
           running.push(h);
           return h;
         },
@@ -363,5 +367,23 @@ rigTest(
     const r = await backend.apply(route(port, [b.port]), { reload: true });
     strictEqual(r.kind, "applied", JSON.stringify(r));
     deepStrictEqual(await bodies(port, 3), ["b", "b", "b"]);
+  },
+);
+
+rigTest(
+  "an HAProxy started without a master CLI is found by its pid file and reloaded by a signal",
+  async ({ start, backends, backend }) => {
+    const [a, b] = await backends("a", "b");
+    const port = freePort();
+    await start(route(port, [a.port]), [port], { masterCli: false });
+    const { statsPid } = await import("../../lib/backends/haproxy/master.ts");
+    const before = await statsPid(backend.options.statsSocket);
+    const r = await backend.apply(route(port, [b.port]), { reload: true });
+    strictEqual(r.kind === "applied" && r.reloaded, true, JSON.stringify(r));
+    ok((await statsPid(backend.options.statsSocket)) !== before, "a new worker");
+    deepStrictEqual(new Set(await bodies(port, 4)), new Set(["b"]));
+    const next = await backend.apply(route(port, [a.port, b.port], [1, 0]), { reload: true });
+    deepStrictEqual(next, { ...next, kind: "applied", reloaded: false }, "then the runtime API");
+    deepStrictEqual(new Set(await bodies(port, 4)), new Set(["a"]));
   },
 );

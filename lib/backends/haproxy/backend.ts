@@ -33,7 +33,7 @@ import type {
 import { removeLeftovers, replaceFile, tempPathFor, writeSynced } from "../nginx/config_file.ts";
 import { checkConfig, resolveHaproxy } from "./binary.ts";
 import { liveServers, readLayout, structureOf } from "./layout_file.ts";
-import { reloadMaster } from "./master.ts";
+import { reloadBySignal, reloadMaster } from "./master.ts";
 import type { HaproxyOptions } from "./options.ts";
 import { renderHaproxy } from "./render.ts";
 import { parseServersState, runtimeCommands, stateDifferences } from "./runtime_changes.ts";
@@ -252,22 +252,24 @@ export class HaproxyBackend implements ProxyBackend {
     const file = this.options.configurationFile;
     switch (outcome.kind) {
       case "reloaded":
-        this.#running = { text, structure, layout };
-        this.#inc(HAPROXY_METRICS.reloads);
-        this.#deps.metrics.set(
-          "last_reload_timestamp_seconds",
-          "When the proxy last reloaded.",
-          Date.now() / 1000,
+        return this.#reloaded(text, structure, layout, started);
+      case "unreachable": {
+        // Started without -S: the pid file names the master; a signal reloads it.
+        const signalled = await reloadBySignal(
+          this.options.pidPath,
+          file,
+          this.options.statsSocket,
+          this.#deps.reloadTimeoutMs ?? 5000,
         );
-        return { kind: "applied", reloaded: true, durationMs: performance.now() - started };
-      case "unreachable":
+        if (signalled.ok) return this.#reloaded(text, structure, layout, started);
         this.#inc(HAPROXY_METRICS.reloadFailures);
         this.#running = undefined;
         return {
           kind: "reload_failed",
-          error: `no HAProxy master answers on ${this.options.masterSocket} (${outcome.detail}); ` +
-            `config written to ${file}`,
+          error: `no HAProxy master answers on ${this.options.masterSocket} (${outcome.detail}) ` +
+            `and none could be signalled (${signalled.detail}); config written to ${file}`,
         };
+      }
       case "timeout":
         this.#inc(HAPROXY_METRICS.reloadFailures);
         this.#running = undefined;
@@ -292,6 +294,17 @@ export class HaproxyBackend implements ProxyBackend {
         return result;
       }
     }
+  }
+
+  #reloaded(text: string, structure: string, layout: SlotLayout, started: number): ApplyResult {
+    this.#running = { text, structure, layout };
+    this.#inc(HAPROXY_METRICS.reloads);
+    this.#deps.metrics.set(
+      "last_reload_timestamp_seconds",
+      "When the proxy last reloaded.",
+      Date.now() / 1000,
+    );
+    return { kind: "applied", reloaded: true, durationMs: performance.now() - started };
   }
 
   /** True when the live file aurproxy wrote has gone: the next update writes it again. */

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readProc } from "../nginx/process.ts";
 import { socketCommand } from "./socket_command.ts";
 
 /** What `show proc` reports. */
@@ -116,4 +117,53 @@ export async function reloadMaster(
     detail = `the new worker ${fresh[0]} does not answer`;
   }
   return { kind: "timeout", detail };
+}
+
+/**
+ * Why the process in `pidPath` is not the HAProxy master running `configFile`, or
+ * undefined when it is: only that process may be signalled.
+ */
+export function whyNotOurMaster(pidPath: string, configFile: string): string | undefined {
+  let pid: number;
+  try {
+    pid = Number(Deno.readTextFileSync(pidPath).trim().split("\n")[0]);
+  } catch {
+    return `no pid file ${pidPath}`;
+  }
+  const proc = Number.isInteger(pid) && pid > 0 ? readProc(pid) : undefined;
+  if (!proc) return `${pidPath} names pid ${pid}, which is not running`;
+  if (!/haproxy/.test(proc.title) || !proc.title.includes(configFile)) {
+    return `${pidPath} names pid ${pid} (${
+      proc.title.slice(0, 80)
+    }), not an HAProxy on ${configFile}`;
+  }
+  return undefined;
+}
+
+/**
+ * For an HAProxy started without a master CLI (`-S`): SIGUSR2 to the master named by the
+ * pid file (only when it runs `configFile`), confirmed once the stats socket answers from
+ * another worker. A reload HAProxy rejects shows only as not confirmed.
+ */
+export async function reloadBySignal(
+  pidPath: string,
+  configFile: string,
+  statsSocket: string,
+  timeoutMs: number,
+): Promise<{ readonly ok: true } | { readonly ok: false; readonly detail: string }> {
+  const why = whyNotOurMaster(pidPath, configFile);
+  if (why) return { ok: false, detail: why };
+  const pid = Number(Deno.readTextFileSync(pidPath).trim().split("\n")[0]);
+  const before = await statsPid(statsSocket).catch(() => undefined);
+  if (before === undefined) {
+    return { ok: false, detail: `the stats socket ${statsSocket} does not answer` };
+  }
+  Deno.kill(pid, "SIGUSR2");
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    await sleep(5);
+    const now = await statsPid(statsSocket).catch(() => undefined);
+    if (now !== undefined && now !== before) return { ok: true };
+  }
+  return { ok: false, detail: `no new worker answered on ${statsSocket} after SIGUSR2` };
 }

@@ -135,11 +135,12 @@ rigTest(
     const [a, t] = await backends("a", "t");
     const port = freePort();
     const tcp = freePort();
+    const overflow = freePort();
     const snap = snapshot([
       {
         ports: [port],
         healthcheckRoute: "/healthcheck",
-        context: { location_blacklist: ["/private"] },
+        context: { location_blacklist: ["/private"], overflow_port: overflow },
         routes: [
           { locations: ["/app/"], ports: [a.port] },
           { locations: ["/none/"], ports: [], emptyEndpointStatusCode: 418 },
@@ -147,7 +148,8 @@ rigTest(
       },
       { ports: [tcp], stream: [t.port] },
     ]);
-    await start(snap, [port, tcp]);
+    await start(snap, [port, tcp, overflow]);
+    strictEqual((await httpGet(overflow, "/anything")).status, 502, "overflow_port");
     const health = await httpGet(port, "/healthcheck");
     deepStrictEqual([health.status, health.body], [200, ""], "answered by HAProxy itself");
     strictEqual((await httpGet(port, "/private/x")).status, 403);
@@ -250,6 +252,12 @@ rigTest(
     const file = await Deno.readTextFile(backend.options.configurationFile);
     strictEqual(file, backend.render(route(port, [b.port])), "the file holds the running state");
     ok(file.includes(`127.0.0.1:${b.port} weight 256`), file);
+    const live = await backend.liveEndpoints();
+    deepStrictEqual(
+      [...live!.upstreams.values()].flat().map((s) => [s.port, s.weight, s.pool]),
+      [[b.port, 256, "primary"]],
+      "read back for sources that cannot read their registry yet",
+    );
   },
 );
 

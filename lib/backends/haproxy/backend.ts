@@ -185,6 +185,8 @@ export class HaproxyBackend implements ProxyBackend {
         );
         return { kind: "invalid", error: checked.error };
       }
+      // What HAProxy loaded last, presumably, when aurproxy does not know better.
+      const prior = this.#written;
       await Deno.rename(tmp, file).catch(async (err) => {
         await Deno.remove(tmp).catch(() => {});
         throw err;
@@ -198,7 +200,7 @@ export class HaproxyBackend implements ProxyBackend {
         this.#running = undefined;
         return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
       }
-      return await this.#reload(text, structure, layout, started);
+      return await this.#reload(text, structure, layout, started, prior);
     } catch (err) {
       this.#inc(HAPROXY_METRICS.errors);
       const why = err instanceof Error ? err.message : String(err);
@@ -243,6 +245,7 @@ export class HaproxyBackend implements ProxyBackend {
     structure: string,
     layout: SlotLayout,
     started: number,
+    prior: string | undefined,
   ): Promise<ApplyResult> {
     const previous = this.#running;
     const outcome = await reloadMaster(
@@ -281,14 +284,15 @@ export class HaproxyBackend implements ProxyBackend {
         this.#inc(HAPROXY_METRICS.reloadFailures);
         // Its old workers serve the previous config: the file goes back to it, so that a
         // restart serves what runs now.
-        if (previous) await this.#write(previous.text, previous.layout);
+        const back = previous?.text ?? prior;
+        if (back) await this.#write(back, previous?.layout ?? readLayout(back));
         this.#running = previous;
         const result: ApplyResult = {
           kind: "reload_failed",
           error: `HAProxy (master ${outcome.table.master}) could not load the new config ` +
             `(its log says why, e.g. a port it cannot bind); its workers ` +
             `${outcome.table.workers.join(", ")} serve the previous config` +
-            (previous ? `, written back to ${file}` : ""),
+            (back ? `, written back to ${file}` : ""),
         };
         this.#refused = { text, result };
         return result;

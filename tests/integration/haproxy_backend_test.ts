@@ -395,3 +395,44 @@ rigTest(
     deepStrictEqual(new Set(await bodies(port, 4)), new Set(["a"]));
   },
 );
+
+/** A server that reads each request and closes the connection without an answer. */
+function startHangUp(): { port: number; requests: string[]; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const requests: string[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(4096);
+      conn.read(buf).then((n) => {
+        requests.push(new TextDecoder().decode(buf.subarray(0, n ?? 0)).split(" ")[0]);
+        conn.close();
+      }).catch(() => {});
+    }
+  })().catch(() => {});
+  return { port: listener.addr.port, requests, close: () => listener.close() };
+}
+
+rigTest(
+  "retries as nginx: a refused or empty attempt goes to another endpoint; a sent POST is not sent again",
+  async ({ start, backends }) => {
+    const [a] = await backends("a");
+    const port = freePort();
+    const gone = freePort();
+    const hangUp = startHangUp();
+    try {
+      await start(route(port, [a.port, gone, hangUp.port]), [port]);
+      const gets = await bodies(port, 12);
+      deepStrictEqual(new Set(gets), new Set(["a"]), "every GET answered by a");
+      ok(hangUp.requests.includes("GET"), "some GETs met the hang-up first and were retried");
+      const posts: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        posts.push((await httpGet(port, "/", { method: "POST" })).status);
+      }
+      const lost = hangUp.requests.filter((m) => m === "POST").length;
+      ok(lost > 0, "some POSTs were sent to the hang-up");
+      strictEqual(posts.filter((s) => s !== 200).length, lost, `not sent again: ${posts}`);
+    } finally {
+      hangUp.close();
+    }
+  },
+);

@@ -61,6 +61,11 @@ export interface ProxyAppOptions extends ReconcilerTiming {
   readonly updateFailureThresholdSeconds?: number;
 }
 
+/** The proxy aurproxy was to run (`run --supervise`) could not be started. */
+export class ProxyStartError extends Error {
+  override name = "ProxyStartError";
+}
+
 /**
  * @example
  * ```ts
@@ -148,6 +153,37 @@ export class ProxyApp {
     this.#running = true;
     this.#unsubscribe = this.topology.onChange(() => this.reconciler.markDirty());
     await this.topology.start();
+    this.reconciler.start();
+  }
+
+  /**
+   * `run --supervise`: starts every source, writes the config once as `--setup` does (one
+   * snapshot, no weight adjustment, `reload: false`), starts the proxy on it
+   * (`backend.start()`), then keeps it up to date as {@linkcode start} does. Rejects with
+   * a {@linkcode ProxyStartError} when the config cannot be written or the proxy does not
+   * start; {@linkcode stop} then stops the sources.
+   */
+  async startSupervised(): Promise<void> {
+    const backend = this.applier.backend;
+    if (!backend.start) {
+      throw new ProxyStartError(`the ${backend.name} backend cannot run its proxy itself`);
+    }
+    this.#running = true;
+    this.#unsubscribe = this.topology.onChange(() => this.reconciler.markDirty());
+    await this.topology.start();
+    const result = await backend.apply(await this.reconciler.snapshotOnce(), { reload: false });
+    if (result.kind !== "applied" && result.kind !== "unchanged") {
+      throw new ProxyStartError(
+        `the first ${backend.name} config was not written: ${result.error}`,
+      );
+    }
+    try {
+      await backend.start();
+    } catch (err) {
+      throw new ProxyStartError(
+        `${backend.name} did not start: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
     this.reconciler.start();
   }
 

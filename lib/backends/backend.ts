@@ -105,21 +105,51 @@ export interface ProxyBackend {
    */
   apply(snapshot: ProxySnapshot, opts: { reload: boolean }): Promise<ApplyResult>;
   /**
-   * Optional, for a backend that runs the proxy process itself rather than signalling one
-   * started by the operator or the Aurora task. Called once, after a first
-   * `apply(snapshot, { reload: false })` wrote a valid config; resolves once the proxy
-   * accepts connections on it, rejects when it cannot be started. From then on the backend
-   * keeps it running (restarting it with backoff) until {@linkcode stop}.
+   * Optional, for a backend that runs the proxy process itself (`run --supervise`) rather
+   * than signalling one started by the operator or the Aurora task. `--supervise` is
+   * refused (exit 2) for a backend without it. The contract every backend keeps:
+   *
+   * - Called once, after a first `apply(snapshot, { reload: false })` wrote a valid
+   *   config (as `--setup` does). Starts the proxy in the foreground on the live file as
+   *   a `Supervisor` child (`lib/process/supervisor.ts`: its own process
+   *   group; stderr into aurproxy's log) and resolves once it accepts connections; it
+   *   counts as running the live config, so the next `apply` need not reload it.
+   * - Rejects, with the proxy's own words (the last stderr lines) and the supervisor
+   *   stopped, when the proxy exits or cannot be spawned before it accepts (binary
+   *   missing, a port in use, a config it refuses at start): aurproxy exits 1, no retry.
+   * - From then on `apply(..., { reload: true })` reloads *that child* through the
+   *   supervisor (SIGHUP for nginx; HAProxy: its master's reload signal or runtime API),
+   *   never a pid read from a pid file, and only once the child installed its handlers.
+   * - A child that dies is restarted with the supervisor's backoff (0.5 s doubling to
+   *   30 s) on the live file, which is always the last config validated and swapped in,
+   *   so it serves the current config. While it is down, {@linkcode health} fails (the
+   *   proxy serves nothing) and {@linkcode status} says `restarting` with the backoff.
+   * - {@linkcode adopt} lets the backend of a graph built on SIGHUP take the running
+   *   child over; {@linkcode stop} is a step of the shutdown's `stop_children` phase,
+   *   after deregistration.
    */
   start?(): Promise<void>;
   /**
    * Optional, with {@linkcode start}: stops the proxy gracefully (in-flight requests
-   * finish), killing it when `deadlineMs` passes. A shutdown step of the "stop children"
-   * phase; idempotent.
+   * finish; nginx: SIGQUIT), then SIGKILL to its whole process group when `deadlineMs`
+   * passes (default: the proxy's own drain bound, nginx's `worker_shutdown_timeout`, plus
+   * a margin), so no worker outlives it. Resolves once every process is gone; a no-op
+   * when nothing was started. Idempotent.
    */
   stop?(opts?: { readonly deadlineMs?: number }): Promise<void>;
-  /** Optional, with {@linkcode start}: the supervised process's state, for /health. */
-  status?(): ProxyProcessStatus;
+  /**
+   * Optional, with {@linkcode start}: the supervised process's state, for /health and the
+   * status page; undefined when the backend runs no process (not started).
+   */
+  status?(): ProxyProcessStatus | undefined;
+  /**
+   * Optional, with {@linkcode start}: takes over the process `previous` (the backend of
+   * the graph a SIGHUP replaces) started, so the proxy keeps running across the swap and
+   * this backend's applies reload it. Returns why it cannot (another backend, or the
+   * process would have to run another file or binary), and then the new config is not
+   * applied; undefined once taken over. `previous` may still be used if the swap fails.
+   */
+  adopt?(previous: ProxyBackend): string | undefined;
   /**
    * Optional: what the backend sees of the running proxy now, for /health (cheap and
    * synchronous: called on every request). `failed` when restarting the task is the

@@ -52,7 +52,7 @@ export const RUN_FLAGS: FlagTable = {
   backend: {
     type: "string",
     default: "nginx",
-    help: 'Backend of a config without a "backend" key; only nginx.',
+    help: 'Backend of a config without a "backend" key: nginx or haproxy.',
   },
   "strict-config": {
     type: "boolean",
@@ -79,6 +79,14 @@ export const RUN_FLAGS: FlagTable = {
     type: "boolean",
     default: false,
     help: "Render and write the proxy config once (no reload), then exit.",
+  },
+  supervise: {
+    type: "boolean",
+    default: false,
+    help: "Start the proxy (nginx) as aurproxy's own child and supervise it: write its " +
+      "config as --setup does, start it in the foreground, reload it on changes, restart " +
+      "it with backoff if it dies, stop it gracefully on shutdown (after deregistration). " +
+      "Without it, the proxy is started separately (run --setup, nginx, run).",
   },
   "state-file": {
     type: "string",

@@ -7,7 +7,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { ProxyApp } from "../app.ts";
+import { ProxyApp, ProxyStartError } from "../app.ts";
 import { systemClock } from "../clock.ts";
 import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
 import type { ProxyConfig } from "../model/config.ts";
@@ -20,6 +20,8 @@ import { adjusterFactory } from "../share/kinds.ts";
 import { sourceFactory } from "../sources/kinds.ts";
 import type { LiveUpstreams, ProxyBackend } from "../backends/backend.ts";
 import { nginxBackend } from "../backends/nginx/kind.ts";
+import { haproxyBackend } from "../backends/haproxy/kind.ts";
+import { HaproxyBackend } from "../backends/haproxy/backend.ts";
 import { createBackend, optionsFor } from "../backends/table.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
@@ -45,6 +47,7 @@ import type { SelfRegistration } from "../register/self_registration.ts";
 import { type PublisherConfig, publisherConfig } from "../metrics/publishers/classes.ts";
 import { NginxBackend } from "../backends/nginx/backend.ts";
 import { wireMetrics } from "./metrics_wiring.ts";
+import { addProxyStop, adopting } from "./supervise.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
@@ -56,6 +59,8 @@ export interface RunOptions {
   /** `--management-lifecycle-allow`: networks besides loopback that may shut down. */
   readonly lifecycleAllow: readonly IpNetwork[];
   readonly setup: boolean;
+  /** `--supervise`: aurproxy starts and supervises the proxy itself. */
+  readonly supervise: boolean;
   readonly updatePeriodSeconds: number;
   readonly minIntervalSeconds: number;
   readonly weightAdjustmentDelaySeconds: number;
@@ -85,7 +90,15 @@ export interface RunOptions {
 
 /** Turns flag values into {@linkcode RunOptions}; throws UsageError naming the flag. */
 export function runOptions(v: FlagValues): RunOptions {
+  if (v.supervise === true && v.setup === true) {
+    throw new UsageError(
+      "--supervise",
+      "cannot be combined with --setup: --setup writes the config for a proxy started " +
+        "separately and exits; --supervise writes it itself and runs the proxy",
+    );
+  }
   return {
+    supervise: v.supervise === true,
     backend: backendFlag(v),
     strictConfig: v["strict-config"] === true,
     configArg: requireString(v, "config"),
@@ -120,10 +133,17 @@ export function runOptions(v: FlagValues): RunOptions {
   };
 }
 
-/** The state file when `--state-file` is not given: `aurproxy-state.json` beside the nginx config. */
+/**
+ * The state file when `--state-file` is not given: `aurproxy-state.json` beside the proxy's
+ * config (nginx's or HAProxy's `configuration_file`).
+ */
 export function defaultStateFile(config: ProxyConfig): string | undefined {
-  if (config.backend !== nginxBackend.name) return undefined;
-  return join(dirname(optionsFor(nginxBackend, config).configurationFile), "aurproxy-state.json");
+  const file = config.backend === nginxBackend.name
+    ? optionsFor(nginxBackend, config).configurationFile
+    : config.backend === haproxyBackend.name
+    ? optionsFor(haproxyBackend, config).configurationFile
+    : undefined;
+  return file === undefined ? undefined : join(dirname(file), "aurproxy-state.json");
 }
 
 /**
@@ -230,7 +250,13 @@ function procReadable(): void {
 /** What {@linkcode buildGraph} reads of the run options. */
 type GraphOptions = Omit<
   RunOptions,
-  "configArg" | "managementPort" | "managementHost" | "lifecycleAllow" | "setup" | "logLevel"
+  | "configArg"
+  | "managementPort"
+  | "managementHost"
+  | "lifecycleAllow"
+  | "setup"
+  | "supervise"
+  | "logLevel"
 >;
 
 /** The object graph shared by `run`, `render` and the benchmarks. */
@@ -377,6 +403,14 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const apiFile = stateFile ? await loadManagedFile(stateFile, log) : undefined;
   const graph = await buildGraph(config, optionsFor(config), log, { leaveOut, apiFile });
   const { app, metrics } = graph;
+  if (opts.supervise && !graph.backend.start) {
+    await graph.close();
+    throw new UsageError(
+      "--supervise",
+      `the ${graph.backend.name} backend cannot run its proxy itself: start the proxy ` +
+        `separately (run --setup, then the proxy, then run without --supervise)`,
+    );
+  }
   // Checked before anything starts or is written: a bad registration flag exits 2.
   let registration: SelfRegistration | undefined;
   try {
@@ -459,6 +493,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   const reg = registration;
   if (reg) shutdown.add("deregister", "registration", () => reg.deregister());
   shutdown.add("flush", "pipeline", () => live.close("shutting down"));
+  if (opts.supervise) addProxyStop(shutdown, () => live.current.backend);
   const metricsWiring = wireMetrics({
     metrics,
     clock: systemClock,
@@ -466,6 +501,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     shutdown,
     publisher: opts.metricPublisher,
     statsPort: graph.backend instanceof NginxBackend ? graph.backend.options.statsPort : undefined,
+    backendStats: graph.backend instanceof HaproxyBackend ? graph.backend.stats : undefined,
     refreshers: [() => live.current.sessions.refreshMetrics()],
   });
   // Whichever graph runs registers after its first successful apply and is timed.
@@ -477,24 +513,28 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   withListeners(graph);
   // SIGHUP swaps the whole graph (./reload.ts): what must follow it reads live.current.
   const started = systemClock.now();
-  const live = new LiveGraph(graph, {
+  const live: LiveGraph = new LiveGraph(graph, {
     configArg: opts.configArg,
     configOptions: parse,
     logger: log,
     metrics,
     build: async (c) =>
       withListeners(
-        await buildGraph(
-          c,
-          {
-            ...optionsFor(c),
-            weightAdjustmentDelaySeconds: Math.max(
-              0,
-              opts.weightAdjustmentDelaySeconds - (systemClock.now() - started) / 1000,
-            ),
-          },
-          log,
-          { metrics, leaveOut, apiFile },
+        await adopting(
+          opts.supervise,
+          (): ProxyBackend => live.current.backend,
+          buildGraph(
+            c,
+            {
+              ...optionsFor(c),
+              weightAdjustmentDelaySeconds: Math.max(
+                0,
+                opts.weightAdjustmentDelaySeconds - (systemClock.now() - started) / 1000,
+              ),
+            },
+            log,
+            { metrics, leaveOut, apiFile },
+          ),
         ),
       ),
   });
@@ -515,10 +555,13 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
   });
   shutdown.add("close", "signal listeners", stopListening);
   try {
-    await app.start();
+    if (opts.supervise) await app.startSupervised();
+    else await app.start();
   } catch (err) {
     await shutdown.run("start failed");
-    throw err;
+    if (!(err instanceof ProxyStartError)) throw err;
+    log.error(`--supervise: ${err.message}`);
+    return 1;
   }
   // Mirroring starts once the proxy is up and stops with the children.
   let mirror;

@@ -18,7 +18,12 @@ import type { MetricsRegistry } from "../../metrics/registry.ts";
 import type { HealthCheckResult } from "../../model/health.ts";
 import type { ProxySnapshot } from "../../model/snapshot.ts";
 import { renderNginx } from "./render.ts";
-import type { ApplyResult, ProxyBackend, ValidationResult } from "../backend.ts";
+import type {
+  ApplyResult,
+  ProxyBackend,
+  ProxyProcessStatus,
+  ValidationResult,
+} from "../backend.ts";
 import { type NginxBinary, resolveNginx, testConfig } from "./binary.ts";
 import { keepCopy, removeLeftovers, tempPathFor, writeSynced } from "./config_file.ts";
 import { NGINX_METRICS, type NginxMetric } from "./metrics.ts";
@@ -27,6 +32,7 @@ import { restorePrevious } from "./rollback.ts";
 import { NginxWatch } from "./watch.ts";
 import { configMeaning, workerCountOf } from "./config_text.ts";
 import { readLiveUpstreams } from "./live_config.ts";
+import { OwnNginx, ownNginxArgv, stopDeadlineMs, whyNotSupervisable } from "./supervised.ts";
 
 export { configMeaning } from "./config_text.ts";
 import type { ProcInfo } from "./process.ts";
@@ -46,8 +52,9 @@ export interface NginxBackendDeps {
 type LiveState = "confirmed" | "unconfirmed" | "unknown";
 
 /**
- * Signals an nginx started by someone else (the Aurora task, an init system); it does not
- * supervise it, so it has no `start`/`stop`/`status`.
+ * Signals an nginx started by someone else (the Aurora task, an init system), found
+ * through the pid file; or, after {@linkcode NginxBackend.start} (`run --supervise`), runs
+ * nginx itself as its child (`supervised.ts`) and signals only that child.
  *
  * @example
  * ```ts
@@ -80,6 +87,8 @@ export class NginxBackend implements ProxyBackend {
   #liveWorkerCount?: number;
   /** A config nginx could not run (rolled back): refused until the desired config changes. */
   #refused?: { readonly meaning: string; readonly result: ApplyResult };
+  /** The nginx aurproxy runs itself (supervising mode), shared with adopting backends. */
+  #own?: OwnNginx;
 
   constructor(options: NginxOptions, deps: NginxBackendDeps) {
     this.options = options;
@@ -152,6 +161,70 @@ export class NginxBackend implements ProxyBackend {
     } catch (err) {
       return err instanceof Deno.errors.NotFound;
     }
+  }
+
+  /**
+   * Supervising mode: starts nginx on the live file (written by the first apply) as
+   * aurproxy's child and resolves once a worker accepts; rejects with nginx's own words
+   * when it exits first. Reloads then signal that child, found through its supervisor.
+   */
+  async start(): Promise<void> {
+    if (this.#own) return;
+    const file = this.options.configurationFile;
+    const text = await Deno.readTextFile(file);
+    const why = whyNotSupervisable(text, file);
+    if (why !== undefined) throw new Error(why);
+    const own = new OwnNginx({
+      binary: this.binary,
+      options: this.options,
+      logger: this.#deps.logger,
+      stopTimeoutMs: stopDeadlineMs(text),
+    });
+    await own.start();
+    this.#supervise(own);
+    // It runs the live file: the first update need not reload it.
+    this.#live = "confirmed";
+    this.#liveWorkerCount = workerCountOf(text);
+  }
+
+  /**
+   * Takes over the nginx `previous` runs (the backend of the graph a SIGHUP replaces), so
+   * nginx keeps running across the swap; why not, when it would then run another file.
+   */
+  adopt(previous: ProxyBackend): string | undefined {
+    const own = previous instanceof NginxBackend ? previous.#own : undefined;
+    if (!own) return `the running proxy is not an nginx aurproxy supervises`;
+    const runs = own.supervisor.status().argv.join(" ");
+    const would = ownNginxArgv(this.binary, this.options).join(" ");
+    if (runs !== would) {
+      return `nginx runs "${runs}", the new config would need "${would}": ` +
+        `configuration_file, nginx_prefix and nginx_binary cannot change while aurproxy ` +
+        `supervises nginx (restart aurproxy)`;
+    }
+    this.#supervise(own);
+    return undefined;
+  }
+
+  /**
+   * Stops the supervised nginx: SIGQUIT, then SIGKILL to its process group once
+   * `deadlineMs` (default: the live config's worker_shutdown_timeout plus 2 s, or 30 s)
+   * has passed. Nothing to do when aurproxy does not run nginx.
+   */
+  async stop(opts: { readonly deadlineMs?: number } = {}): Promise<void> {
+    const own = this.#own;
+    if (!own) return;
+    const text = await Deno.readTextFile(this.options.configurationFile).catch(() => "");
+    await own.stop(opts.deadlineMs ?? stopDeadlineMs(text));
+  }
+
+  /** The supervised nginx's state; undefined when aurproxy does not run nginx. */
+  status(): ProxyProcessStatus | undefined {
+    return this.#own?.status();
+  }
+
+  #supervise(own: OwnNginx): void {
+    this.#own = own;
+    this.#watch.supervise(own);
   }
 
   /** What the live file sends traffic to (see `live_config.ts`). */
@@ -254,9 +327,11 @@ export class NginxBackend implements ProxyBackend {
     }
     this.#trace("signalling");
     const master = check.proc;
+    const own = this.#own;
     const outcome = await reloadAndWatch(master, {
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
       expectedWorkers: this.#liveWorkerCount ?? 1,
+      hangUp: own && (() => own.hangUp()),
     });
     switch (outcome.kind) {
       case "reloaded":
@@ -286,8 +361,10 @@ export class NginxBackend implements ProxyBackend {
   /** No worker left after the reload: the live file goes back to `.1`, reloaded. */
   async #rollBack(master: ProcInfo, meaning: string): Promise<ApplyResult> {
     this.#inc(NGINX_METRICS.reloadFailures);
+    const own = this.#own;
     const r = await restorePrevious(master, this.options.configurationFile, {
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+      hangUp: own && (() => own.hangUp()),
     });
     if (r.kind === "failed") {
       this.#refused = { meaning, result: { kind: "reload_failed", error: r.error } };

@@ -33,6 +33,12 @@ export interface ReloadWatch {
   readonly settleMs?: number;
   /** Workers the running config asks for (a master just started may still fork them). */
   readonly expectedWorkers?: number;
+  /**
+   * Delivers the SIGHUP: for a master aurproxy supervises, through its supervisor (its
+   * own child, never a pid read from a file); false when the child has already exited.
+   * Default: `Deno.kill(master.pid, "SIGHUP")`.
+   */
+  readonly hangUp?: () => boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,7 +60,9 @@ export async function reloadAndWatch(master: ProcInfo, o: ReloadWatch): Promise<
     await sleep(5);
   }
   const before = new Set(childrenOf(master).map((c) => c.pid));
-  Deno.kill(master.pid, "SIGHUP");
+  if (o.hangUp) {
+    if (!o.hangUp()) return { kind: "exited" };
+  } else Deno.kill(master.pid, "SIGHUP");
   let noneSince: number | undefined;
   let kids: NginxChild[] = [];
   while (Date.now() < deadline) {

@@ -32,7 +32,7 @@ const DIED = "nginx -t accepted the new config, but at reload every nginx worker
 export async function restorePrevious(
   master: ProcInfo,
   file: string,
-  o: { readonly timeoutMs: number },
+  o: { readonly timeoutMs: number; readonly hangUp?: () => boolean },
 ): Promise<RestoreResult> {
   const previous = `${file}.1`;
   let text: string;
@@ -49,7 +49,11 @@ export async function restorePrevious(
         `can run is applied`,
     };
   }
-  const outcome = await reloadAndWatch(master, { timeoutMs: o.timeoutMs, expectedWorkers: 0 });
+  const outcome = await reloadAndWatch(master, {
+    timeoutMs: o.timeoutMs,
+    expectedWorkers: 0,
+    hangUp: o.hangUp,
+  });
   if (outcome.kind !== "reloaded") {
     return {
       kind: "failed",

@@ -19,8 +19,20 @@ import {
   type NginxChild,
   ProcAccessError,
   type ProcInfo,
+  readProc,
   stillRunning,
 } from "./process.ts";
+
+/**
+ * The master aurproxy runs itself (supervising mode): its pid comes from the supervisor,
+ * never from the pid file.
+ */
+export interface OwnMaster {
+  /** The running child's pid; undefined while it is restarting or stopped. */
+  pid(): number | undefined;
+  /** Why no child runs, for /health and the log ("restarting in 2 s after ..."). */
+  whyDown(): string;
+}
 
 /**
  * @example
@@ -41,16 +53,24 @@ export class NginxWatch {
   readonly #binary: () => NginxBinary;
   /** Our master and its workers when last seen, to find the workers that outlive it. */
   #lastSeen?: { readonly master: ProcInfo; readonly workers: readonly NginxChild[] };
+  #own?: OwnMaster;
 
   constructor(options: NginxOptions, binary: () => NginxBinary) {
     this.#options = options;
     this.#binary = binary;
   }
 
-  /** What the pid file names now; remembers our master's workers. */
+  /** From now on the master is aurproxy's own child (see {@linkcode OwnMaster}). */
+  supervise(own: OwnMaster): void {
+    this.#own = own;
+  }
+
+  /** What the pid file (or, supervising, the supervisor) names now; remembers our master's workers. */
   check(): MasterCheck {
     const o = this.#options;
-    const check = inspectMaster(o.pidPath, o.configurationFile, this.#binary());
+    const check = this.#own
+      ? ownCheck(this.#own)
+      : inspectMaster(o.pidPath, o.configurationFile, this.#binary());
     if (check.kind === "ours") this.remember(check.proc, childrenOf(check.proc));
     return check;
   }
@@ -69,6 +89,9 @@ export class NginxWatch {
 
   /** Why aurproxy may not reload nginx now (with what to do), or undefined when it may. */
   whyNot(check: MasterCheck): string | undefined {
+    if (this.#own && check.kind !== "ours") {
+      return `nginx is not running: ${this.#own.whyDown()}`;
+    }
     const why = whyNotOurs(check, this.#options);
     if (why === undefined || (check.kind !== "gone" && check.kind !== "no_pid")) return why;
     const left = this.orphans();
@@ -103,4 +126,12 @@ export class NginxWatch {
     }
     return { level: "ok", lines: [] };
   }
+}
+
+/** Our own child as a {@linkcode MasterCheck}: ours while it runs. */
+function ownCheck(own: OwnMaster): MasterCheck {
+  const pid = own.pid();
+  if (pid === undefined) return { kind: "no_pid", detail: own.whyDown() };
+  const proc = readProc(pid);
+  return proc ? { kind: "ours", proc } : { kind: "gone", pid };
 }

@@ -1,0 +1,106 @@
+/**
+ * `"backend": "haproxy"` end to end through the CLI: a real ZooKeeper, `aurproxy run
+ * --supervise` (HAProxy as its child), real backends. Members announced in the registry
+ * reach traffic through HAProxy's runtime API without a reload (the master and worker
+ * pids stay); a member whose session ends leaves; quitting stops HAProxy.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert";
+import { showProc } from "../../lib/backends/haproxy/master.ts";
+import { startBackend } from "../../testing/backend.ts";
+import { startAurproxy } from "../../testing/aurproxy_process.ts";
+import { httpGet } from "../../testing/http.ts";
+import { promtoolCheck } from "../../testing/metrics_checks.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { startZooKeeper } from "../../testing/zookeeper.ts";
+
+async function servedBy(port: number, n: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add((await httpGet(port, "/")).body);
+  return seen;
+}
+
+Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leaves reach HAProxy without a reload", async () => {
+  const zk = await startZooKeeper();
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-haproxy-e2e-" });
+  const a = await startBackend({ name: "a" });
+  const b = await startBackend({ name: "b" });
+  const port = freePort();
+  const mgmt = freePort();
+  try {
+    const registry = await zk.announcer();
+    await registry.announce("/sd/web", { host: "127.0.0.1", port: a.port });
+    const config = {
+      backend: "haproxy",
+      configuration_file: `${dir}/haproxy.cfg`,
+      servers: [{
+        hosts: ["default"],
+        ports: [port],
+        routes: [{
+          locations: ["/"],
+          empty_endpoint_status_code: 503,
+          sources: [{
+            source_class: "serverset",
+            zk_servers: zk.connectString,
+            path: "/sd/web",
+          }],
+        }],
+      }],
+    };
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+    const p = await startAurproxy(mgmt, [
+      `--config=${dir}/config.json`,
+      "--supervise",
+      "--max-update-frequency=0",
+    ]);
+    try {
+      await waitFor("a serves", async () => (await servedBy(port, 2)).has("a"));
+      const master = `${dir}/haproxy-master.sock`;
+      const before = await showProc(master);
+      const member = await (await zk.announcer()).announce("/sd/web", {
+        host: "127.0.0.1",
+        port: b.port,
+      });
+      ok(member);
+      await waitFor("b serves", async () => (await servedBy(port, 6)).has("b"));
+      const after = await showProc(master);
+      deepStrictEqual(
+        [after.master, after.workers],
+        [before.master, before.workers],
+        "joined without a reload",
+      );
+      await registry.close();
+      await waitFor("a left", async () => {
+        const seen = await servedBy(port, 6);
+        return seen.size === 1 && seen.has("b");
+      });
+      deepStrictEqual((await showProc(master)).workers, before.workers, "left without a reload");
+      const metrics = await p.metrics();
+      ok(metrics["aurproxy.haproxy_runtime_changes"] >= 2, JSON.stringify(metrics));
+      strictEqual(metrics["aurproxy.reloads"], 0, "no reload at all");
+      const served = Object.entries(metrics).filter(([k]) =>
+        k.startsWith("aurproxy.haproxy_responses.code.2xx.kind.frontend")
+      );
+      ok(served.length === 1 && served[0][1] > 0, "HAProxy's own counters exposed");
+      const scrape = await (await fetch(`http://127.0.0.1:${mgmt}/metrics`)).text();
+      ok(/^aurproxy_haproxy_sessions_total\{/m.test(scrape), scrape);
+      const lint = await promtoolCheck(scrape);
+      ok(lint.ok, lint.output);
+      ok(p.alive);
+      const health = await p.healthDetails();
+      ok(!/failed/i.test(health.split("\n")[0]), health);
+      const exit = await p.quit();
+      strictEqual(exit.code, 0, p.log());
+      await waitFor("HAProxy stopped", async () => {
+        const t = await showProc(master).catch(() => undefined);
+        return t === undefined;
+      });
+    } finally {
+      await p.stop();
+    }
+  } finally {
+    await a.close();
+    await b.close();
+    await zk.destroy();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

@@ -332,10 +332,11 @@ rigTest(
     await start(route(port, [a.port]), [port]);
     await backend.apply(route(port, [a.port, b.port]), { reload: true });
     // Someone puts p2 into maintenance through the socket; aurproxy then changes p1 only.
-    const { socketCommand } = await import("../../lib/backends/haproxy/socket_command.ts");
+    const { RuntimeApi } = await import("../../lib/backends/haproxy/runtime_api.ts");
+    const api = new RuntimeApi({ socketPath: backend.options.statsSocket });
     const file = await Deno.readTextFile(backend.options.configurationFile);
     const be = /^backend (\S+)/m.exec(file)![1];
-    await socketCommand(backend.options.statsSocket, `set server ${be}/p1 addr 127.0.0.1 port 1`);
+    await api.command(`set server ${be}/p1 addr 127.0.0.1 port 1`);
     const r = await backend.apply(route(port, [a.port, b.port], [1, 0.5]), { reload: true });
     strictEqual(r.kind === "applied" && r.reloaded, true, JSON.stringify(r));
     const got = await bodies(port, 12);
@@ -384,11 +385,13 @@ rigTest(
     const [a, b] = await backends("a", "b");
     const port = freePort();
     await start(route(port, [a.port]), [port], { masterCli: false });
-    const { statsPid } = await import("../../lib/backends/haproxy/master.ts");
-    const before = await statsPid(backend.options.statsSocket);
+    const { workerPid } = await import("../../lib/backends/haproxy/reload.ts");
+    const { RuntimeApi } = await import("../../lib/backends/haproxy/runtime_api.ts");
+    const api = new RuntimeApi({ socketPath: backend.options.statsSocket });
+    const before = await workerPid(api);
     const r = await backend.apply(route(port, [b.port]), { reload: true });
     strictEqual(r.kind === "applied" && r.reloaded, true, JSON.stringify(r));
-    ok((await statsPid(backend.options.statsSocket)) !== before, "a new worker");
+    ok((await workerPid(api)) !== before, "a new worker");
     deepStrictEqual(new Set(await bodies(port, 4)), new Set(["b"]));
     const next = await backend.apply(route(port, [a.port, b.port], [1, 0]), { reload: true });
     deepStrictEqual(next, { ...next, kind: "applied", reloaded: false }, "then the runtime API");

@@ -5,7 +5,7 @@
  * pids stay); a member whose session ends leaves; quitting stops HAProxy.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { showProc } from "../../lib/backends/haproxy/master.ts";
+import { MasterCli } from "../../lib/backends/haproxy/master_cli.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { startAurproxy } from "../../testing/aurproxy_process.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -54,26 +54,25 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
     ]);
     try {
       await waitFor("a serves", async () => (await servedBy(port, 2)).has("a"));
-      const master = `${dir}/haproxy-master.sock`;
-      const before = await showProc(master);
+      const master = new MasterCli({ socketPath: `${dir}/haproxy-master.sock` });
+      const pids = async () => {
+        const p = await master.showProc();
+        return [p.master.pid, p.workers.map((w) => w.pid)];
+      };
+      const before = await pids();
       const member = await (await zk.announcer()).announce("/sd/web", {
         host: "127.0.0.1",
         port: b.port,
       });
       ok(member);
       await waitFor("b serves", async () => (await servedBy(port, 6)).has("b"));
-      const after = await showProc(master);
-      deepStrictEqual(
-        [after.master, after.workers],
-        [before.master, before.workers],
-        "joined without a reload",
-      );
+      deepStrictEqual(await pids(), before, "joined without a reload");
       await registry.close();
       await waitFor("a left", async () => {
         const seen = await servedBy(port, 6);
         return seen.size === 1 && seen.has("b");
       });
-      deepStrictEqual((await showProc(master)).workers, before.workers, "left without a reload");
+      deepStrictEqual(await pids(), before, "left without a reload");
       const metrics = await p.metrics();
       ok(metrics["aurproxy.haproxy_runtime_changes"] >= 2, JSON.stringify(metrics));
       strictEqual(metrics["aurproxy.reloads"], 0, "no reload at all");
@@ -91,7 +90,7 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
       const exit = await p.quit();
       strictEqual(exit.code, 0, p.log());
       await waitFor("HAProxy stopped", async () => {
-        const t = await showProc(master).catch(() => undefined);
+        const t = await master.showProc().catch(() => undefined);
         return t === undefined;
       });
     } finally {

@@ -33,12 +33,13 @@ import type {
 import { removeLeftovers, replaceFile, tempPathFor, writeSynced } from "../nginx/config_file.ts";
 import { checkConfig, resolveHaproxy } from "./binary.ts";
 import { liveServers, readLayout, structureOf } from "./layout_file.ts";
-import { reloadBySignal, reloadMaster } from "./master.ts";
+import { MasterCli } from "./master_cli.ts";
+import { reloadBySignal, reloadMaster } from "./reload.ts";
+import { failuresOf, RuntimeApi } from "./runtime_api.ts";
 import type { HaproxyOptions } from "./options.ts";
 import { renderHaproxy } from "./render.ts";
-import { parseServersState, runtimeCommands, stateDifferences } from "./runtime_changes.ts";
+import { runtimeCommands, stateDifferences } from "./runtime_changes.ts";
 import { planSlots, type SlotLayout } from "./slots.ts";
-import { socketCommand } from "./socket_command.ts";
 import { HaproxyProcess } from "./process.ts";
 import { stopDeadlineMs } from "./context_map.ts";
 import { HAPROXY_METRICS, type HaproxyMetric, HaproxyStats } from "./metrics.ts";
@@ -88,12 +89,18 @@ export class HaproxyBackend implements ProxyBackend {
   #refused?: { readonly text: string; readonly result: ApplyResult };
   #process?: HaproxyProcess;
   readonly #stats: HaproxyStats;
+  /** The worker's stats socket. */
+  readonly #api: RuntimeApi;
+  /** The master CLI. */
+  readonly #master: MasterCli;
 
   constructor(options: HaproxyOptions, deps: HaproxyBackendDeps) {
     this.options = options;
     this.#deps = deps;
     for (const m of Object.values(HAPROXY_METRICS)) deps.metrics.declareCounter(m[0], m[1]);
-    this.#stats = new HaproxyStats(options.statsSocket, deps.metrics, deps.logger);
+    this.#api = new RuntimeApi({ socketPath: options.statsSocket });
+    this.#master = new MasterCli({ socketPath: options.masterSocket });
+    this.#stats = new HaproxyStats(this.#api, deps.metrics, deps.logger);
   }
 
   /** The haproxy executable, found once. */
@@ -229,11 +236,13 @@ export class HaproxyBackend implements ProxyBackend {
   async #applyAtRuntime(running: Running, layout: SlotLayout): Promise<string | undefined> {
     const commands = runtimeCommands(running.layout, layout);
     const touched = new Set(commands.map((c) => /^set server ([^/]+)\//.exec(c)?.[1] ?? ""));
-    const sock = this.options.statsSocket;
     try {
-      if (commands.length) await socketCommand(sock, commands.join("; "), 2000);
-      const state = parseServersState(await socketCommand(sock, "show servers state", 2000));
-      const diff = stateDifferences(layout, state, touched);
+      const failed = failuresOf(await this.#api.batch(commands));
+      if (failed.length) {
+        return `HAProxy refused ${failed[0].command}: ${failed[0].failure}` +
+          (failed.length > 1 ? ` (and ${failed.length - 1} more)` : "");
+      }
+      const diff = stateDifferences(layout, await this.#api.showServersState(), touched);
       return diff.length ? `HAProxy's state differs: ${diff.slice(0, 3).join("; ")}` : undefined;
     } catch (err) {
       return (err as Error).message;
@@ -248,10 +257,8 @@ export class HaproxyBackend implements ProxyBackend {
     prior: string | undefined,
   ): Promise<ApplyResult> {
     const previous = this.#running;
-    const outcome = await reloadMaster(
-      this.options.masterSocket,
-      this.#deps.reloadTimeoutMs ?? 5000,
-    ).catch((err) => ({ kind: "unreachable" as const, detail: (err as Error).message }));
+    const outcome = await reloadMaster(this.#master, this.#deps.reloadTimeoutMs ?? 5000)
+      .catch((err) => ({ kind: "unreachable" as const, detail: (err as Error).message }));
     const file = this.options.configurationFile;
     switch (outcome.kind) {
       case "reloaded":
@@ -261,7 +268,7 @@ export class HaproxyBackend implements ProxyBackend {
         const signalled = await reloadBySignal(
           this.options.pidPath,
           file,
-          this.options.statsSocket,
+          this.#api,
           this.#deps.reloadTimeoutMs ?? 5000,
         );
         if (signalled.ok) return this.#reloaded(text, structure, layout, started);
@@ -289,9 +296,9 @@ export class HaproxyBackend implements ProxyBackend {
         this.#running = previous;
         const result: ApplyResult = {
           kind: "reload_failed",
-          error: `HAProxy (master ${outcome.table.master}) could not load the new config ` +
+          error: `HAProxy (master ${outcome.procs.master.pid}) could not load the new config ` +
             `(its log says why, e.g. a port it cannot bind); its workers ` +
-            `${outcome.table.workers.join(", ")} serve the previous config` +
+            `${outcome.procs.workers.map((w) => w.pid).join(", ")} serve the previous config` +
             (back ? `, written back to ${file}` : ""),
         };
         this.#refused = { text, result };

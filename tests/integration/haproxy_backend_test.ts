@@ -12,11 +12,7 @@ import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import type { ProxySnapshot, RouteSnapshot } from "../../lib/model/snapshot.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
-import {
-  haproxyOptions,
-  runHaproxy,
-  type RunningHaproxy,
-} from "../../testing/haproxy_backend_rig.ts";
+import { haproxyOptions, runHaproxy, type RunningHaproxy } from "../../testing/haproxy_rig.ts";
 import { httpGet } from "../../testing/http.ts";
 import { startKeepAliveTraffic } from "../../testing/keepalive_traffic.ts";
 import { freePort } from "../../testing/ports.ts";

@@ -435,3 +435,38 @@ rigTest(
     }
   },
 );
+
+rigTest(
+  "more joins than free slots resize the backend with one reload; a deleted live file is written again without one",
+  async ({ start, backends, backend }) => {
+    const list = await backends("a", "b", "c", "d", "e", "f", "g");
+    const port = freePort();
+    const h = await start(route(port, [list[0].port]), [port]);
+    await backend.apply(route(port, [list[0].port]), { reload: true });
+    const slots = () =>
+      [...Deno.readTextFileSync(backend.options.configurationFile).matchAll(/^\s+server p\d+/gm)]
+        .length;
+    strictEqual(slots(), 5, "1 member + 4 free (haproxy_free_slots)");
+    const four = await backend.apply(route(port, list.slice(0, 5).map((b) => b.port)), {
+      reload: true,
+    });
+    deepStrictEqual(four, { ...four, kind: "applied", reloaded: false }, "4 joins fit");
+    const before = await h.pids();
+    const more = await backend.apply(route(port, list.map((b) => b.port)), { reload: true });
+    strictEqual(more.kind === "applied" && more.reloaded, true, JSON.stringify(more));
+    strictEqual(slots(), 11, "7 members + max(4, 7/2) free");
+    deepStrictEqual(new Set(await bodies(port, 21)), new Set(list.map((b) => b.name)));
+    strictEqual((await h.pids()).master, before.master);
+    // Deleted by hand: degraded until the next update writes it again, with no reload.
+    const text = Deno.readTextFileSync(backend.options.configurationFile);
+    await Deno.remove(backend.options.configurationFile);
+    strictEqual(backend.drifted(), true);
+    strictEqual(backend.health().level, "degraded");
+    const pids = await h.pids();
+    const again = await backend.apply(route(port, list.map((b) => b.port)), { reload: true });
+    deepStrictEqual(again, { ...again, kind: "applied", reloaded: false }, JSON.stringify(again));
+    strictEqual(Deno.readTextFileSync(backend.options.configurationFile), text);
+    deepStrictEqual(await h.pids(), pids);
+    strictEqual(backend.health().level, "ok");
+  },
+);

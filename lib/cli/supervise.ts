@@ -53,7 +53,6 @@ export async function adopting(
 ): Promise<Graph> {
   const graph = await building;
   if (!supervise) return graph;
-  // adopt returns undefined once it took the process over: only a missing adopt is "cannot".
   const why = graph.backend.adopt
     ? graph.backend.adopt(previous())
     : `the ${graph.backend.name} backend cannot take over the running proxy`;

@@ -106,9 +106,11 @@ export class OwnNginx implements OwnMaster {
   readonly supervisor: Supervisor;
   readonly #clock?: Clock;
   readonly #recent: string[] = [];
+  readonly #log: Logger;
 
   constructor(o: OwnNginxOptions) {
     this.#clock = o.clock;
+    this.#log = o.logger;
     this.supervisor = new Supervisor({
       name: "process",
       argv: ownNginxArgv(o.binary, o.options),
@@ -118,6 +120,9 @@ export class OwnNginx implements OwnMaster {
       stopTimeoutMs: o.stopTimeoutMs,
       backoff: o.backoff,
       stderr: "log",
+      // The access log (`access_log /dev/stdout` by default) goes where aurproxy's stdout goes:
+      // the container's or task's output, as when nginx ran on its own.
+      stdout: "inherit",
       lineLevel: (line) => {
         this.#recent.push(line);
         if (this.#recent.length > RECENT_LINES) this.#recent.shift();
@@ -186,6 +191,12 @@ export class OwnNginx implements OwnMaster {
    */
   async stop(deadlineMs?: number): Promise<void> {
     const pid = this.supervisor.status().pid;
+    if (pid !== undefined) {
+      const bound = deadlineMs === undefined
+        ? ""
+        : `; SIGKILL to its group after ${deadlineMs / 1000} s`;
+      this.#log.info(`stopping nginx (pid ${pid}) gracefully: SIGQUIT${bound}`);
+    }
     const done = this.supervisor.stop();
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (pid !== undefined && deadlineMs !== undefined) {

@@ -178,6 +178,12 @@ export class HaproxyBackend implements ProxyBackend {
         this.#inc(HAPROXY_METRICS.runtimeFailures);
         this.#deps.logger.warn(`runtime API change not applied (${why}): reloading instead`);
       }
+      if (opts.reload && this.#written === text && !this.drifted()) {
+        // Written and checked already (by --setup, or an update whose reload failed): only
+        // the reload is left to do.
+        this.#layout = layout;
+        return await this.#reload(text, structure, layout, started, undefined);
+      }
       const tmp = tempPathFor(file);
       await Deno.mkdir(dirname(file), { recursive: true });
       await writeSynced(tmp, text);

@@ -470,3 +470,33 @@ rigTest(
     strictEqual(backend.health().level, "ok");
   },
 );
+
+rigTest(
+  "a TCP stream's first member joins without a reload; with none, connections are refused at once",
+  async ({ start, backends, backend }) => {
+    const [t] = await backends("t");
+    const tcp = freePort();
+    const base = snapshot([{ ports: [tcp], stream: [1] }]);
+    const stream = (ports: number[]) => {
+      const s = snapshot([{ ports: [tcp], stream: ports }]);
+      const server = s.servers[0];
+      return {
+        ...s,
+        servers: [{
+          ...server,
+          slug: base.servers[0].slug,
+          streams: [{ ...server.streams[0], slug: base.servers[0].streams[0].slug }],
+        }],
+      };
+    };
+    const h = await start(stream([]), [tcp]);
+    await backend.apply(stream([]), { reload: true });
+    const pids = await h.pids();
+    const refused = await httpGet(tcp, "/").then(() => "answered", (e) => String(e));
+    ok(refused !== "answered", "no member: the connection is closed without an answer");
+    const joined = await backend.apply(stream([t.port]), { reload: true });
+    deepStrictEqual(joined, { ...joined, kind: "applied", reloaded: false });
+    strictEqual((await httpGet(tcp, "/over-tcp")).body, "t");
+    deepStrictEqual(await h.pids(), pids);
+  },
+);

@@ -248,7 +248,11 @@ export class HaproxyBackend implements ProxyBackend {
         return `HAProxy refused ${failed[0].command}: ${failed[0].failure}` +
           (failed.length > 1 ? ` (and ${failed.length - 1} more)` : "");
       }
-      const diff = stateDifferences(layout, await this.#api.showServersState(), touched);
+      // Only the backends changed are read back (all of them is a line per server of every one).
+      const state = touched.size <= 4
+        ? (await Promise.all([...touched].map((b) => this.#api.showServersState(b)))).flat()
+        : await this.#api.showServersState();
+      const diff = stateDifferences(layout, state, touched);
       return diff.length ? `HAProxy's state differs: ${diff.slice(0, 3).join("; ")}` : undefined;
     } catch (err) {
       return (err as Error).message;

@@ -6,6 +6,8 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { MasterCli } from "../../lib/backends/haproxy/master_cli.ts";
+import { whyNotOurMaster } from "../../lib/backends/haproxy/reload.ts";
+import { signalGroup } from "../../lib/process/group.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { runAurproxy, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -117,6 +119,12 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
       });
     } finally {
       await p.stop();
+      // A failed test SIGKILLs aurproxy, which leaves its HAProxy child (its own process
+      // group) running: end that group too.
+      const pidFile = `${dir}/haproxy.pid`;
+      if (whyNotOurMaster(pidFile, `${dir}/haproxy.cfg`) === undefined) {
+        signalGroup(Number(Deno.readTextFileSync(pidFile).trim()), "SIGKILL");
+      }
     }
   } finally {
     await a.close();

@@ -118,3 +118,49 @@ export async function reloadBySignal(
   }
   return { ok: false, detail: `no new worker answered on ${api.socketPath} after SIGUSR2` };
 }
+
+/** What {@linkcode reloadHaproxy} needs. */
+export interface ReloadTarget {
+  readonly master: MasterCli;
+  readonly api: RuntimeApi;
+  readonly pidPath: string;
+  readonly configFile: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Reloads HAProxy through its master CLI or, when none answers, by a signal to the master
+ * its pid file names. `rejected`: HAProxy could not load the config, its old workers
+ * serve the previous one; `failed`: not reloaded or not confirmed. `detail` says why, for
+ * the operator.
+ */
+export async function reloadHaproxy(t: ReloadTarget): Promise<
+  | { readonly kind: "reloaded" }
+  | { readonly kind: "rejected" | "failed"; readonly detail: string }
+> {
+  const outcome = await reloadMaster(t.master, t.timeoutMs)
+    .catch((err) => ({ kind: "unreachable" as const, detail: (err as Error).message }));
+  switch (outcome.kind) {
+    case "reloaded":
+      return { kind: "reloaded" };
+    case "timeout":
+      return { kind: "failed", detail: `HAProxy's reload was not confirmed: ${outcome.detail}` };
+    case "rejected":
+      return {
+        kind: "rejected",
+        detail: `HAProxy (master ${outcome.procs.master.pid}) could not load the new config ` +
+          `(its log says why, e.g. a port it cannot bind); its workers ` +
+          `${outcome.procs.workers.map((w) => w.pid).join(", ")} serve the previous config`,
+      };
+    case "unreachable": {
+      // Started without -S: the pid file names the master; a signal reloads it.
+      const signalled = await reloadBySignal(t.pidPath, t.configFile, t.api, t.timeoutMs);
+      if (signalled.ok) return { kind: "reloaded" };
+      return {
+        kind: "failed",
+        detail: `no HAProxy master answers on ${t.master.socketPath} (${outcome.detail}) ` +
+          `and none could be signalled (${signalled.detail})`,
+      };
+    }
+  }
+}

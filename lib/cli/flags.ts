@@ -52,7 +52,7 @@ export const RUN_FLAGS: FlagTable = {
   backend: {
     type: "string",
     default: "nginx",
-    help: 'Backend of a config without a "backend" key; only nginx.',
+    help: 'Backend of a config without a "backend" key: nginx or haproxy.',
   },
   "strict-config": {
     type: "boolean",

@@ -34,6 +34,8 @@ export interface MetricsWiringOptions {
   readonly publisher?: PublisherConfig;
   /** nginx's `stats_port`, when the config sets it. */
   readonly statsPort?: number;
+  /** The proxy's own statistics, polled before each scrape (HAProxy's `show stat`). */
+  readonly backendStats?: { poll(): Promise<boolean> };
   /** Synchronous refreshers to run before each read (ZooKeeper session gauges). */
   readonly refreshers?: readonly (() => void)[];
   /** The proxy's pipeline, for the update histograms (not in `run_replay`). */
@@ -99,7 +101,7 @@ export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {
         log.warn("refreshing metrics failed", err);
       }
     }
-    await Promise.all([proc.collect(), nginx?.poll()]);
+    await Promise.all([proc.collect(), nginx?.poll(), o.backendStats?.poll()]);
   };
   let loop: PublishLoop | undefined;
   if (o.publisher) {

@@ -20,6 +20,8 @@ import { adjusterFactory } from "../share/kinds.ts";
 import { sourceFactory } from "../sources/kinds.ts";
 import type { LiveUpstreams, ProxyBackend } from "../backends/backend.ts";
 import { nginxBackend } from "../backends/nginx/kind.ts";
+import { haproxyBackend } from "../backends/haproxy/kind.ts";
+import { HaproxyBackend } from "../backends/haproxy/backend.ts";
 import { createBackend, optionsFor } from "../backends/table.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { ZkSessions } from "../zk/sessions.ts";
@@ -133,10 +135,17 @@ export function runOptions(v: FlagValues): RunOptions {
   };
 }
 
-/** The state file when `--state-file` is not given: `aurproxy-state.json` beside the nginx config. */
+/**
+ * The state file when `--state-file` is not given: `aurproxy-state.json` beside the proxy's
+ * config (nginx's or HAProxy's `configuration_file`).
+ */
 export function defaultStateFile(config: ProxyConfig): string | undefined {
-  if (config.backend !== nginxBackend.name) return undefined;
-  return join(dirname(optionsFor(nginxBackend, config).configurationFile), "aurproxy-state.json");
+  const file = config.backend === nginxBackend.name
+    ? optionsFor(nginxBackend, config).configurationFile
+    : config.backend === haproxyBackend.name
+    ? optionsFor(haproxyBackend, config).configurationFile
+    : undefined;
+  return file === undefined ? undefined : join(dirname(file), "aurproxy-state.json");
 }
 
 /**
@@ -494,6 +503,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     shutdown,
     publisher: opts.metricPublisher,
     statsPort: graph.backend instanceof NginxBackend ? graph.backend.options.statsPort : undefined,
+    backendStats: graph.backend instanceof HaproxyBackend ? graph.backend.stats : undefined,
     refreshers: [() => live.current.sessions.refreshMetrics()],
   });
   // Whichever graph runs registers after its first successful apply and is timed.

@@ -47,12 +47,12 @@ function errorsOf(raw: unknown, options: ConfigOptions = {}): string[] {
 }
 
 Deno.test('config backend: "backend" picks an entry of the table; errors list the table', () => {
-  deepStrictEqual(errorsOf(config()), ['backend: required, "nginx"']);
+  deepStrictEqual(errorsOf(config()), ['backend: required, one of "nginx", "haproxy"']);
   deepStrictEqual(errorsOf(config(), { kinds: TWO }), [
-    'backend: required, one of "nginx", "fake"',
+    'backend: required, one of "nginx", "haproxy", "fake"',
   ]);
-  deepStrictEqual(errorsOf(config({ backend: "haproxy" }), { kinds: TWO }), [
-    'backend: expected one of "nginx", "fake", got "haproxy"',
+  deepStrictEqual(errorsOf(config({ backend: "nope" }), { kinds: TWO }), [
+    'backend: expected one of "nginx", "haproxy", "fake", got "nope"',
   ]);
   const c = parseConfig(config({ backend: "fake", fake_admin_port: "9999" }), { kinds: TWO });
   strictEqual(c.backend, "fake");
@@ -83,11 +83,11 @@ Deno.test("config backend: top-level keys are the generic ones plus the selected
       config({ backend: "hap", configuration_file: "/x.conf", fake_socket: "/s", zzz: 1 }),
       { kinds: TWO },
     ),
-    ["zzz: unknown key", 'backend: expected one of "nginx", "fake", got "hap"'],
+    ["zzz: unknown key", 'backend: expected one of "nginx", "haproxy", "fake", got "hap"'],
   );
   // Their values are not judged then: only the unknown backend is reported.
   deepStrictEqual(errorsOf(config({ backend: "hap", stats_port: 0 }), { kinds: TWO }), [
-    'backend: expected one of "nginx", "fake", got "hap"',
+    'backend: expected one of "nginx", "haproxy", "fake", got "hap"',
   ]);
 });
 
@@ -101,7 +101,7 @@ Deno.test("config backend: a default backend (a --backend flag) applies when the
     (e: unknown) => {
       ok(e instanceof UsageErrors);
       deepStrictEqual(e.errors.map((x) => x.message), [
-        '--backend: expected one of "nginx", "fake", got "x"',
+        '--backend: expected one of "nginx", "haproxy", "fake", got "x"',
       ]);
       return true;
     },

@@ -194,13 +194,13 @@ Deno.test("compat config: where the original failed on a key, it fails; StaticPr
 
 Deno.test("compat config: a config without backend takes the default one given", () => {
   const raw = edit((c) => delete c.backend);
-  deepStrictEqual(errorsOf(raw), ['backend: required, "nginx"']);
+  deepStrictEqual(errorsOf(raw), ['backend: required, one of "nginx", "haproxy"']);
   strictEqual(
     parseConfig(raw, { defaultBackend: { name: "nginx", path: "--backend" } }).backend,
     "nginx",
   );
-  deepStrictEqual(errorsOf(raw, { defaultBackend: { name: "haproxy", path: "--backend" } }), [
-    '--backend: expected "nginx", got "haproxy"',
+  deepStrictEqual(errorsOf(raw, { defaultBackend: { name: "nope", path: "--backend" } }), [
+    '--backend: expected one of "nginx", "haproxy", got "nope"',
   ]);
 });
 

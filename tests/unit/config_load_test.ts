@@ -93,10 +93,10 @@ Deno.test("loadConfig: invalid JSON names line and column (and the file)", async
 });
 
 Deno.test("loadConfig: a well-formed but invalid config throws every problem", async () => {
-  await rejects(loadConfig('{"backend": "haproxy", "servers": []}'), (e: unknown) => {
+  await rejects(loadConfig('{"backend": "nope", "servers": []}'), (e: unknown) => {
     ok(e instanceof UsageErrors, String(e));
     deepStrictEqual(e.errors.map((x) => x.message), [
-      'backend: expected "nginx", got "haproxy"',
+      'backend: expected one of "nginx", "haproxy", got "nope"',
       "servers: required, a non-empty list",
     ]);
     return true;

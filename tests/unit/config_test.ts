@@ -489,8 +489,12 @@ Deno.test("config: numbers may be numeric strings, as the original was lax; othe
 });
 
 Deno.test("config: required and mistyped keys name their JSON path", () => {
-  rejects(edit((c) => delete c.backend), "backend", 'required, "nginx"');
-  rejects(edit((c) => c.backend = "haproxy"), "backend", 'expected "nginx", got "haproxy"');
+  rejects(edit((c) => delete c.backend), "backend", 'required, one of "nginx", "haproxy"');
+  rejects(
+    edit((c) => c.backend = "hap"),
+    "backend",
+    'expected one of "nginx", "haproxy", got "hap"',
+  );
   rejects(edit((c) => delete c.servers), "servers", "required, a non-empty list");
   rejects(edit((c) => c.servers = []), "servers", "required, a non-empty list");
   rejects(edit((c) => c.servers = {}), "servers", "expected a list, got an object");

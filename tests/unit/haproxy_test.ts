@@ -1,0 +1,210 @@
+/**
+ * The HAProxy backend's pure parts: options and refused context keys, slot planning,
+ * runtime commands and read-back, rendering, reading a rendered file back.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert";
+import { haproxyBackend } from "../../lib/backends/haproxy/kind.ts";
+import { liveServers, readLayout, structureOf } from "../../lib/backends/haproxy/layout_file.ts";
+import { renderHaproxy } from "../../lib/backends/haproxy/render.ts";
+import { runtimeCommands, stateDifferences } from "../../lib/backends/haproxy/runtime_changes.ts";
+import { parseServersState } from "../../lib/backends/haproxy/server_state.ts";
+import { haproxyWeight, planSlots, type SlotLayout } from "../../lib/backends/haproxy/slots.ts";
+import { optionsFor } from "../../lib/backends/table.ts";
+import { UsageErrors } from "../../lib/errors.ts";
+import { parseConfig } from "../../lib/kinds.ts";
+import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
+import { snapshot } from "../../testing/snapshots.ts";
+
+const source = { source_class: "static", name: "a", host: "127.0.0.1", port: 9000 };
+
+function config(top: Record<string, unknown> = {}, server: Record<string, unknown> = {}) {
+  return {
+    backend: "haproxy",
+    servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }], ...server }],
+    ...top,
+  };
+}
+
+function errorsOf(raw: unknown): string[] {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    if (!(e instanceof UsageErrors)) throw e;
+    return e.errors.map((x) => x.message);
+  }
+  throw new Error("expected UsageErrors");
+}
+
+Deno.test("haproxy options: defaults beside the config file; every key of its own", () => {
+  const o = optionsFor(haproxyBackend, parseConfig(config({ configuration_file: "/srv/h.cfg" })));
+  deepStrictEqual(o, {
+    configurationFile: "/srv/h.cfg",
+    binary: "haproxy",
+    pidPath: "/srv/haproxy.pid",
+    masterSocket: "/srv/haproxy-master.sock",
+    statsSocket: "/srv/haproxy-stats.sock",
+    freeSlots: 8,
+  });
+  const set = optionsFor(
+    haproxyBackend,
+    parseConfig(config({
+      haproxy_binary: "/opt/haproxy",
+      haproxy_pid_path: "/run/h.pid",
+      haproxy_master_socket: "/run/m.sock",
+      haproxy_stats_socket: "/run/s.sock",
+      haproxy_free_slots: 32,
+    })),
+  );
+  deepStrictEqual(
+    [set.binary, set.pidPath, set.masterSocket, set.statsSocket, set.freeSlots],
+    ["/opt/haproxy", "/run/h.pid", "/run/m.sock", "/run/s.sock", 32],
+  );
+  strictEqual(
+    optionsFor(haproxyBackend, parseConfig(config())).configurationFile,
+    "/etc/aurproxy/haproxy/haproxy.cfg",
+  );
+  deepStrictEqual(errorsOf(config({ nginx_pid_path: "/x" })), ["nginx_pid_path: unknown key"]);
+});
+
+Deno.test("haproxy options: nginx-only context keys and mirrors are refused, naming the key", () => {
+  deepStrictEqual(errorsOf(config({ context: { gzip: "on" } })), [
+    "context.gzip: nginx-only, not supported by the haproxy backend: the HAProxy backend " +
+    "does not compress responses",
+  ]);
+  deepStrictEqual(errorsOf(config({}, { context: { proxy_buffers: "16 16k" } })), [
+    "servers[0].context.proxy_buffers: nginx-only, not supported by the haproxy backend: " +
+    "HAProxy sizes its buffers globally (tune.bufsize), not per proxy",
+  ]);
+  deepStrictEqual(errorsOf(config({ context: { worker_connections: "lots" } })), [
+    'context.worker_connections: expected a whole number for the haproxy backend, got "lots"',
+  ]);
+  const mirrored = config({}, {
+    routes: [{ locations: ["/"], sources: [source], mirror_sources: [{ ...source, name: "m" }] }],
+  });
+  deepStrictEqual(errorsOf(mirrored), [
+    "servers[0].routes[0].mirror_sources: not supported by the haproxy backend (nginx " +
+    "mirrors requests; HAProxy would need SPOE)",
+  ]);
+  // Mapped keys and keys neither backend knows are fine.
+  parseConfig(config({ context: { proxy_read_timeout: 5, worker_processes: "auto", x: 1 } }));
+  // The same keys are nginx's own with the nginx backend.
+  parseConfig({ ...config({ context: { gzip: "on" } }), backend: "nginx" });
+});
+
+Deno.test("haproxy weights: aurproxy's 0..1000 on HAProxy's 0..256, a positive weight stays positive", () => {
+  deepStrictEqual([0, 1, 2, 500, 999, 1000].map(haproxyWeight), [0, 1, 1, 128, 256, 256]);
+});
+
+const SNAP = snapshot([{ ports: [8080], routes: [{ locations: ["/"], ports: [9001, 9002] }] }]);
+const at = (ports: number[], shares?: number[]): ProxySnapshot => {
+  const s = snapshot([{ ports: [8080], routes: [{ locations: ["/"], ports, shares }] }]);
+  const slug = SNAP.servers[0].routes[0].slug;
+  return {
+    ...s,
+    servers: [{ ...s.servers[0], routes: [{ ...s.servers[0].routes[0], slug }] }],
+  };
+};
+const slotsOf = (l: SlotLayout) =>
+  [...l.values()][0].map((s) => s.endpoint ? `${s.name}=${s.endpoint.port}` : `${s.name}=-`);
+
+Deno.test("haproxy slots: members keep their slot, joins take the first free one, a full backend grows", () => {
+  const first = planSlots(at([9001, 9002]), undefined, 2);
+  deepStrictEqual(slotsOf(first), ["p1=9001", "p2=9002", "p3=-", "p4=-"]);
+  const left = planSlots(at([9002]), first, 2);
+  deepStrictEqual(slotsOf(left), ["p1=-", "p2=9002", "p3=-", "p4=-"], "a leave frees its slot");
+  const joined = planSlots(at([9002, 9003, 9004]), left, 2);
+  deepStrictEqual(slotsOf(joined), ["p1=9003", "p2=9002", "p3=9004", "p4=-"]);
+  const weighted = planSlots(at([9002, 9003, 9004], [1, 0.5, 0.2]), joined, 2);
+  deepStrictEqual(slotsOf(weighted), slotsOf(joined), "a weight change renames nothing");
+  const full = planSlots(at([9002, 9003, 9004, 9005, 9006]), joined, 2);
+  deepStrictEqual(slotsOf(full), [
+    "p1=9003",
+    "p2=9002",
+    "p3=9004",
+    "p4=9005",
+    "p5=9006",
+    "p6=-",
+    "p7=-",
+    "p8=-",
+  ]);
+});
+
+Deno.test("haproxy runtime: commands fill, reweigh and free slots; the read-back says what differs", () => {
+  const a = planSlots(at([9001, 9002]), undefined, 2);
+  const b = planSlots(at([9002, 9003], [1, 0.5]), a, 2);
+  const slug = SNAP.servers[0].routes[0].slug;
+  deepStrictEqual(runtimeCommands(a, b), [
+    `set server ${slug}/p1 addr 127.0.0.1 port 9003`,
+    `set server ${slug}/p1 weight 128`,
+  ]);
+  const free = planSlots(at([9002]), b, 2);
+  deepStrictEqual(runtimeCommands(b, free), [
+    `set server ${slug}/p1 state maint`,
+  ]);
+  const fromFree = planSlots(at([9002, 9007]), free, 2);
+  deepStrictEqual(runtimeCommands(free, fromFree), [
+    `set server ${slug}/p1 addr 127.0.0.1 port 9007`,
+    `set server ${slug}/p1 weight 256`,
+    `set server ${slug}/p1 state ready`,
+  ]);
+  const state = parseServersState(
+    "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight " +
+      "srv_iweight srv_time_since_last_change srv_check_status srv_check_result " +
+      "srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id " +
+      "srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr " +
+      "srv_agent_addr srv_agent_port\n" +
+      `3 ${slug} 1 p1 127.0.0.1 2 4 256 1 0 1 0 0 8 0 0 0 - 9007 - 0 0 - - 0\n` +
+      `3 ${slug} 2 p2 127.0.0.1 2 0 200 256 0 1 0 2 0 0 0 0 - 9002 - 0 0 - - 0\n` +
+      `3 ${slug} 3 p3 0.0.0.0 0 5 1 1 0 1 0 0 8 0 0 0 - 0 - 0 0 - - 0\n`,
+  );
+  deepStrictEqual(stateDifferences(fromFree, state), [
+    `${slug}/p2 has weight 200, not 256`,
+    `${slug}/p4 is missing`,
+  ]);
+});
+
+Deno.test("haproxy render: deterministic; a weight change or a join keeps the structure, a new route does not", () => {
+  const opts = (layout: SlotLayout) => ({ pidPath: "/p", statsSocket: "/s", layout });
+  const a = planSlots(at([9001, 9002]), undefined, 4);
+  const text = renderHaproxy(at([9001, 9002]), opts(a));
+  strictEqual(renderHaproxy(structuredClone(at([9001, 9002])), opts(a)), text);
+  const b = planSlots(at([9001, 9003], [0.5, 1]), a, 4);
+  const joined = renderHaproxy(at([9001, 9003], [0.5, 1]), opts(b));
+  ok(joined !== text);
+  strictEqual(structureOf(joined), structureOf(text));
+  const routes = snapshot([{
+    ports: [8080],
+    routes: [{ locations: ["/"], ports: [9001] }, { locations: ["/x/"], ports: [9002] }],
+  }]);
+  const more = renderHaproxy(routes, opts(planSlots(routes, a, 4)));
+  ok(structureOf(more) !== structureOf(text));
+  // Read back: the same layout, the servers that take traffic.
+  deepStrictEqual(readLayout(joined), b);
+  const live = [...liveServers(readLayout(joined)).values()][0];
+  deepStrictEqual(live.map((s) => [s.port, s.weight, s.pool, s.source]), [
+    [9001, 128, "primary", "test"],
+    [9003, 256, "primary", "test"],
+  ]);
+});
+
+Deno.test("haproxy render: nginx's precedence as rule order (exact, longest prefix), nginx times get units", () => {
+  const snap = snapshot([{
+    ports: [8080],
+    healthcheckRoute: "/health",
+    context: { location_blacklist: ["/health/private"], proxy_read_timeout: 5 },
+    routes: [{ locations: ["/", "= /exact", "/a/b/"], ports: [9001] }],
+  }]);
+  const text = renderHaproxy(snap, { pidPath: "/p", statsSocket: "/s", layout: new Map() });
+  const order = [...text.matchAll(/set-var\(txn\.loc\) str\(\w+\) if (\{ path(?:_beg)? \S+ \})/g)]
+    .map((m) => m[1]);
+  deepStrictEqual(order, [
+    "{ path /exact }",
+    "{ path /a/b }",
+    "{ path_beg /health/private }",
+    "{ path_beg /health }",
+    "{ path_beg /a/b/ }",
+    "{ path_beg / }",
+  ]);
+  ok(text.includes("    timeout server 5s\n"), "a bare nginx number is seconds");
+  ok(text.includes("redirect code 301 location /a/b/ if"), "/a/b redirects to /a/b/");
+});

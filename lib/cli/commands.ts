@@ -95,13 +95,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   ),
   render: withHelp(
     "render",
-    "print the nginx config for --config with the current endpoints (no weight adjustment)",
+    "print the proxy config (nginx or HAProxy) for --config with the current endpoints (no weight adjustment)",
     RENDER_FLAGS,
     (v, log) => runRender(v, log),
   ),
   validate: withHelp(
     "validate",
-    "check --config, and the nginx config it renders with nginx -t",
+    "check --config, and the proxy config it renders (nginx -t, haproxy -c)",
     {
       ...RENDER_FLAGS,
       "skip-nginx-test": { type: "boolean", default: false, help: "Only check the JSON config." },
@@ -123,7 +123,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
 /** Top-level help. */
 export function mainHelp(): string {
   const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
-  return `aurproxy: keeps nginx pointed at the live instances of Aurora services.
+  return `aurproxy: keeps nginx or HAProxy pointed at the live instances of Aurora services.
 
 Usage: aurproxy <command> [flags]   (aurproxy <command> --help for its flags)
        aurproxy --version              (the same as aurproxy version)

@@ -14,7 +14,8 @@ import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
 import type { FlagValues } from "./flags.ts";
 import { numberFlag, requireString } from "./flags.ts";
 import { placeholderSnapshot } from "./placeholder.ts";
-import { buildGraph, logLevel } from "./run.ts";
+import { buildGraph } from "./graph.ts";
+import { logLevel } from "./run_options.ts";
 
 function graphOptions(v: FlagValues) {
   return {

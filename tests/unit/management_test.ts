@@ -17,7 +17,7 @@ import { parseConfig } from "../../lib/kinds.ts";
 import { buildSnapshot } from "../../lib/pipeline/snapshot_builder.ts";
 import type { PoolMember } from "../../lib/model/pool_member.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
-import { runOptions } from "../../lib/cli/run.ts";
+import { runOptions } from "../../lib/cli/run_options.ts";
 import { parseFlags, RUN_FLAGS } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { versionLine } from "../../lib/version.ts";

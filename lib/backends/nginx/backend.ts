@@ -32,6 +32,7 @@ import { restorePrevious } from "./rollback.ts";
 import { NginxWatch } from "./watch.ts";
 import { configMeaning, workerCountOf } from "./config_text.ts";
 import { readLiveUpstreams } from "./live_config.ts";
+import { NginxStats } from "../../metrics/nginx_stats.ts";
 import { type OwnNginx, ownNginxArgv, startOwnNginx, stopDeadlineMs } from "./supervised.ts";
 
 export { configMeaning } from "./config_text.ts";
@@ -89,6 +90,8 @@ export class NginxBackend implements ProxyBackend {
   #refused?: { readonly meaning: string; readonly result: ApplyResult };
   /** The nginx aurproxy runs itself (supervising mode), shared with adopting backends. */
   #own?: OwnNginx;
+  /** nginx's stub_status, with `stats_port`; made when first asked for. */
+  #stats?: NginxStats;
 
   constructor(options: NginxOptions, deps: NginxBackendDeps) {
     this.options = options;
@@ -100,6 +103,20 @@ export class NginxBackend implements ProxyBackend {
   /** The nginx executable, found once. */
   get binary(): NginxBinary {
     return this.#binary ??= resolveNginx(this.options.binary);
+  }
+
+  /**
+   * nginx's `stub_status` counters, when the config sets `stats_port`. Made on first read
+   * (declaring its gauges then), so only the backend `run` polls declares them.
+   */
+  get stats(): NginxStats | undefined {
+    const port = this.options.statsPort;
+    if (port === undefined) return undefined;
+    return this.#stats ??= new NginxStats({
+      port,
+      metrics: this.#deps.metrics,
+      logger: this.#deps.logger.child("metrics"),
+    });
   }
 
   render(snapshot: ProxySnapshot): string {

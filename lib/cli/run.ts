@@ -17,22 +17,17 @@ import { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import { consoleLogger, type Logger } from "../log.ts";
 import { appFeed } from "../management/dashboard/feed.ts";
 import { OwnPortCheck } from "../management/own_port.ts";
-import { RouteRegistry } from "../management/routes.ts";
 import { startManagementServer } from "../management/server.ts";
 import { setupMirror, startMirror } from "../mirror/start_mirror.ts";
 import type { ProxyConfig } from "../model/config.ts";
 import { assertProcReadable, ProcAccessError } from "../process/proc_access.ts";
-import { checkSelfRegistrationFlags, selfRegistrationFromFlags } from "../register/from_flags.ts";
-import type { SelfRegistration } from "../register/self_registration.ts";
-import { mountRegistrationStatus } from "../register/status_route.ts";
-import { sourceFactory } from "../sources/kinds.ts";
 import { VERSION } from "../version.ts";
-import { ZkSessions } from "../zk/sessions.ts";
-import { apiSourceHost, loadManagedFile, withApiSources } from "./api_wiring.ts";
+import { loadManagedFile, withApiSources } from "./api_wiring.ts";
 import { configOptions, logWarning } from "./config_flags.ts";
 import { followingRoutes } from "./following_routes.ts";
 import { buildGraph, type Graph } from "./graph.ts";
 import { wireMetrics } from "./metrics_wiring.ts";
+import { type ProcessParts, processParts } from "./process_parts.ts";
 import { listenForHangups, LiveGraph } from "./reload.ts";
 import { defaultStateFile, type RunOptions } from "./run_options.ts";
 import { addProxyStop, adopting } from "./supervise.ts";
@@ -98,64 +93,14 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
         `separately (run --setup, then the proxy, then run without --supervise)`,
     );
   }
-  // Checked before anything starts or is written: a bad registration flag exits 2.
-  let registration: SelfRegistration | undefined;
+  let parts: ProcessParts;
   try {
-    const { className, args } = opts.registration ?? { args: [] };
-    if (opts.setup) checkSelfRegistrationFlags(className, args);
-    else {
-      registration = await selfRegistrationFromFlags(className, args, {
-        clock: systemClock,
-        logger: log,
-        metrics,
-      });
-    }
+    parts = await processParts(opts, { logger: log, metrics, apiFile });
   } catch (err) {
     await graph.close();
     throw err;
   }
-  // The mirror source outlives graph swaps: its own ZooKeeper sessions, no state file.
-  const mirrorSessions = new ZkSessions({
-    sessionTimeoutMs: opts.zkSessionTimeoutSeconds * 1000,
-    clock: systemClock,
-    logger: log.child("zk"),
-    metrics,
-  });
-  // Routes of the process, not of a graph (they outlive SIGHUP swaps): the registration
-  // status, and an ApiSource as the mirror source, which keeps its managed sources in
-  // the proxy's file.
-  const processRoutes = new RouteRegistry();
-  if (registration) mountRegistrationStatus(processRoutes, registration);
-  let mirrorWiring;
-  try {
-    mirrorWiring = await apiSourceHost(
-      {
-        routes: processRoutes,
-        clock: systemClock,
-        logger: log,
-        tokenFile: opts.apiTokenFile,
-        file: apiFile,
-      },
-      (api) =>
-        sourceFactory({
-          sessions: mirrorSessions,
-          clock: systemClock,
-          logger: log.child("source"),
-          metrics,
-          api,
-        }),
-    );
-  } catch (err) {
-    await graph.close();
-    throw err;
-  }
-  const mirrorApi = mirrorWiring.api;
-  const mirrorDeps = {
-    createSource: mirrorWiring.createSource,
-    clock: systemClock,
-    logger: log,
-    metrics,
-  };
+  const { registration, mirrorSessions, processRoutes, mirrorApi, mirrorDeps } = parts;
 
   if (opts.setup) {
     try {

@@ -12,6 +12,7 @@ import { startBackend, type TestBackend } from "../backend.ts";
 import { httpGet, type RawResponse } from "../http.ts";
 import { runNginx, type RunningNginx } from "../nginx.ts";
 import { freePort, waitForPort } from "../ports.ts";
+import { oneRouteConfig, staticSource } from "../proxy_config.ts";
 import {
   type AurproxyProcess,
   type Finished,
@@ -67,21 +68,12 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify({
-      backend: "nginx",
-      configuration_file: `${dir}/conf/nginx.conf`,
-      nginx_pid_path: `${dir}/nginx.pid`,
-      nginx_prefix: dir,
-      servers: [{
-        hosts: ["default"],
-        ports: [proxyPort],
-        context: { default_server: "True" },
-        routes: [{
-          locations: ["/"],
-          sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port: backend.port }],
-        }],
-      }],
-    }),
+    JSON.stringify(oneRouteConfig({
+      dir,
+      port: proxyPort,
+      defaultServer: true,
+      sources: [staticSource("web", backend.port)],
+    })),
   );
   const aws = startAwsStandIn();
   const md = startMetadataStandIn(metadata);

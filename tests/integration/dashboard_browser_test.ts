@@ -10,7 +10,8 @@ import { buildDashboardModel } from "../../lib/management/dashboard/model.ts";
 import { renderDashboard } from "../../lib/management/dashboard/page.ts";
 import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
 import { serverSetMemberJson } from "../../lib/zk/announcer.ts";
-import { nginxKeys, type Stack, startStack } from "../../testing/aurproxy_stack.ts";
+import { type Stack, startStack } from "../../testing/aurproxy_stack.ts";
+import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { launchBrowser } from "../../testing/browser.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -137,47 +138,37 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
     await member(1, a);
     stack = await startStack({
       dir,
-      config: {
-        backend: "nginx",
-        ...nginxKeys(dir),
-        servers: [{
-          ports: [port],
-          routes: [{
-            locations: ["/"],
-            sources: [
-              {
-                source_class: "tellapart.aurproxy.source.AuroraProxySource",
-                zk_servers: zk.connectString,
-                role: "www-data",
-                environment: "prod",
-                job: "web",
-                share_adjusters: [{
-                  share_adjuster_class: HEALTH,
-                  route: "/health",
-                  interval: 0.3,
-                  timeout: 0.25,
-                  unhealthy_threshold: 1,
-                  healthy_threshold: 1,
-                }],
-              },
-              {
-                // Held at min_share (weight 250 against 1000) for the whole test.
-                source_class: "static",
-                name: "ramped",
-                host: "127.0.0.1",
-                port: ramped.port,
-                share_adjusters: [{
-                  share_adjuster_class: RAMP,
-                  ramp_delay: 600,
-                  ramp_seconds: 60,
-                  update_frequency: 60,
-                  min_share: 0.25,
-                }],
-              },
-            ],
-          }],
-        }],
-      },
+      config: oneRouteConfig({
+        dir,
+        port,
+        sources: [
+          {
+            ...auroraSource(zk.connectString, "www-data", "prod", "web"),
+            share_adjusters: [{
+              share_adjuster_class: HEALTH,
+              route: "/health",
+              interval: 0.3,
+              timeout: 0.25,
+              unhealthy_threshold: 1,
+              healthy_threshold: 1,
+            }],
+          },
+          {
+            // Held at min_share (weight 250 against 1000) for the whole test.
+            source_class: "static",
+            name: "ramped",
+            host: "127.0.0.1",
+            port: ramped.port,
+            share_adjusters: [{
+              share_adjuster_class: RAMP,
+              ramp_delay: 600,
+              ramp_seconds: 60,
+              update_frequency: 60,
+              min_share: 0.25,
+            }],
+          },
+        ],
+      }),
       proxyPorts: [port],
       flags: ["--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
     });

@@ -16,6 +16,7 @@ import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { runNginx, type RunningNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
+import { oneRouteConfig, serverSetSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
 /** The header timeout documented in docs/operations.md (management port). */
@@ -46,23 +47,12 @@ async function startStack(): Promise<Stack> {
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify({
-      backend: "nginx",
-      ...keys,
-      servers: [{
-        hosts: ["default"],
-        ports: [proxyPort],
-        context: { default_server: "True" },
-        routes: [{
-          locations: ["/"],
-          sources: [{
-            source_class: "tellapart.aurproxy.source.ServerSetSource",
-            zk_servers: zk.connectString,
-            path: "/sd/web",
-          }],
-        }],
-      }],
-    }),
+    JSON.stringify(oneRouteConfig({
+      dir,
+      port: proxyPort,
+      defaultServer: true,
+      sources: [serverSetSource(zk.connectString, "/sd/web")],
+    })),
   );
   const common = [
     `--management-port=${mgmt}`,

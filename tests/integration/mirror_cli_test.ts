@@ -11,6 +11,7 @@ import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts
 import { httpGet } from "../../testing/http.ts";
 import { runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
+import { oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const JOB = "/aurora/www-data/devel/gor_replay";
@@ -23,21 +24,12 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-mirror-cli-" });
   const proxyPort = freePort();
   const mgmt = freePort();
-  const config = JSON.stringify({
-    backend: "nginx",
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
-    servers: [{
-      hosts: ["default"],
-      ports: [proxyPort],
-      context: { default_server: "True" },
-      routes: [{
-        locations: ["/"],
-        sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port: backend.port }],
-      }],
-    }],
-  });
+  const config = JSON.stringify(oneRouteConfig({
+    dir,
+    port: proxyPort,
+    defaultServer: true,
+    sources: [staticSource("web", backend.port)],
+  }));
   const script = `${dir}/gor/dynamic.sh`;
   const pidPath = `${dir}/mirror_pid`;
   const mirrorFlags = [

@@ -10,7 +10,7 @@
 
 import { startBackend, type TestBackend } from "../backend.ts";
 import { httpGet, type RawResponse } from "../http.ts";
-import { runNginx, type RunningNginx } from "../nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "../nginx.ts";
 import { freePort, waitForPort } from "../ports.ts";
 import { oneRouteConfig, staticSource } from "../proxy_config.ts";
 import {
@@ -110,12 +110,7 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
       return p;
     },
     async startNginx() {
-      const n = await runNginx({
-        configurationFile: `${dir}/conf/nginx.conf`,
-        pidPath: `${dir}/nginx.pid`,
-        binary: "nginx",
-        prefix: dir,
-      }, [proxyPort]);
+      const n = await runNginx(nginxOptions(dir), [proxyPort]);
       nginxes.push(n);
       return n;
     },

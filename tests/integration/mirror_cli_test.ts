@@ -9,7 +9,7 @@ import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_proc
 import { startBackend } from "../../testing/backend.ts";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
-import { runNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 import { oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
@@ -70,15 +70,7 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
         ' --input-raw :8080 --input-raw :8081 --output-tcp "127.0.0.1:9100|100"\n',
     );
 
-    nginx = await runNginx(
-      {
-        configurationFile: `${dir}/conf/nginx.conf`,
-        pidPath: `${dir}/nginx.pid`,
-        binary: "nginx",
-        prefix: dir,
-      },
-      [proxyPort],
-    );
+    nginx = await runNginx(nginxOptions(dir), [proxyPort]);
     const p = proc = await spawnAurproxy([
       "run",
       `--management-port=${mgmt}`,

@@ -11,7 +11,7 @@ import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { openMetricsCheck, promtoolCheck } from "../../testing/metrics_checks.ts";
-import { runNginx, type RunningNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
 import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import {
@@ -73,13 +73,7 @@ async function startRun(zk: TestZooKeeper, flags: string[], o: RunOptions = {}):
     });
   const setup = await cmd(["run", "--setup", ...common], "piped").output();
   if (!setup.success) throw new Error(`setup failed: ${new TextDecoder().decode(setup.stderr)}`);
-  const startNginx = () =>
-    runNginx({
-      configurationFile: `${dir}/conf/nginx.conf`,
-      pidPath: `${dir}/nginx.pid`,
-      binary: "nginx",
-      prefix: dir,
-    }, [proxyPort, statsPort]);
+  const startNginx = () => runNginx(nginxOptions(dir), [proxyPort, statsPort]);
   let nginx = o.lateNginx ? undefined : await startNginx();
   const proc = cmd(
     ["run", "--max-update-frequency=0", "--update-period=0.5", ...common, ...flags],

@@ -11,13 +11,13 @@
 import { startBackend, type TestBackend } from "../backend.ts";
 import { httpGet, type RawResponse } from "../http.ts";
 import { nginxOptions, runNginx, type RunningNginx } from "../nginx.ts";
-import { freePort, waitForPort } from "../ports.ts";
+import { freePort } from "../ports.ts";
 import { oneRouteConfig, staticSource } from "../proxy_config.ts";
 import {
   type AurproxyProcess,
   type Finished,
   runAurproxy,
-  spawnAurproxy,
+  startAurproxy,
 } from "../aurproxy_process.ts";
 import {
   type MetadataStandIn,
@@ -95,18 +95,15 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
     env: { ...aws.env(), AWS_EC2_METADATA_SERVICE_ENDPOINT: md.url },
     setup: (flags) => runAurproxy(["run", "--setup", ...common, ...flags], { env: rig.env }),
     async run(flags) {
-      const p = await spawnAurproxy([
-        "run",
-        ...common,
+      const p = await startAurproxy(mgmtPort, [
+        `--config=${configPath}`,
         // Quick retries of a failed apply (nginx not running yet), no throttle, every step.
         "--update-period=0.2",
         "--max-update-frequency=0",
         "--log-level=debug",
         ...flags,
-      ], { env: rig.env, mgmtPort });
+      ], { env: rig.env, startTimeoutMs: 30_000 });
       procs.push(p);
-      await p.waitForLine("management port listening", 30_000);
-      await waitForPort(mgmtPort);
       return p;
     },
     async startNginx() {

@@ -5,12 +5,12 @@
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { runAurproxy } from "../../testing/aurproxy_command.ts";
-import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
+import { type AurproxyProcess, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
 import { nginxOptions, runNginx } from "../../testing/nginx.ts";
-import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
 import { oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
@@ -71,15 +71,11 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
     );
 
     nginx = await runNginx(nginxOptions(dir), [proxyPort]);
-    const p = proc = await spawnAurproxy([
-      "run",
-      `--management-port=${mgmt}`,
-      "--management-host=127.0.0.1",
-      `--config=${config}`,
-      ...mirrorFlags,
-      "--mirror-supervise",
-    ], { env: { FAKE_GOR_DIR: dir } });
-    await waitForPort(mgmt, 30_000);
+    const p = proc = await startAurproxy(
+      mgmt,
+      [`--config=${config}`, ...mirrorFlags, "--mirror-supervise"],
+      { env: { FAKE_GOR_DIR: dir }, startTimeoutMs: 30_000 },
+    );
     strictEqual((await httpGet(proxyPort, "/")).body, "web");
 
     const first = await waitFor("gor started", async () => (await fakeGorStarts(dir))[0]);

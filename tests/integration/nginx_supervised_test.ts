@@ -13,6 +13,7 @@ import {
   type AurproxyProcess,
   runAurproxy,
   spawnAurproxy,
+  startAurproxy,
 } from "../../testing/aurproxy_process.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -120,19 +121,15 @@ async function rig(): Promise<Rig> {
         })),
       ),
     async start(flags = []) {
-      const p = await spawnAurproxy([
-        "run",
+      const p = await startAurproxy(mgmtPort, [
         "--supervise",
         `--config=${configPath}`,
-        `--management-port=${mgmtPort}`,
-        "--management-host=127.0.0.1",
         "--update-period=0.2",
         "--max-update-frequency=0",
         "--state-file=",
         ...flags,
-      ], { mgmtPort });
+      ]);
       started.push(p);
-      await p.listening(mgmtPort);
       return p;
     },
     async proxy(path = "/") {

@@ -35,6 +35,8 @@ export interface BackendEntry<O = unknown> extends ConfigBackend {
    * without one has no default state file.
    */
   configurationFile?(options: O): string;
+  /** Optional: how the proxy's own check of a config is called, for messages: "nginx -t". */
+  readonly checkCommand?: string;
 }
 
 /**
@@ -103,8 +105,21 @@ export function configurationFileOf(
   return entryOf(backends, config).configurationFile?.(config.backendOptions);
 }
 
-/** The entry `config` selects; throws when the table has none of that name. */
-function entryOf(backends: readonly BackendEntry[], config: ProxyConfig): BackendEntry {
+/**
+ * The entry `config` selects; throws when the table has none of that name.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_KINDS, parseConfig } from "../kinds.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const config = parseConfig({
+ *   backend: "haproxy",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * entryOf(BUILTIN_KINDS.backends, config).checkCommand; // "haproxy -c"
+ * ```
+ */
+export function entryOf(backends: readonly BackendEntry[], config: ProxyConfig): BackendEntry {
   const entry = backends.find((b) => b.name === config.backend);
   if (!entry) throw new RangeError(`no backend "${config.backend}"`);
   return entry;

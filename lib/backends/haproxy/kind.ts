@@ -13,5 +13,6 @@ export const haproxyBackend: BackendEntry<HaproxyOptions> = defineBackend<Haprox
   name: "haproxy",
   parseOptions: parseHaproxyOptions,
   configurationFile: (options) => options.configurationFile,
+  checkCommand: "haproxy -c",
   create: (options, deps) => new HaproxyBackend(options, deps),
 });

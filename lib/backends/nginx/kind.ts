@@ -13,5 +13,6 @@ export const nginxBackend: BackendEntry<NginxOptions> = defineBackend<NginxOptio
   name: "nginx",
   parseOptions: parseNginxOptions,
   configurationFile: (options) => options.configurationFile,
+  checkCommand: "nginx -t",
   create: (options, deps) => new NginxBackend(options, deps),
 });

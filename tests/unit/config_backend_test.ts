@@ -5,9 +5,10 @@ import { createBackend, optionsFor } from "../../lib/backends/table.ts";
 import type { ConfigBackend } from "../../lib/config/kind.ts";
 import { parseConfig as parseWith } from "../../lib/config/parse.ts";
 import { UsageErrors } from "../../lib/errors.ts";
-import { BUILTIN_KINDS, type ConfigOptions, parseConfig } from "../../lib/kinds.ts";
+import { BUILTIN_KINDS, parseConfig } from "../../lib/kinds.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
+import { configErrors } from "../../testing/usage_errors.ts";
 
 /** A second backend, parse side only: one key of its own, cross-checked with the servers. */
 const fake: ConfigBackend = {
@@ -36,36 +37,29 @@ function config(top: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function errorsOf(raw: unknown, options: ConfigOptions = {}): string[] {
-  try {
-    parseConfig(raw, options);
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected UsageErrors");
-}
-
 Deno.test('config backend: "backend" picks an entry of the table; errors list the table', () => {
-  deepStrictEqual(errorsOf(config()), ['backend: required, one of "nginx", "haproxy"']);
-  deepStrictEqual(errorsOf(config(), { kinds: TWO }), [
+  deepStrictEqual(configErrors(config()), ['backend: required, one of "nginx", "haproxy"']);
+  deepStrictEqual(configErrors(config(), { kinds: TWO }), [
     'backend: required, one of "nginx", "haproxy", "fake"',
   ]);
-  deepStrictEqual(errorsOf(config({ backend: "nope" }), { kinds: TWO }), [
+  deepStrictEqual(configErrors(config({ backend: "nope" }), { kinds: TWO }), [
     'backend: expected one of "nginx", "haproxy", "fake", got "nope"',
   ]);
   const c = parseConfig(config({ backend: "fake", fake_admin_port: "9999" }), { kinds: TWO });
   strictEqual(c.backend, "fake");
   deepStrictEqual(c.backendOptions, { socket: "/run/fake.sock", port: 9999 });
-  deepStrictEqual(errorsOf(config({ backend: "fake", fake_admin_port: 8080 }), { kinds: TWO }), [
-    "fake_admin_port: port 8080 is taken",
-  ]);
+  deepStrictEqual(
+    configErrors(config({ backend: "fake", fake_admin_port: 8080 }), { kinds: TWO }),
+    [
+      "fake_admin_port: port 8080 is taken",
+    ],
+  );
 });
 
 Deno.test("config backend: top-level keys are the generic ones plus the selected backend's", () => {
   // nginx's keys are not fake's, and the other way round.
   deepStrictEqual(
-    errorsOf(
+    configErrors(
       config({ backend: "fake", configuration_file: "/x.conf", fake_sockett: "/s" }),
       { kinds: TWO },
     ),
@@ -74,19 +68,19 @@ Deno.test("config backend: top-level keys are the generic ones plus the selected
       'fake_sockett: unknown key (did you mean "fake_socket"?)',
     ],
   );
-  deepStrictEqual(errorsOf(config({ backend: "nginx", fake_socket: "/s" }), { kinds: TWO }), [
+  deepStrictEqual(configErrors(config({ backend: "nginx", fake_socket: "/s" }), { kinds: TWO }), [
     "fake_socket: unknown key",
   ]);
   // When the backend is not known, any backend's key may be right; others still are not.
   deepStrictEqual(
-    errorsOf(
+    configErrors(
       config({ backend: "hap", configuration_file: "/x.conf", fake_socket: "/s", zzz: 1 }),
       { kinds: TWO },
     ),
     ["zzz: unknown key", 'backend: expected one of "nginx", "haproxy", "fake", got "hap"'],
   );
   // Their values are not judged then: only the unknown backend is reported.
-  deepStrictEqual(errorsOf(config({ backend: "hap", stats_port: 0 }), { kinds: TWO }), [
+  deepStrictEqual(configErrors(config({ backend: "hap", stats_port: 0 }), { kinds: TWO }), [
     'backend: expected one of "nginx", "haproxy", "fake", got "hap"',
   ]);
 });

@@ -1,7 +1,14 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { NginxBackend } from "../../lib/backends/nginx/backend.ts";
 import { nginxBackend } from "../../lib/backends/nginx/kind.ts";
-import { createBackend, optionsFor } from "../../lib/backends/table.ts";
+import {
+  type BackendEntry,
+  configurationFileOf,
+  createBackend,
+  entryOf,
+  optionsFor,
+} from "../../lib/backends/table.ts";
+import { defaultStateFile } from "../../lib/cli/run_options.ts";
 import type { ConfigBackend } from "../../lib/config/kind.ts";
 import { parseConfig as parseWith } from "../../lib/config/parse.ts";
 import { UsageErrors } from "../../lib/errors.ts";
@@ -121,4 +128,56 @@ Deno.test("config backend: the nginx entry creates the nginx backend from the op
       logger: memoryLogger(),
       metrics: new MetricsRegistry("t"),
     }), RangeError);
+});
+
+Deno.test("config backend: an entry names its config file (the default state file goes beside it) and its own check; a backend that names neither has none", () => {
+  const nginx = parseConfig(config({ backend: "nginx", configuration_file: "/srv/n/nginx.conf" }));
+  const haproxy = parseConfig(
+    config({ backend: "haproxy", configuration_file: "/srv/h/haproxy.cfg" }),
+  );
+  strictEqual(configurationFileOf(BUILTIN_KINDS.backends, nginx), "/srv/n/nginx.conf");
+  strictEqual(configurationFileOf(BUILTIN_KINDS.backends, haproxy), "/srv/h/haproxy.cfg");
+  strictEqual(defaultStateFile(haproxy), "/srv/h/aurproxy-state.json");
+  strictEqual(entryOf(BUILTIN_KINDS.backends, nginx).checkCommand, "nginx -t");
+  strictEqual(entryOf(BUILTIN_KINDS.backends, haproxy).checkCommand, "haproxy -c");
+  const bare: BackendEntry = {
+    name: "bare",
+    parseOptions: () => ({}),
+    create: () => {
+      throw new Error("not made in this test");
+    },
+  };
+  const third = { ...nginx, backend: "bare", backendOptions: {} };
+  strictEqual(configurationFileOf([bare], third), undefined);
+  strictEqual(entryOf([bare], third).checkCommand, undefined);
+  throws(() => configurationFileOf([bare], nginx), /no backend "nginx"/);
+});
+
+Deno.test("config backend: a backend's own statistics are ProxyBackend.stats: nginx's with stats_port only, made once; HAProxy's always", async () => {
+  const deps = () => ({ logger: memoryLogger(), metrics: new MetricsRegistry("aurproxy") });
+  const plain = createBackend(
+    BUILTIN_KINDS.backends,
+    parseConfig(config({ backend: "nginx" })),
+    deps(),
+  );
+  strictEqual(plain.stats, undefined);
+  const d = deps();
+  const port = 1; // nothing answers there
+  const withPort = createBackend(
+    BUILTIN_KINDS.backends,
+    parseConfig(config({ backend: "nginx", stats_port: port })),
+    d,
+  );
+  ok(withPort.stats);
+  strictEqual(withPort.stats, withPort.stats, "made once");
+  strictEqual(await withPort.stats.poll(), false, "a failed poll resolves false");
+  strictEqual(d.metrics.get("nginx_stats_up"), 0);
+  strictEqual(d.metrics.get("nginx_stats_poll_failures_total"), 1);
+  const haproxy = createBackend(
+    BUILTIN_KINDS.backends,
+    parseConfig(config({ backend: "haproxy", haproxy_stats_socket: "/nonexistent.sock" })),
+    deps(),
+  );
+  ok(haproxy.stats);
+  strictEqual(await haproxy.stats.poll(), false);
 });

@@ -49,7 +49,9 @@ export {
   type UpstreamDiff,
   type WeightChange,
 } from "./lib/observability/snapshot_diff.ts";
-export { buildGraph, type Graph, run, type RunOptions, runOptions } from "./lib/cli/run.ts";
+export { buildGraph, type Graph } from "./lib/cli/graph.ts";
+export { run } from "./lib/cli/run.ts";
+export { type RunOptions, runOptions } from "./lib/cli/run_options.ts";
 export { main } from "./main.ts";
 export { loadConfigText, parseJsonText } from "./lib/config/load.ts";
 export {

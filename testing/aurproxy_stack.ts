@@ -6,17 +6,18 @@
  * @module
  */
 
-import { runNginx, type RunningNginx } from "./nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "./nginx.ts";
 import { freePort, waitForPort } from "./ports.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** The config keys that keep nginx's files inside `dir`. */
+/** The config keys that keep nginx's files inside `dir` (where `nginxOptions(dir)` has them). */
 export function nginxKeys(dir: string) {
+  const o = nginxOptions(dir);
   return {
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
+    configuration_file: o.configurationFile,
+    nginx_pid_path: o.pidPath,
+    nginx_prefix: o.prefix ?? dir,
   };
 }
 

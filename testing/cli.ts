@@ -8,7 +8,7 @@
 import { strictEqual } from "node:assert";
 import { nginxKeys } from "./aurproxy_stack.ts";
 import { type Finished, runAurproxy } from "./aurproxy_command.ts";
-import { runNginx } from "./nginx.ts";
+import { nginxOptions, runNginx } from "./nginx.ts";
 
 /**
  * `run --setup` writes `config` (its nginx files put in a temp dir), a real nginx runs
@@ -41,12 +41,7 @@ export async function serveWithSetup(
       `--config=${JSON.stringify({ ...config, ...keys })}`,
     ]);
     strictEqual(setup.code, 0, setup.stderr);
-    const nginx = await runNginx({
-      configurationFile: keys.configuration_file,
-      pidPath: keys.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    }, [proxyPort]);
+    const nginx = await runNginx(nginxOptions(dir), [proxyPort]);
     try {
       await fn(dir);
     } finally {

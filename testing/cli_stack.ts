@@ -11,7 +11,7 @@
 import { runAurproxy } from "./aurproxy_command.ts";
 import { type AurproxyProcess, startAurproxy } from "./aurproxy_process.ts";
 import { nginxKeys } from "./aurproxy_stack.ts";
-import { runNginx, type RunningNginx } from "./nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "./nginx.ts";
 import { freePort } from "./ports.ts";
 
 export interface CliStackOptions {
@@ -59,13 +59,7 @@ export async function startCliStack(o: CliStackOptions): Promise<CliStack> {
     ...common,
   ]);
   if (setup.code !== 0) throw new Error(`aurproxy run --setup failed:\n${setup.stderr}`);
-  const keys = nginxKeys(o.dir);
-  const nginx = await runNginx({
-    configurationFile: keys.configuration_file,
-    pidPath: keys.nginx_pid_path,
-    binary: "nginx",
-    prefix: o.dir,
-  }, o.proxyPorts);
+  const nginx = await runNginx(nginxOptions(o.dir), o.proxyPorts);
   let aurproxy: AurproxyProcess;
   try {
     aurproxy = await startAurproxy(mgmtPort, common);

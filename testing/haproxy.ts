@@ -11,8 +11,9 @@
 import { MasterCli } from "../lib/backends/haproxy/master_cli.ts";
 import type { ProcList } from "../lib/backends/haproxy/proc_list.ts";
 import { RuntimeApi } from "../lib/backends/haproxy/runtime_api.ts";
-import { signalGroup, signalProcess } from "../lib/process/group.ts";
-import { waitFor, waitForPort } from "./ports.ts";
+import { signalGroup } from "../lib/process/group.ts";
+import { waitForPort } from "./ports.ts";
+import { spawnProxyChild, startedOrStopped, whileRunning } from "./proxy_child.ts";
 
 /** Where a test HAProxy keeps its files. */
 export interface HaproxyPaths {
@@ -174,61 +175,41 @@ export async function runHaproxy(
   waitPorts: readonly number[] = [],
   binary = "/usr/sbin/haproxy",
 ): Promise<TestHaproxy> {
-  const child = new Deno.Command(binary, {
-    args: ["-W", "-db", "-f", paths.configFile, "-S", paths.masterSocket],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  let err = "";
-  const drained = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) err += dec.decode(chunk);
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const exitWithin = async (ms: number) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<boolean>((r) => (timer = setTimeout(r, ms, false)));
-    try {
-      return await Promise.race([status.then(() => true), late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const child = spawnProxyChild(binary, [
+    "-W",
+    "-db",
+    "-f",
+    paths.configFile,
+    "-S",
+    paths.masterSocket,
+  ]);
   const stop = async () => {
     // Soft stop: the workers finish their requests, the master exits after them.
-    if (!exited) signalProcess(child.pid, "SIGUSR1");
-    if (!(await exitWithin(3000)) && !exited) {
-      signalProcess(child.pid, "SIGTERM");
-      if (!(await exitWithin(2000))) signalGroup(child.pid, "SIGKILL");
+    child.signal("SIGUSR1");
+    if (!(await child.exitWithin(3000)) && !child.exited()) {
+      child.signal("SIGTERM");
+      if (!(await child.exitWithin(2000))) signalGroup(child.pid, "SIGKILL");
     }
-    await status;
-    // Workers whose master was killed keep the group (and the ports) alive.
-    signalGroup(child.pid, "SIGKILL");
-    await drained;
+    await child.reap();
   };
   const api = new RuntimeApi({ socketPath: paths.statsSocket });
   const master = new MasterCli({ socketPath: paths.masterSocket });
   const procs = () => master.showProc();
-  try {
-    await waitFor("the HAProxy master listing a worker", async () => {
-      if (exited) throw new Error("haproxy exited");
-      return (await procs()).workers.length > 0;
-    });
-    await waitFor("the HAProxy stats socket", async () => {
-      if (exited) throw new Error("haproxy exited");
-      return (await api.showInfo()).has("Pid");
-    });
+  await startedOrStopped(child, "haproxy", stop, async () => {
+    await whileRunning(
+      child,
+      "haproxy",
+      "the HAProxy master listing a worker",
+      async () => (await procs()).workers.length > 0,
+    );
+    await whileRunning(
+      child,
+      "haproxy",
+      "the HAProxy stats socket",
+      async () => (await api.showInfo()).has("Pid"),
+    );
     for (const p of waitPorts) await waitForPort(p);
-  } catch (e) {
-    await stop();
-    throw new Error(`haproxy did not start: ${(e as Error).message}\n${err}`);
-  }
+  });
   return {
     paths,
     pid: child.pid,
@@ -239,7 +220,7 @@ export async function runHaproxy(
       const p = await procs();
       return { master: p.master.pid, workers: p.workers.map((w) => w.pid) };
     },
-    stderr: () => err,
+    stderr: child.stderr,
     stop,
   };
 }

@@ -10,9 +10,9 @@ import { dirname } from "node:path";
 import type { HaproxyOptions } from "../lib/backends/haproxy/options.ts";
 import { RuntimeApi } from "../lib/backends/haproxy/runtime_api.ts";
 import { workerPid } from "../lib/backends/haproxy/reload.ts";
-import { signalGroup } from "../lib/process/group.ts";
 import { haproxyPaths, runHaproxy as runTestHaproxy } from "./haproxy.ts";
-import { waitFor, waitForPort } from "./ports.ts";
+import { waitForPort } from "./ports.ts";
+import { spawnProxyChild, startedOrStopped, whileRunning } from "./proxy_child.ts";
 
 /** Options of a backend whose files are all in `dir` (where `haproxy.ts` expects them). */
 export function haproxyOptions(dir: string): HaproxyOptions {
@@ -61,47 +61,26 @@ async function runWithoutMasterCli(
   options: HaproxyOptions,
   waitPorts: readonly number[],
 ): Promise<RunningHaproxy> {
-  const child = new Deno.Command("/usr/sbin/haproxy", {
-    args: ["-W", "-db", "-f", options.configurationFile],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  let err = "";
-  const drained = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) err += dec.decode(chunk);
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const child = spawnProxyChild("/usr/sbin/haproxy", [
+    "-W",
+    "-db",
+    "-f",
+    options.configurationFile,
+  ]);
   const stop = async () => {
-    if (!exited) {
-      try {
-        Deno.kill(child.pid, "SIGTERM");
-      } catch { /* gone */ }
-    }
-    await status;
-    signalGroup(child.pid, "SIGKILL");
-    await drained;
+    child.signal("SIGTERM");
+    await child.reap();
   };
   const api = new RuntimeApi({ socketPath: options.statsSocket });
-  try {
-    await waitFor("haproxy's worker", async () => {
-      if (exited) throw new Error("haproxy exited");
+  await startedOrStopped(child, "haproxy", stop, async () => {
+    await whileRunning(child, "haproxy", "haproxy's worker", async () => {
       return await workerPid(api).catch(() => undefined);
     });
     for (const p of waitPorts) await waitForPort(p);
-  } catch (e) {
-    await stop();
-    throw new Error(`haproxy did not start: ${(e as Error).message}\n${err}`);
-  }
+  });
   return {
     pid: child.pid,
-    stderr: () => err,
+    stderr: child.stderr,
     pids: () => Promise.reject(new Error("no master CLI")),
     stop,
   };

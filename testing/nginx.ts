@@ -11,8 +11,8 @@ import type { NginxOptions } from "../lib/backends/nginx/options.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { MetricsRegistry } from "../lib/metrics/registry.ts";
 import type { ProxySnapshot } from "../lib/model/snapshot.ts";
-import { signalGroup, signalProcess } from "../lib/process/group.ts";
-import { waitFor, waitForPort } from "./ports.ts";
+import { waitForPort } from "./ports.ts";
+import { spawnProxyChild, startedOrStopped, whileRunning } from "./proxy_child.ts";
 
 export interface TestNginx {
   readonly dir: string;
@@ -100,39 +100,19 @@ export async function runNginx(
 ): Promise<RunningNginx> {
   const args = ["-c", options.configurationFile];
   if (options.prefix) args.unshift("-p", options.prefix);
-  const child = new Deno.Command(resolveNginx(options.binary).path, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  let err = "";
-  const drained = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) err += dec.decode(chunk);
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const child = spawnProxyChild(resolveNginx(options.binary).path, args);
   const stop = async () => {
-    if (!exited) signalProcess(child.pid, "SIGTERM");
-    await status;
-    // Workers whose master was killed keep the group (and the ports) alive.
-    signalGroup(child.pid, "SIGKILL");
-    await drained;
+    child.signal("SIGTERM");
+    await child.reap();
   };
-  try {
-    await waitFor("nginx pid file", () => {
-      if (exited) throw new Error("nginx exited");
-      return Deno.readTextFile(options.pidPath).then((t) => t.trim()).catch(() => "");
-    });
+  await startedOrStopped(child, "nginx", stop, async () => {
+    await whileRunning(
+      child,
+      "nginx",
+      "nginx pid file",
+      () => Deno.readTextFile(options.pidPath).then((t) => t.trim()).catch(() => ""),
+    );
     for (const p of waitPorts) await waitForPort(p);
-  } catch (e) {
-    await stop();
-    throw new Error(`nginx did not start: ${(e as Error).message}\n${err}`);
-  }
-  return { pid: child.pid, stderr: () => err, stop };
+  });
+  return { pid: child.pid, stderr: child.stderr, stop };
 }

@@ -6,7 +6,13 @@
 
 import { computeWeights } from "../lib/balance/weights.ts";
 import type { Context } from "../lib/model/config.ts";
-import type { ProxySnapshot, ServerSnapshot, Upstream } from "../lib/model/snapshot.ts";
+import type {
+  ProxySnapshot,
+  ServerSnapshot,
+  SkippedEndpoint,
+  Upstream,
+  WeightedEndpoint,
+} from "../lib/model/snapshot.ts";
 
 export interface RouteSpec {
   locations: string[];
@@ -65,4 +71,46 @@ export function snapshot(servers: ServerSpec[], context: Context = {}): ProxySna
     };
   });
   return { context, servers: out, builtAt: 0, adjustmentDelayed: false };
+}
+
+/** What {@linkcode oneRouteSnapshot} is built from. */
+export interface OneRouteSnapshot {
+  /** The server's hosts (none: any). */
+  readonly hosts?: string[];
+  readonly endpoints?: readonly WeightedEndpoint[];
+  readonly skipped?: readonly SkippedEndpoint[];
+  readonly builtAt?: number;
+}
+
+/**
+ * The snapshot the status page tests show: one server (slug `s`, port 80) with one route
+ * `/` (slug `u`, 503 when empty) holding exactly the endpoints given, weights as given.
+ *
+ * @example
+ * ```ts
+ * oneRouteSnapshot({ hosts: ["example.com"], builtAt: 1 }).servers[0].routes[0].slug; // "u"
+ * ```
+ */
+export function oneRouteSnapshot(o: OneRouteSnapshot = {}): ProxySnapshot {
+  return {
+    context: {},
+    builtAt: o.builtAt ?? 0,
+    adjustmentDelayed: false,
+    servers: [{
+      slug: "s",
+      hosts: o.hosts ?? [],
+      ports: [80],
+      context: {},
+      streams: [],
+      routes: [{
+        slug: "u",
+        locations: ["/"],
+        emptyEndpointStatusCode: 503,
+        failOpen: false,
+        notes: [],
+        skipped: o.skipped ?? [],
+        endpoints: o.endpoints ?? [],
+      }],
+    }],
+  };
 }

@@ -54,6 +54,15 @@ export interface ProxyProcessStatus {
   readonly detail: string;
 }
 
+/**
+ * The proxy's own statistics as metrics (nginx's `stub_status`, HAProxy's `show stat`),
+ * into the registry the backend was made with.
+ */
+export interface ProxyStats {
+  /** Polls once; resolves true when the values are fresh. Never rejects: a failure is counted. */
+  poll(): Promise<boolean>;
+}
+
 /** One server line of an upstream in the live proxy config, as aurproxy rendered it. */
 export interface LiveServer {
   /** The host as the registry named it (the address when rendered as itself). */
@@ -171,4 +180,10 @@ export interface ProxyBackend {
    * count (weighted and standby servers, not weight-0 ones).
    */
   liveEndpoints?(): Promise<LiveUpstreams | undefined>;
+  /**
+   * Optional: the proxy's own statistics, which `run` polls before each /metrics scrape
+   * and each publish; undefined when the config exposes none (nginx without
+   * `stats_port`). `run` reads it once, of the first graph's backend.
+   */
+  readonly stats?: ProxyStats;
 }

@@ -29,6 +29,14 @@ export interface BackendDeps {
 export interface BackendEntry<O = unknown> extends ConfigBackend {
   parseOptions(f: Fields, servers: readonly ServerConfig[]): O;
   create(options: O, deps: BackendDeps): ProxyBackend;
+  /**
+   * Optional: the proxy config file these options name (`configuration_file`). `run`
+   * keeps its state file beside it unless `--state-file` says otherwise; a backend
+   * without one has no default state file.
+   */
+  configurationFile?(options: O): string;
+  /** Optional: how the proxy's own check of a config is called, for messages: "nginx -t". */
+  readonly checkCommand?: string;
 }
 
 /**
@@ -72,9 +80,49 @@ export function createBackend(
   config: ProxyConfig,
   deps: BackendDeps,
 ): ProxyBackend {
+  return entryOf(backends, config).create(config.backendOptions, deps);
+}
+
+/**
+ * The proxy config file `config` names, from its backend's entry; undefined for a
+ * backend that names none.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_KINDS, parseConfig } from "../kinds.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const config = parseConfig({
+ *   backend: "nginx",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * configurationFileOf(BUILTIN_KINDS.backends, config); // "/etc/aurproxy/nginx/nginx.conf"
+ * ```
+ */
+export function configurationFileOf(
+  backends: readonly BackendEntry[],
+  config: ProxyConfig,
+): string | undefined {
+  return entryOf(backends, config).configurationFile?.(config.backendOptions);
+}
+
+/**
+ * The entry `config` selects; throws when the table has none of that name.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_KINDS, parseConfig } from "../kinds.ts";
+ * const source = { source_class: "static", name: "a", host: "10.0.0.1", port: 80 };
+ * const config = parseConfig({
+ *   backend: "haproxy",
+ *   servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }] }],
+ * });
+ * entryOf(BUILTIN_KINDS.backends, config).checkCommand; // "haproxy -c"
+ * ```
+ */
+export function entryOf(backends: readonly BackendEntry[], config: ProxyConfig): BackendEntry {
   const entry = backends.find((b) => b.name === config.backend);
   if (!entry) throw new RangeError(`no backend "${config.backend}"`);
-  return entry.create(config.backendOptions, deps);
+  return entry;
 }
 
 /**

@@ -6,7 +6,8 @@
 
 import { flagHelp, type FlagTable, parseFlags, RUN_FLAGS, SYNCHRONIZE_FLAGS } from "./flags.ts";
 import { runRender, runValidate } from "./render.ts";
-import { run, runOptions } from "./run.ts";
+import { run } from "./run.ts";
+import { runOptions } from "./run_options.ts";
 import { REPLAY_FLAGS, replayOptions, runReplay } from "./replay.ts";
 import type { Logger } from "../log.ts";
 import { OBSERVABILITY_FLAGS, withObservability } from "./observability.ts";

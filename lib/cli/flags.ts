@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { BACKENDS } from "../backends/kinds.ts";
 import { UsageError } from "../errors.ts";
 import { suggest } from "../text/suggest.ts";
 import { MIRROR_RUN_FLAGS } from "./mirror_flags.ts";
@@ -52,7 +53,9 @@ export const RUN_FLAGS: FlagTable = {
   backend: {
     type: "string",
     default: "nginx",
-    help: 'Backend of a config without a "backend" key: nginx or haproxy.',
+    help: `Backend of a config without a "backend" key: ${
+      BACKENDS.map((b) => b.name).join(" or ")
+    }.`,
   },
   "strict-config": {
     type: "boolean",

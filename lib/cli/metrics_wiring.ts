@@ -1,6 +1,6 @@
 /**
  * The metrics side of `run` and `run_replay`, built once in the wiring: build info, the
- * process' metrics, nginx's stub_status (with `stats_port`), the update histograms, and the
+ * process' metrics, the proxy's own statistics (its backend's), the update histograms, and the
  * publisher of `--metric-publisher-class` with its shutdown step (the last period is sent
  * in the `flush` phase, bounded). `refresh` brings the polled values up to date before a
  * scrape or a publish.
@@ -8,10 +8,10 @@
  * @module
  */
 
+import type { ProxyStats } from "../backends/backend.ts";
 import type { Clock } from "../clock.ts";
 import type { ShutdownSequence } from "../lifecycle/shutdown.ts";
 import type { Logger } from "../log.ts";
-import { NginxStats } from "../metrics/nginx_stats.ts";
 import { ProcessMetrics } from "../metrics/process_metrics.ts";
 import { createPublisher, type PublisherConfig } from "../metrics/publishers/classes.ts";
 import { PublishLoop } from "../metrics/publishers/publisher.ts";
@@ -32,10 +32,8 @@ export interface MetricsWiringOptions {
   readonly shutdown: ShutdownSequence;
   /** `--metric-publisher-class` and its arguments, validated. */
   readonly publisher?: PublisherConfig;
-  /** nginx's `stats_port`, when the config sets it. */
-  readonly statsPort?: number;
-  /** The proxy's own statistics, polled before each scrape (HAProxy's `show stat`). */
-  readonly backendStats?: { poll(): Promise<boolean> };
+  /** The proxy's own statistics, polled before each scrape (`ProxyBackend.stats`). */
+  readonly backendStats?: ProxyStats;
   /** Synchronous refreshers to run before each read (ZooKeeper session gauges). */
   readonly refreshers?: readonly (() => void)[];
   /** The proxy's pipeline, for the update histograms (not in `run_replay`). */
@@ -83,9 +81,6 @@ export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {
     deno: Deno.version.deno,
   });
   const proc = new ProcessMetrics(o.metrics);
-  const nginx = o.statsPort === undefined
-    ? undefined
-    : new NginxStats({ port: o.statsPort, metrics: o.metrics, logger: log });
   let timing: UpdateTiming | undefined;
   const attach = (pipeline: NonNullable<MetricsWiringOptions["pipeline"]>) => {
     const t = timing ??= new UpdateTiming({ clock: o.clock, metrics: o.metrics });
@@ -101,7 +96,7 @@ export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {
         log.warn("refreshing metrics failed", err);
       }
     }
-    await Promise.all([proc.collect(), nginx?.poll(), o.backendStats?.poll()]);
+    await Promise.all([proc.collect(), o.backendStats?.poll()]);
   };
   let loop: PublishLoop | undefined;
   if (o.publisher) {

@@ -16,7 +16,7 @@ import {
 } from "../observability/sentry.ts";
 import { VERSION } from "../version.ts";
 import type { FlagTable, FlagValues } from "./flags.ts";
-import { logLevel } from "./run.ts";
+import { logLevel } from "./run_options.ts";
 
 const FORMATS: readonly LogFormat[] = ["text", "json"];
 

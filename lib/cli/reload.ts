@@ -32,7 +32,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ProxyConfig } from "../model/config.ts";
 import { placeholderSnapshot } from "./placeholder.ts";
-import type { Graph } from "./run.ts";
+import type { Graph } from "./graph.ts";
 
 /** What a reload did. */
 export type ReloadOutcome =
@@ -79,7 +79,7 @@ function describeError(err: unknown): string {
  *
  * @example
  * ```ts
- * import type { Graph } from "./run.ts";
+ * import type { Graph } from "./graph.ts";
  * import type { ReloadDeps } from "./reload.ts";
  *
  * async function serve(graph: Graph, deps: ReloadDeps) {

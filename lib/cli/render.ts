@@ -4,7 +4,7 @@
  * @module
  */
 
-import { createBackend } from "../backends/table.ts";
+import { createBackend, entryOf } from "../backends/table.ts";
 import { BUILTIN_KINDS, loadConfig } from "../kinds.ts";
 import type { Logger } from "../log.ts";
 import { consoleLogger } from "../log.ts";
@@ -14,7 +14,8 @@ import { backendFlag, configOptions, logWarning } from "./config_flags.ts";
 import type { FlagValues } from "./flags.ts";
 import { numberFlag, requireString } from "./flags.ts";
 import { placeholderSnapshot } from "./placeholder.ts";
-import { buildGraph, logLevel } from "./run.ts";
+import { buildGraph } from "./graph.ts";
+import { logLevel } from "./run_options.ts";
 
 function graphOptions(v: FlagValues) {
   return {
@@ -48,9 +49,6 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
   }
 }
 
-/** How each backend's own check of a config is called, for validate's messages. */
-const PROXY_CHECKS: Readonly<Record<string, string>> = { nginx: "nginx -t", haproxy: "haproxy -c" };
-
 /**
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
  * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
@@ -80,7 +78,7 @@ export async function runValidate(v: FlagValues, logger?: Logger): Promise<numbe
     metrics: new MetricsRegistry("aurproxy"),
   });
   const result = await backend.validate(placeholderSnapshot(config));
-  const check = PROXY_CHECKS[backend.name] ?? `${backend.name}'s check`;
+  const check = entryOf(BUILTIN_KINDS.backends, config).checkCommand ?? `${backend.name}'s check`;
   if (!result.ok) {
     // A config the proxy refuses is a config error like any other.
     console.error(`aurproxy validate: ${check} rejected the rendered config:\n${result.error}`);

@@ -27,7 +27,7 @@ import { RouteRegistry } from "../management/routes.ts";
 import { EndpointStateStore } from "../sources/state_file.ts";
 import { API_FLAGS, apiTokenFile } from "./api_flags.ts";
 import { apiSourceHost } from "./api_wiring.ts";
-import { logLevel, publisherFlags } from "./run.ts";
+import { logLevel, publisherFlags } from "./run_options.ts";
 import type { PublisherConfig } from "../metrics/publishers/classes.ts";
 import { wireMetrics } from "./metrics_wiring.ts";
 

@@ -9,7 +9,7 @@
 
 import type { ProxyBackend } from "../backends/backend.ts";
 import type { ShutdownSequence } from "../lifecycle/shutdown.ts";
-import type { Graph } from "./run.ts";
+import type { Graph } from "./graph.ts";
 
 /**
  * Bound on the stop step. The backend's `stop` bounds itself (SIGKILL to the proxy's

@@ -35,7 +35,7 @@ import { RegistrationError } from "../register/registerer.ts";
 import { formatOutcome, outcomeJson } from "../register/report.ts";
 import type { SourceConfig } from "../model/config.ts";
 import { type FlagValues, numberFlag, requireString } from "./flags.ts";
-import { logLevel } from "./run.ts";
+import { logLevel } from "./run_options.ts";
 
 const OUTPUTS = ["table", "json"] as const;
 

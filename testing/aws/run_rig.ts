@@ -10,13 +10,14 @@
 
 import { startBackend, type TestBackend } from "../backend.ts";
 import { httpGet, type RawResponse } from "../http.ts";
-import { runNginx, type RunningNginx } from "../nginx.ts";
-import { freePort, waitForPort } from "../ports.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "../nginx.ts";
+import { freePort } from "../ports.ts";
+import { oneRouteConfig, staticSource } from "../proxy_config.ts";
 import {
   type AurproxyProcess,
   type Finished,
   runAurproxy,
-  spawnAurproxy,
+  startAurproxy,
 } from "../aurproxy_process.ts";
 import {
   type MetadataStandIn,
@@ -67,21 +68,12 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify({
-      backend: "nginx",
-      configuration_file: `${dir}/conf/nginx.conf`,
-      nginx_pid_path: `${dir}/nginx.pid`,
-      nginx_prefix: dir,
-      servers: [{
-        hosts: ["default"],
-        ports: [proxyPort],
-        context: { default_server: "True" },
-        routes: [{
-          locations: ["/"],
-          sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port: backend.port }],
-        }],
-      }],
-    }),
+    JSON.stringify(oneRouteConfig({
+      dir,
+      port: proxyPort,
+      defaultServer: true,
+      sources: [staticSource("web", backend.port)],
+    })),
   );
   const aws = startAwsStandIn();
   const md = startMetadataStandIn(metadata);
@@ -103,27 +95,19 @@ export async function startRunRig(metadata: MetadataStandInOptions = {}): Promis
     env: { ...aws.env(), AWS_EC2_METADATA_SERVICE_ENDPOINT: md.url },
     setup: (flags) => runAurproxy(["run", "--setup", ...common, ...flags], { env: rig.env }),
     async run(flags) {
-      const p = await spawnAurproxy([
-        "run",
-        ...common,
+      const p = await startAurproxy(mgmtPort, [
+        `--config=${configPath}`,
         // Quick retries of a failed apply (nginx not running yet), no throttle, every step.
         "--update-period=0.2",
         "--max-update-frequency=0",
         "--log-level=debug",
         ...flags,
-      ], { env: rig.env, mgmtPort });
+      ], { env: rig.env, startTimeoutMs: 30_000 });
       procs.push(p);
-      await p.waitForLine("management port listening", 30_000);
-      await waitForPort(mgmtPort);
       return p;
     },
     async startNginx() {
-      const n = await runNginx({
-        configurationFile: `${dir}/conf/nginx.conf`,
-        pidPath: `${dir}/nginx.pid`,
-        binary: "nginx",
-        prefix: dir,
-      }, [proxyPort]);
+      const n = await runNginx(nginxOptions(dir), [proxyPort]);
       nginxes.push(n);
       return n;
     },

@@ -9,6 +9,7 @@ import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { type CliStack, startCliStack } from "../../testing/cli_stack.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
+import { oneRouteConfig } from "../../testing/proxy_config.ts";
 
 const TOKEN = "t0ken-for-tests";
 
@@ -67,19 +68,12 @@ async function setupDir() {
 }
 
 function apiConfig(proxyPort: number) {
-  return {
-    backend: "nginx",
-    servers: [{
-      hosts: ["default"],
-      ports: [proxyPort],
-      context: { default_server: "True" },
-      routes: [{
-        locations: ["/"],
-        empty_endpoint_status_code: 503,
-        sources: [{ source_class: "tellapart.aurproxy.source.ApiSource", name: "dyn" }],
-      }],
-    }],
-  };
+  return oneRouteConfig({
+    port: proxyPort,
+    defaultServer: true,
+    route: { empty_endpoint_status_code: 503 },
+    sources: [{ source_class: "tellapart.aurproxy.source.ApiSource", name: "dyn" }],
+  });
 }
 
 const flags = (dir: string) => [

@@ -8,12 +8,13 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import type { Browser, Page } from "puppeteer-core";
 import { buildDashboardModel } from "../../lib/management/dashboard/model.ts";
 import { renderDashboard } from "../../lib/management/dashboard/page.ts";
-import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
 import { serverSetMemberJson } from "../../lib/zk/announcer.ts";
-import { nginxKeys, type Stack, startStack } from "../../testing/aurproxy_stack.ts";
+import { type Stack, startStack } from "../../testing/aurproxy_stack.ts";
+import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { launchBrowser } from "../../testing/browser.ts";
 import { httpGet } from "../../testing/http.ts";
+import { oneRouteSnapshot } from "../../testing/snapshots.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
 import { startZooKeeper, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
@@ -55,38 +56,22 @@ async function nginxWeights(conf: string): Promise<Map<string, number>> {
 function hostilePage(): string {
   const now = Date.now();
   const hostile = `<img src=x onerror="window.__pwned=1">`;
-  const snap: ProxySnapshot = {
-    context: {},
+  const snap = oneRouteSnapshot({
     builtAt: now,
-    adjustmentDelayed: false,
-    servers: [{
-      slug: "s",
-      hosts: [hostile],
-      ports: [80],
-      context: {},
-      streams: [],
-      routes: [{
-        slug: "u",
-        locations: ["/"],
-        emptyEndpointStatusCode: 503,
-        failOpen: false,
-        notes: [],
-        skipped: [],
-        endpoints: [{
-          host: hostile,
-          address: hostile,
-          port: 80,
-          weight: 1000,
-          fraction: 1,
-          share: 1,
-          pool: "primary",
-          source: hostile,
-          factors: [],
-          audit: [hostile],
-        }],
-      }],
+    hosts: [hostile],
+    endpoints: [{
+      host: hostile,
+      address: hostile,
+      port: 80,
+      weight: 1000,
+      fraction: 1,
+      share: 1,
+      pool: "primary",
+      source: hostile,
+      factors: [],
+      audit: [hostile],
     }],
-  };
+  });
   const connectString = Array.from({ length: 12 }, (_, i) => `zk-${i}.a-long-ensemble.example:2181`)
     .join(",");
   const m = buildDashboardModel({
@@ -137,47 +122,37 @@ Deno.test("dashboard in a browser: weight bars, a ZooKeeper join and a failing h
     await member(1, a);
     stack = await startStack({
       dir,
-      config: {
-        backend: "nginx",
-        ...nginxKeys(dir),
-        servers: [{
-          ports: [port],
-          routes: [{
-            locations: ["/"],
-            sources: [
-              {
-                source_class: "tellapart.aurproxy.source.AuroraProxySource",
-                zk_servers: zk.connectString,
-                role: "www-data",
-                environment: "prod",
-                job: "web",
-                share_adjusters: [{
-                  share_adjuster_class: HEALTH,
-                  route: "/health",
-                  interval: 0.3,
-                  timeout: 0.25,
-                  unhealthy_threshold: 1,
-                  healthy_threshold: 1,
-                }],
-              },
-              {
-                // Held at min_share (weight 250 against 1000) for the whole test.
-                source_class: "static",
-                name: "ramped",
-                host: "127.0.0.1",
-                port: ramped.port,
-                share_adjusters: [{
-                  share_adjuster_class: RAMP,
-                  ramp_delay: 600,
-                  ramp_seconds: 60,
-                  update_frequency: 60,
-                  min_share: 0.25,
-                }],
-              },
-            ],
-          }],
-        }],
-      },
+      config: oneRouteConfig({
+        dir,
+        port,
+        sources: [
+          {
+            ...auroraSource(zk.connectString, "www-data", "prod", "web"),
+            share_adjusters: [{
+              share_adjuster_class: HEALTH,
+              route: "/health",
+              interval: 0.3,
+              timeout: 0.25,
+              unhealthy_threshold: 1,
+              healthy_threshold: 1,
+            }],
+          },
+          {
+            // Held at min_share (weight 250 against 1000) for the whole test.
+            source_class: "static",
+            name: "ramped",
+            host: "127.0.0.1",
+            port: ramped.port,
+            share_adjusters: [{
+              share_adjuster_class: RAMP,
+              ramp_delay: 600,
+              ramp_seconds: 60,
+              update_frequency: 60,
+              min_share: 0.25,
+            }],
+          },
+        ],
+      }),
       proxyPorts: [port],
       flags: ["--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
     });

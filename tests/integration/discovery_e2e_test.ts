@@ -5,7 +5,7 @@
  */
 import { strictEqual } from "node:assert";
 import { systemClock } from "../../lib/clock.ts";
-import { buildGraph } from "../../lib/cli/run.ts";
+import { buildGraph } from "../../lib/cli/graph.ts";
 import { parseConfig } from "../../lib/kinds.ts";
 import { nginxBackend } from "../../lib/backends/nginx/kind.ts";
 import { optionsFor } from "../../lib/backends/table.ts";

@@ -7,7 +7,8 @@
  */
 
 import { strictEqual } from "node:assert";
-import { nginxKeys, startStack } from "../../testing/aurproxy_stack.ts";
+import { startStack } from "../../testing/aurproxy_stack.ts";
+import { auroraSource, oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { BUNDLE_COMMAND, entryPoints } from "../../testing/entry_points.ts";
 import { httpGet } from "../../testing/http.ts";
@@ -65,17 +66,9 @@ Deno.test("entry points: the README's bundle command is the one tested", async (
 Deno.test("entry points: run without -A (Deno then refuses every /proc read) exits 2 saying so", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-entry-" });
   try {
-    const config = JSON.stringify({
-      backend: "nginx",
-      ...nginxKeys(dir),
-      servers: [{
-        ports: [freePort()],
-        routes: [{
-          locations: ["/"],
-          sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port: 1 }],
-        }],
-      }],
-    });
+    const config = JSON.stringify(
+      oneRouteConfig({ dir, port: freePort(), sources: [staticSource("web", 1)] }),
+    );
     // The flags `deno task run` had.
     const flags = "--allow-net --allow-read --allow-write --allow-run --allow-env --allow-sys";
     const out = await new Deno.Command(Deno.execPath(), {
@@ -115,25 +108,15 @@ Deno.test("entry points: through each documented entry point, a member change in
         const stack = await startStack({
           dir,
           entryPoint: entry,
-          config: {
-            backend: "nginx",
-            ...nginxKeys(dir),
-            servers: [{
-              ports: [port],
-              routes: [{
-                locations: ["/"],
-                sources: [{
-                  source_class: "tellapart.aurproxy.source.AuroraProxySource",
-                  zk_servers: zk.connectString,
-                  announcer_serverset_path: "/aurora",
-                  role: "www-data",
-                  environment: "devel",
-                  job: job.split("/").at(-1),
-                  endpoint: "http",
-                }],
-              }],
+          config: oneRouteConfig({
+            dir,
+            port,
+            sources: [{
+              ...auroraSource(zk.connectString, "www-data", "devel", job.split("/").at(-1)!),
+              announcer_serverset_path: "/aurora",
+              endpoint: "http",
             }],
-          },
+          }),
           proxyPorts: [port],
           flags: ["--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
         });

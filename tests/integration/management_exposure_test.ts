@@ -14,8 +14,9 @@ import { runAurproxyOk } from "../../testing/aurproxy_command.ts";
 import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
-import { runNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
+import { oneRouteConfig, serverSetSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -138,32 +139,16 @@ Deno.test("management exposure: a registry member at aurproxy's own management p
     const configPath = `${dir}/config.json`;
     await Deno.writeTextFile(
       configPath,
-      JSON.stringify({
-        backend: "nginx",
-        ...keys,
-        servers: [{
-          hosts: ["default"],
-          ports: [proxyPort],
-          context: { default_server: "True" },
-          routes: [{
-            locations: ["/"],
-            sources: [{
-              source_class: "tellapart.aurproxy.source.ServerSetSource",
-              zk_servers: zk.connectString,
-              path: "/sd/web",
-            }],
-          }],
-        }],
-      }),
+      JSON.stringify(oneRouteConfig({
+        dir,
+        port: proxyPort,
+        defaultServer: true,
+        sources: [serverSetSource(zk.connectString, "/sd/web")],
+      })),
     );
     const common = [`--management-port=${mgmt}`, `--config=${configPath}`];
     await runAurproxyOk(["run", "--setup", ...common]);
-    nginx = await runNginx({
-      configurationFile: keys.configuration_file,
-      pidPath: keys.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    }, [proxyPort]);
+    nginx = await runNginx(nginxOptions(dir), [proxyPort]);
     proc = await spawnAurproxy(["run", ...common]);
     await proc.listening(mgmt);
     const conf = await Deno.readTextFile(keys.configuration_file);

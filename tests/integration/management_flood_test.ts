@@ -9,13 +9,13 @@
  */
 
 import { strictEqual } from "node:assert";
-import { nginxKeys } from "../../testing/aurproxy_stack.ts";
 import { runAurproxyOk } from "../../testing/aurproxy_command.ts";
 import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
-import { runNginx, type RunningNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
+import { oneRouteConfig, serverSetSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper, type TestAnnouncer, type TestZooKeeper } from "../../testing/zookeeper.ts";
 
 /** The header timeout documented in docs/operations.md (management port). */
@@ -42,27 +42,15 @@ async function startStack(): Promise<Stack> {
   const proxyPort = freePort();
   const registry = await zk.announcer();
   await registry.announce("/sd/web", { host: "127.0.0.1", port: backends[0].port });
-  const keys = nginxKeys(dir);
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify({
-      backend: "nginx",
-      ...keys,
-      servers: [{
-        hosts: ["default"],
-        ports: [proxyPort],
-        context: { default_server: "True" },
-        routes: [{
-          locations: ["/"],
-          sources: [{
-            source_class: "tellapart.aurproxy.source.ServerSetSource",
-            zk_servers: zk.connectString,
-            path: "/sd/web",
-          }],
-        }],
-      }],
-    }),
+    JSON.stringify(oneRouteConfig({
+      dir,
+      port: proxyPort,
+      defaultServer: true,
+      sources: [serverSetSource(zk.connectString, "/sd/web")],
+    })),
   );
   const common = [
     `--management-port=${mgmt}`,
@@ -81,12 +69,7 @@ async function startStack(): Promise<Stack> {
   };
   try {
     await runAurproxyOk(["run", "--setup", ...common]);
-    nginx = await runNginx({
-      configurationFile: keys.configuration_file,
-      pidPath: keys.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    }, [proxyPort]);
+    nginx = await runNginx(nginxOptions(dir), [proxyPort]);
     proc = await spawnAurproxy(["run", ...common], { nofile: NOFILE });
     await proc.listening(mgmt);
   } catch (err) {

@@ -5,12 +5,13 @@
  */
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { runAurproxy } from "../../testing/aurproxy_command.ts";
-import { type AurproxyProcess, spawnAurproxy } from "../../testing/aurproxy_process.ts";
+import { type AurproxyProcess, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { FAKE_GOR_PATH, fakeGorStarts, isAlive } from "../../testing/fake_gor.ts";
 import { httpGet } from "../../testing/http.ts";
-import { runNginx } from "../../testing/nginx.ts";
-import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
+import { nginxOptions, runNginx } from "../../testing/nginx.ts";
+import { freePort, waitFor } from "../../testing/ports.ts";
+import { oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const JOB = "/aurora/www-data/devel/gor_replay";
@@ -23,21 +24,12 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
   const dir = await Deno.makeTempDir({ prefix: "aurproxy-mirror-cli-" });
   const proxyPort = freePort();
   const mgmt = freePort();
-  const config = JSON.stringify({
-    backend: "nginx",
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
-    servers: [{
-      hosts: ["default"],
-      ports: [proxyPort],
-      context: { default_server: "True" },
-      routes: [{
-        locations: ["/"],
-        sources: [{ source_class: "static", name: "web", host: "127.0.0.1", port: backend.port }],
-      }],
-    }],
-  });
+  const config = JSON.stringify(oneRouteConfig({
+    dir,
+    port: proxyPort,
+    defaultServer: true,
+    sources: [staticSource("web", backend.port)],
+  }));
   const script = `${dir}/gor/dynamic.sh`;
   const pidPath = `${dir}/mirror_pid`;
   const mirrorFlags = [
@@ -78,24 +70,12 @@ Deno.test("run --mirror-*: ZooKeeper's replay servers reach gor's script; the su
         ' --input-raw :8080 --input-raw :8081 --output-tcp "127.0.0.1:9100|100"\n',
     );
 
-    nginx = await runNginx(
-      {
-        configurationFile: `${dir}/conf/nginx.conf`,
-        pidPath: `${dir}/nginx.pid`,
-        binary: "nginx",
-        prefix: dir,
-      },
-      [proxyPort],
+    nginx = await runNginx(nginxOptions(dir), [proxyPort]);
+    const p = proc = await startAurproxy(
+      mgmt,
+      [`--config=${config}`, ...mirrorFlags, "--mirror-supervise"],
+      { env: { FAKE_GOR_DIR: dir }, startTimeoutMs: 30_000 },
     );
-    const p = proc = await spawnAurproxy([
-      "run",
-      `--management-port=${mgmt}`,
-      "--management-host=127.0.0.1",
-      `--config=${config}`,
-      ...mirrorFlags,
-      "--mirror-supervise",
-    ], { env: { FAKE_GOR_DIR: dir } });
-    await waitForPort(mgmt, 30_000);
     strictEqual((await httpGet(proxyPort, "/")).body, "web");
 
     const first = await waitFor("gor started", async () => (await fakeGorStarts(dir))[0]);

@@ -13,10 +13,12 @@ import {
   type AurproxyProcess,
   runAurproxy,
   spawnAurproxy,
+  startAurproxy,
 } from "../../testing/aurproxy_process.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
+import { oneRouteConfig, staticSource } from "../../testing/proxy_config.ts";
 import { startRunRig } from "../../testing/aws/run_rig.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
 
@@ -110,40 +112,24 @@ async function rig(): Promise<Rig> {
     write: (port, extra = {}) =>
       Deno.writeTextFile(
         configPath,
-        JSON.stringify({
-          configuration_file: `${dir}/conf/nginx.conf`,
-          nginx_pid_path: `${dir}/nginx.pid`,
-          nginx_prefix: dir,
-          servers: [{
-            hosts: ["default"],
-            ports: [proxyPort],
-            context: { default_server: "True" },
-            routes: [{
-              locations: ["/"],
-              sources: [
-                typeof port === "number"
-                  ? { source_class: "static", name: "web", host: "127.0.0.1", port }
-                  : port,
-              ],
-            }],
-          }],
-          ...extra,
-        }),
+        JSON.stringify(oneRouteConfig({
+          dir,
+          port: proxyPort,
+          defaultServer: true,
+          sources: [typeof port === "number" ? staticSource("web", port) : port],
+          extra,
+        })),
       ),
     async start(flags = []) {
-      const p = await spawnAurproxy([
-        "run",
+      const p = await startAurproxy(mgmtPort, [
         "--supervise",
         `--config=${configPath}`,
-        `--management-port=${mgmtPort}`,
-        "--management-host=127.0.0.1",
         "--update-period=0.2",
         "--max-update-frequency=0",
         "--state-file=",
         ...flags,
-      ], { mgmtPort });
+      ]);
       started.push(p);
-      await p.listening(mgmtPort);
       return p;
     },
     async proxy(path = "/") {

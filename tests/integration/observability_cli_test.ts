@@ -11,8 +11,9 @@ import { strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { openMetricsCheck, promtoolCheck } from "../../testing/metrics_checks.ts";
-import { runNginx, type RunningNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx, type RunningNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor, waitForPort } from "../../testing/ports.ts";
+import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import {
   startLibratoReceiver,
   startOpenTsdbReceiver,
@@ -53,29 +54,14 @@ async function startRun(zk: TestZooKeeper, flags: string[], o: RunOptions = {}):
   const proxyPort = freePort();
   const statsPort = freePort();
   const mgmt = freePort();
-  const config = JSON.stringify({
-    backend: "nginx",
-    configuration_file: `${dir}/conf/nginx.conf`,
-    nginx_pid_path: `${dir}/nginx.pid`,
-    nginx_prefix: dir,
-    stats_port: statsPort,
-    servers: [{
-      hosts: ["default"],
-      ports: [proxyPort],
-      context: { default_server: "True" },
-      routes: [{
-        locations: ["/"],
-        empty_endpoint_status_code: 503,
-        sources: [{
-          source_class: "tellapart.aurproxy.source.AuroraProxySource",
-          zk_servers: zk.connectString,
-          role: "www-data",
-          environment: "devel",
-          job: "web",
-        }],
-      }],
-    }],
-  });
+  const config = JSON.stringify(oneRouteConfig({
+    dir,
+    port: proxyPort,
+    defaultServer: true,
+    route: { empty_endpoint_status_code: 503 },
+    sources: [auroraSource(zk.connectString, "www-data", "devel", "web")],
+    extra: { stats_port: statsPort },
+  }));
   const common = [`--management-port=${mgmt}`, "--management-host=127.0.0.1", `--config=${config}`];
   const cmd = (args: string[], io: "piped" | "null") =>
     new Deno.Command(Deno.execPath(), {
@@ -87,13 +73,7 @@ async function startRun(zk: TestZooKeeper, flags: string[], o: RunOptions = {}):
     });
   const setup = await cmd(["run", "--setup", ...common], "piped").output();
   if (!setup.success) throw new Error(`setup failed: ${new TextDecoder().decode(setup.stderr)}`);
-  const startNginx = () =>
-    runNginx({
-      configurationFile: `${dir}/conf/nginx.conf`,
-      pidPath: `${dir}/nginx.pid`,
-      binary: "nginx",
-      prefix: dir,
-    }, [proxyPort, statsPort]);
+  const startNginx = () => runNginx(nginxOptions(dir), [proxyPort, statsPort]);
   let nginx = o.lateNginx ? undefined : await startNginx();
   const proc = cmd(
     ["run", "--max-update-frequency=0", "--update-period=0.5", ...common, ...flags],

@@ -9,7 +9,8 @@ import { EndpointStateStore } from "../../lib/sources/state_file.ts";
 import { announce } from "../../lib/zk/announcer.ts";
 import { ZkSession } from "../../lib/zk/session.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
-import { nginxKeys, startStack } from "../../testing/aurproxy_stack.ts";
+import { startStack } from "../../testing/aurproxy_stack.ts";
+import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
@@ -416,25 +417,13 @@ Deno.test("zk outage: the aurproxy process restarted with ZooKeeper down serves 
   const zk = await startZooKeeper();
   const backend = await startBackend({ name: "web-1" });
   const dirs = await Promise.all([0, 1].map(() => Deno.makeTempDir({ prefix: "aurproxy-zk-" })));
-  const config = (dir: string, port: number) => ({
-    backend: "nginx",
-    ...nginxKeys(dir),
-    servers: [{
-      ports: [port],
-      routes: [{
-        locations: ["/"],
-        empty_endpoint_status_code: 503,
-        sources: [{
-          source_class: "tellapart.aurproxy.source.AuroraProxySource",
-          zk_servers: zk.connectString,
-          role: "www-data",
-          environment: "prod",
-          job: "web",
-          endpoint: "http",
-        }],
-      }],
-    }],
-  });
+  const config = (dir: string, port: number) =>
+    oneRouteConfig({
+      dir,
+      port,
+      route: { empty_endpoint_status_code: 503 },
+      sources: [{ ...auroraSource(zk.connectString, "www-data", "prod", "web"), endpoint: "http" }],
+    });
   const stacks: { stop(): Promise<void> }[] = [];
   const stack = async (dir: string, port: number, stateFile: boolean) => {
     const flags = stateFile ? [`--state-file=${dir}/state.json`] : [];

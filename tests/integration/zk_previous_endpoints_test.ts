@@ -5,6 +5,7 @@
 import { strictEqual } from "node:assert";
 import { serverSetMemberJson } from "../../lib/zk/announcer.ts";
 import { nginxKeys, startStack } from "../../testing/aurproxy_stack.ts";
+import { oneRouteConfig } from "../../testing/proxy_config.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
@@ -65,14 +66,7 @@ Deno.test("zk previous endpoints: a job path deleted for 1.5 s keeps serving its
     await addMembers(admin, backends);
     stack = await startStack({
       dir,
-      config: {
-        backend: "nginx",
-        ...nginxKeys(dir),
-        servers: [{
-          ports: [port],
-          routes: [{ locations: ["/"], sources: [auroraSource(zk.connectString)] }],
-        }],
-      },
+      config: oneRouteConfig({ dir, port, sources: [auroraSource(zk.connectString)] }),
       proxyPorts: [port],
       flags: ["--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
     });

@@ -9,7 +9,8 @@ import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { serverSetMemberJson } from "../../lib/zk/announcer.ts";
 import { ZkSessions } from "../../lib/zk/sessions.ts";
-import { nginxKeys, startStack } from "../../testing/aurproxy_stack.ts";
+import { startStack } from "../../testing/aurproxy_stack.ts";
+import { auroraSource, oneRouteConfig } from "../../testing/proxy_config.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
@@ -77,23 +78,11 @@ Deno.test("zk rebuilt: members registered on a rebuilt, empty ZooKeeper reach ng
     await admin.close();
     stack = await startStack({
       dir,
-      config: {
-        backend: "nginx",
-        ...nginxKeys(dir),
-        servers: [{
-          ports: [port],
-          routes: [{
-            locations: ["/"],
-            sources: [{
-              source_class: "tellapart.aurproxy.source.AuroraProxySource",
-              zk_servers: zk.connectString,
-              role: "www-data",
-              environment: "prod",
-              job: "web",
-            }],
-          }],
-        }],
-      },
+      config: oneRouteConfig({
+        dir,
+        port,
+        sources: [auroraSource(zk.connectString, "www-data", "prod", "web")],
+      }),
       proxyPorts: [port],
       flags: ["--max-update-frequency=0", "--zk-session-timeout-seconds=4"],
     });

@@ -9,7 +9,7 @@ import { nginxKeys } from "../../testing/aurproxy_stack.ts";
 import { runAurproxy, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { startBackend } from "../../testing/backend.ts";
 import { httpGet } from "../../testing/http.ts";
-import { runNginx } from "../../testing/nginx.ts";
+import { nginxOptions, runNginx } from "../../testing/nginx.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
 import { startTraffic, type TrafficRecord } from "../../testing/traffic.ts";
 import { startZooKeeper } from "../../testing/zookeeper.ts";
@@ -79,12 +79,7 @@ Deno.test("zk restart: aurproxy restarted while ZooKeeper is down, with no state
       (await runAurproxy(["run", "--setup", `--management-port=${freePort()}`, ...flags])).code,
       0,
     );
-    nginx = await runNginx({
-      configurationFile: keys.configuration_file,
-      pidPath: keys.nginx_pid_path,
-      binary: "nginx",
-      prefix: dir,
-    }, [port]);
+    nginx = await runNginx(nginxOptions(dir), [port]);
     const first = await aurproxy();
     await waitFor("web-1 served", async () => (await httpGet(port, "/")).body === "web-1");
     const traffic = startTraffic(port, { tag: () => Date.now() });

@@ -6,8 +6,8 @@
 import { deepStrictEqual, strictEqual } from "node:assert";
 import { markSupported } from "../../lib/config/kind.ts";
 import { MAX_CONTEXT_DEPTH } from "../../lib/config/context.ts";
-import { type UsageError, UsageErrors } from "../../lib/errors.ts";
-import { BUILTIN_KINDS, type ConfigOptions, parseConfig } from "../../lib/kinds.ts";
+import type { UsageError } from "../../lib/errors.ts";
+import { BUILTIN_KINDS, parseConfig } from "../../lib/kinds.ts";
 import { ambiguousIpv4, isValidHost } from "../../lib/model/endpoint.ts";
 import type { ProxyConfig } from "../../lib/model/config.ts";
 import { HEALTH_CHECK_DEFAULTS } from "../../lib/share/health/kind.ts";
@@ -16,6 +16,7 @@ import { API_SOURCE_WHITELIST } from "../../lib/sources/api/kind.ts";
 import { parseServerSetMember } from "../../lib/sources/registry/member.ts";
 import { MEMBER_PREFIX } from "../../lib/sources/registry/serverset_kind.ts";
 import { memberQualifier } from "../../lib/sources/registry/source.ts";
+import { configErrors } from "../../testing/usage_errors.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -41,16 +42,6 @@ const edit = (f: (c: Any) => void) => {
   f(c);
   return c;
 };
-
-function errorsOf(raw: unknown, options?: ConfigOptions): string[] {
-  try {
-    parseConfig(raw, options);
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected parseConfig to throw");
-}
 
 /** The config and the warnings of a lenient parse. */
 function lenient(raw: unknown): { config: ProxyConfig; warnings: string[] } {
@@ -105,11 +96,11 @@ Deno.test("compat config: every constructor default of the original's adjusters,
     minShare: 0,
   });
   // No defaults in the original: still required.
-  deepStrictEqual(errorsOf(withAdjuster({ share_adjuster_class: "ramp" })), [
+  deepStrictEqual(configErrors(withAdjuster({ share_adjuster_class: "ramp" })), [
     `${S0}.share_adjusters[0].ramp_delay: required, a number >= 0`,
     `${S0}.share_adjusters[0].ramp_seconds: required, a number >= 0`,
   ]);
-  deepStrictEqual(errorsOf(withAdjuster({ share_adjuster_class: "delay_start" })), [
+  deepStrictEqual(configErrors(withAdjuster({ share_adjuster_class: "delay_start" })), [
     `${S0}.share_adjusters[0].seconds: required, a number >= 0`,
   ]);
   // ApiSource's default whitelist, as the original's _DEFAULT_SOURCE_WHITELIST.
@@ -159,7 +150,7 @@ Deno.test("compat config: keys the original ignored are warnings in document ord
   strictEqual(config.servers[0].routes[0].locations[0], "/");
   // Strict (no handler): the same keys, as errors.
   deepStrictEqual(
-    errorsOf(raw),
+    configErrors(raw),
     warnings.map((w) => w.replace("; ignored, as the original did", "")),
   );
 });
@@ -175,9 +166,9 @@ Deno.test("compat config: where the original failed on a key, it fails; StaticPr
   // AuroraProxySource, ServerSetSource and every adjuster took fixed keywords: an unknown
   // one was a TypeError in the original.
   const src = edit((c) => c.servers[0].routes[0].sources = [{ ...aurora, weight: 2 }]);
-  deepStrictEqual(errorsOf(src, { onIgnoredKey: () => {} }), [`${S0}.weight: unknown key`]);
+  deepStrictEqual(configErrors(src, { onIgnoredKey: () => {} }), [`${S0}.weight: unknown key`]);
   const adj = withAdjuster({ share_adjuster_class: "http_health", intervall: 3 });
-  deepStrictEqual(errorsOf(adj, { onIgnoredKey: () => {} }), [
+  deepStrictEqual(configErrors(adj, { onIgnoredKey: () => {} }), [
     `${S0}.share_adjusters[0].intervall: unknown key (did you mean "interval"?)`,
   ]);
   // StaticProxySource took **kwargs and read three of them.
@@ -185,21 +176,21 @@ Deno.test("compat config: where the original failed on a key, it fails; StaticPr
   deepStrictEqual(lenient(stat).warnings, [
     `${S0}.initial_endpoints: unknown key; ignored, as the original did`,
   ]);
-  deepStrictEqual(errorsOf(stat), [`${S0}.initial_endpoints: unknown key`]);
+  deepStrictEqual(configErrors(stat), [`${S0}.initial_endpoints: unknown key`]);
   // The top-level template_file: the original rendered with it; this build cannot.
-  deepStrictEqual(errorsOf(edit((c) => c.template_file = "/t"), { onIgnoredKey: () => {} }), [
+  deepStrictEqual(configErrors(edit((c) => c.template_file = "/t"), { onIgnoredKey: () => {} }), [
     "template_file: not supported: the nginx template is built in",
   ]);
 });
 
 Deno.test("compat config: a config without backend takes the default one given", () => {
   const raw = edit((c) => delete c.backend);
-  deepStrictEqual(errorsOf(raw), ['backend: required, one of "nginx", "haproxy"']);
+  deepStrictEqual(configErrors(raw), ['backend: required, one of "nginx", "haproxy"']);
   strictEqual(
     parseConfig(raw, { defaultBackend: { name: "nginx", path: "--backend" } }).backend,
     "nginx",
   );
-  deepStrictEqual(errorsOf(raw, { defaultBackend: { name: "nope", path: "--backend" } }), [
+  deepStrictEqual(configErrors(raw, { defaultBackend: { name: "nope", path: "--backend" } }), [
     '--backend: expected one of "nginx", "haproxy", got "nope"',
   ]);
 });
@@ -245,10 +236,10 @@ Deno.test("compat config: international host names become IDNA names; clashes co
     c.servers[0].hosts = ["test核.example.com"];
     c.servers.push({ ...structuredClone(c.servers[0]), hosts: ["xn--test-jn2i.example.com"] });
   });
-  deepStrictEqual(errorsOf(twice), [
+  deepStrictEqual(configErrors(twice), [
     "servers[1].ports: port 8080 is also used by servers[0]: both answer the same host names",
   ]);
-  deepStrictEqual(errorsOf(edit((c) => c.servers[0].hosts = ["a b.例え"])), [
+  deepStrictEqual(configErrors(edit((c) => c.servers[0].hosts = ["a b.例え"])), [
     'servers[0].hosts[0]: expected a server name like "example.com", "*.example.com" or "default", got "a b.例え"',
   ]);
 });
@@ -256,7 +247,7 @@ Deno.test("compat config: international host names become IDNA names; clashes co
 Deno.test("compat config: context nested too deep is an error at the depth limit, not a stack overflow", () => {
   let deep: unknown = "x";
   for (let i = 0; i < 100_000; i++) deep = [deep];
-  deepStrictEqual(errorsOf(edit((c) => c.context = { deep })), [
+  deepStrictEqual(configErrors(edit((c) => c.context = { deep })), [
     `context.deep${
       "[0]".repeat(MAX_CONTEXT_DEPTH - 1)
     }: nested more than ${MAX_CONTEXT_DEPTH} levels deep: context values are flat`,

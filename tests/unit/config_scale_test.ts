@@ -1,18 +1,8 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { slugAllocator } from "../../lib/config/slugs.ts";
-import { UsageErrors } from "../../lib/errors.ts";
 import { parseConfig } from "../../lib/kinds.ts";
 import { bigConfig } from "../../testing/big_config.ts";
-
-function errorsOf(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected UsageErrors");
-}
+import { configErrors } from "../../testing/usage_errors.ts";
 
 /** Seconds `f` takes. */
 function seconds(f: () => void): number {
@@ -63,7 +53,7 @@ Deno.test("config scale: every clashing pair is still reported, in the order of 
     `servers[${b}].ports: port 80 is also used by servers[${a}]: ${why}`;
   const NAMES = "both answer the same host names";
   const TCP = "a TCP (streams) server cannot share its port";
-  deepStrictEqual(errorsOf(raw), [
+  deepStrictEqual(configErrors(raw), [
     clash(2, 0, NAMES),
     clash(4, 0, NAMES),
     clash(5, 0, TCP),

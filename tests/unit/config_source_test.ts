@@ -1,21 +1,11 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { markUnsupported } from "../../lib/config/kind.ts";
 import { parseJsonText } from "../../lib/config/load.ts";
-import { UsageError, UsageErrors } from "../../lib/errors.ts";
+import { UsageError } from "../../lib/errors.ts";
 import { BUILTIN_KINDS, parseConfig, parseSourceConfig } from "../../lib/kinds.ts";
+import { usageErrorMessages } from "../../testing/usage_errors.ts";
 
 const S0 = "servers[0].routes[0].sources[0]";
-
-/** Every error `f` throws, as `path: reason`. */
-function errorsOf(f: () => unknown): string[] {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected UsageErrors");
-}
 
 /** A one-route `--config` whose only source is `source`. */
 function inConfig(source: unknown) {
@@ -95,8 +85,8 @@ Deno.test("parseSourceConfig: a valid source parses as it would inside --config"
 
 Deno.test("parseSourceConfig: every error is the one --config gives, rooted where the source came from", () => {
   for (const [what, raw] of Object.entries(BAD_SOURCES)) {
-    const inside = errorsOf(() => parseConfig(inConfig(raw)));
-    const alone = errorsOf(() => parseSourceConfig(raw, { root: "--mirror-source" }));
+    const inside = usageErrorMessages(() => parseConfig(inConfig(raw)));
+    const alone = usageErrorMessages(() => parseSourceConfig(raw, { root: "--mirror-source" }));
     ok(alone.length > 0, what);
     deepStrictEqual(
       alone,
@@ -105,15 +95,15 @@ Deno.test("parseSourceConfig: every error is the one --config gives, rooted wher
     );
     // Without a root, paths start at "source".
     deepStrictEqual(
-      errorsOf(() => parseSourceConfig(raw)),
+      usageErrorMessages(() => parseSourceConfig(raw)),
       inside.map((m) => m.replace(S0, "source")),
       what,
     );
   }
-  deepStrictEqual(errorsOf(() => parseSourceConfig(BAD_SOURCES["unknown key"])), [
+  deepStrictEqual(usageErrorMessages(() => parseSourceConfig(BAD_SOURCES["unknown key"])), [
     'source.zk_server: unknown key (did you mean "zk_servers"?)',
   ]);
-  deepStrictEqual(errorsOf(() => parseSourceConfig(BAD_SOURCES["bad adjusters"])), [
+  deepStrictEqual(usageErrorMessages(() => parseSourceConfig(BAD_SOURCES["bad adjusters"])), [
     'source.share_adjusters[0].intervall: unknown key (did you mean "interval"?)',
     'source.share_adjusters[0].route: expected an HTTP path like "/health", got "health"',
     "source.share_adjusters[1].ramp_delay: expected a number >= 0, got -1",
@@ -129,7 +119,7 @@ Deno.test("parseSourceConfig: a flag's JSON text, and the caller's own kinds", (
   );
   strictEqual(parseSourceConfig(raw, { root: "--mirror-source" }).kind, "mesos_master");
   deepStrictEqual(
-    errorsOf(() =>
+    usageErrorMessages(() =>
       parseSourceConfig(raw, {
         root: "--mirror-source",
         kinds: markUnsupported(BUILTIN_KINDS, "mesos_master", "no Mesos here"),

@@ -5,7 +5,7 @@ import { BUILTIN_KINDS, type ConfigOptions, parseConfig } from "../../lib/kinds.
 import { nginxBackend } from "../../lib/backends/nginx/kind.ts";
 import { optionsFor } from "../../lib/backends/table.ts";
 import type { ProxyConfig } from "../../lib/model/config.ts";
-import { UsageErrors } from "../../lib/errors.ts";
+import { usageErrors } from "../../testing/usage_errors.ts";
 
 const fixture = (name: string) =>
   JSON.parse(Deno.readTextFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
@@ -69,14 +69,9 @@ const ramp = (extra: Record<string, unknown> = {}) => ({
 
 /** Every error parseConfig reports for `raw`, as `path: reason` messages. */
 function errorsOf(raw: unknown, options?: ConfigOptions): string[] {
-  try {
-    parseConfig(raw, options);
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    for (const x of e.errors) strictEqual(x.message, `${x.path}: ${x.reason}`);
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected parseConfig to throw");
+  const errors = usageErrors(() => parseConfig(raw, options));
+  for (const x of errors) strictEqual(x.message, `${x.path}: ${x.reason}`);
+  return errors.map((x) => x.message);
 }
 
 /** Asserts parseConfig reports exactly this error (path and reason), among others. */

@@ -13,6 +13,7 @@ import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import type { ProxySnapshot, WeightedEndpoint } from "../../lib/model/snapshot.ts";
 import type { ShareFactor } from "../../lib/model/share.ts";
 import type { ChangeLogEntry } from "../../lib/observability/change_log.ts";
+import { oneRouteSnapshot } from "../../testing/snapshots.ts";
 
 const NOW = 1_700_000_000_000;
 const HOSTILE = `<img src=x onerror="alert(1)">`;
@@ -34,27 +35,7 @@ function ep(over: Partial<WeightedEndpoint>): WeightedEndpoint {
 }
 
 function snap(endpoints: WeightedEndpoint[]): ProxySnapshot {
-  return {
-    context: {},
-    builtAt: NOW - 10_000,
-    adjustmentDelayed: false,
-    servers: [{
-      slug: "s",
-      hosts: [],
-      ports: [80],
-      context: {},
-      streams: [],
-      routes: [{
-        slug: "u",
-        locations: ["/"],
-        emptyEndpointStatusCode: 503,
-        failOpen: false,
-        notes: [],
-        skipped: [],
-        endpoints,
-      }],
-    }],
-  };
+  return oneRouteSnapshot({ endpoints, builtAt: NOW - 10_000 });
 }
 
 const entry = (seq: number, over: Partial<ChangeLogEntry>): ChangeLogEntry => ({

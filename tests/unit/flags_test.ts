@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { NOT_YET, numberFlag, parseFlags, requireString, RUN_FLAGS } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
-import { defaultStateFile, runOptions } from "../../lib/cli/run.ts";
+import { defaultStateFile, runOptions } from "../../lib/cli/run_options.ts";
 import { parseConfig } from "../../lib/kinds.ts";
 
 Deno.test("run flags: original defaults", () => {

@@ -10,10 +10,10 @@ import { runtimeCommands, stateDifferences } from "../../lib/backends/haproxy/ru
 import { parseServersState } from "../../lib/backends/haproxy/server_state.ts";
 import { haproxyWeight, planSlots, type SlotLayout } from "../../lib/backends/haproxy/slots.ts";
 import { optionsFor } from "../../lib/backends/table.ts";
-import { UsageErrors } from "../../lib/errors.ts";
 import { parseConfig } from "../../lib/kinds.ts";
 import type { ProxySnapshot } from "../../lib/model/snapshot.ts";
 import { snapshot } from "../../testing/snapshots.ts";
+import { configErrors } from "../../testing/usage_errors.ts";
 
 const source = { source_class: "static", name: "a", host: "127.0.0.1", port: 9000 };
 
@@ -23,16 +23,6 @@ function config(top: Record<string, unknown> = {}, server: Record<string, unknow
     servers: [{ ports: [8080], routes: [{ locations: ["/"], sources: [source] }], ...server }],
     ...top,
   };
-}
-
-function errorsOf(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    if (!(e instanceof UsageErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-  throw new Error("expected UsageErrors");
 }
 
 Deno.test("haproxy options: defaults beside the config file; every key of its own", () => {
@@ -63,25 +53,25 @@ Deno.test("haproxy options: defaults beside the config file; every key of its ow
     optionsFor(haproxyBackend, parseConfig(config())).configurationFile,
     "/etc/aurproxy/haproxy/haproxy.cfg",
   );
-  deepStrictEqual(errorsOf(config({ nginx_pid_path: "/x" })), ["nginx_pid_path: unknown key"]);
+  deepStrictEqual(configErrors(config({ nginx_pid_path: "/x" })), ["nginx_pid_path: unknown key"]);
 });
 
 Deno.test("haproxy options: nginx-only context keys and mirrors are refused, naming the key", () => {
-  deepStrictEqual(errorsOf(config({ context: { gzip: "on" } })), [
+  deepStrictEqual(configErrors(config({ context: { gzip: "on" } })), [
     "context.gzip: nginx-only, not supported by the haproxy backend: the HAProxy backend " +
     "does not compress responses",
   ]);
-  deepStrictEqual(errorsOf(config({}, { context: { proxy_buffers: "16 16k" } })), [
+  deepStrictEqual(configErrors(config({}, { context: { proxy_buffers: "16 16k" } })), [
     "servers[0].context.proxy_buffers: nginx-only, not supported by the haproxy backend: " +
     "HAProxy sizes its buffers globally (tune.bufsize), not per proxy",
   ]);
-  deepStrictEqual(errorsOf(config({ context: { worker_connections: "lots" } })), [
+  deepStrictEqual(configErrors(config({ context: { worker_connections: "lots" } })), [
     'context.worker_connections: expected a whole number for the haproxy backend, got "lots"',
   ]);
   const mirrored = config({}, {
     routes: [{ locations: ["/"], sources: [source], mirror_sources: [{ ...source, name: "m" }] }],
   });
-  deepStrictEqual(errorsOf(mirrored), [
+  deepStrictEqual(configErrors(mirrored), [
     "servers[0].routes[0].mirror_sources: not supported by the haproxy backend (nginx " +
     "mirrors requests; HAProxy would need SPOE)",
   ]);

@@ -17,7 +17,8 @@ import { parseConfig } from "../../lib/kinds.ts";
 import { buildSnapshot } from "../../lib/pipeline/snapshot_builder.ts";
 import type { PoolMember } from "../../lib/model/pool_member.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
-import { runOptions } from "../../lib/cli/run.ts";
+import { oneRouteSnapshot } from "../../testing/snapshots.ts";
+import { runOptions } from "../../lib/cli/run_options.ts";
 import { parseFlags, RUN_FLAGS } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { versionLine } from "../../lib/version.ts";
@@ -119,44 +120,29 @@ Deno.test("management: /status.json is 503 before the first snapshot, then the s
 });
 
 Deno.test("management: the status page shows resolved and left-out endpoints, escaping text from outside", async () => {
-  const snap: ProxySnapshot = {
-    context: {},
+  const snap = oneRouteSnapshot({
     builtAt: 1,
-    adjustmentDelayed: false,
-    servers: [{
-      slug: "s",
-      hosts: ["<script>x</script>"],
-      ports: [80],
-      context: {},
-      streams: [],
-      routes: [{
-        slug: "u",
-        locations: ["/"],
-        emptyEndpointStatusCode: 503,
-        failOpen: false,
-        notes: [],
-        skipped: [{
-          host: "gone.example.com",
-          port: 31000,
-          pool: "primary",
-          source: "aurora:r/e/j",
-          reason: "cannot resolve: <ENOTFOUND>",
-        }],
-        endpoints: [{
-          host: "agent1.example.com",
-          address: "10.0.0.1",
-          port: 80,
-          weight: 1000,
-          fraction: 1,
-          share: 1,
-          pool: "primary",
-          source: "aurora:<b>r</b>/e/j",
-          factors: [],
-          audit: [],
-        }],
-      }],
+    hosts: ["<script>x</script>"],
+    skipped: [{
+      host: "gone.example.com",
+      port: 31000,
+      pool: "primary",
+      source: "aurora:r/e/j",
+      reason: "cannot resolve: <ENOTFOUND>",
     }],
-  };
+    endpoints: [{
+      host: "agent1.example.com",
+      address: "10.0.0.1",
+      port: 80,
+      weight: 1000,
+      fraction: 1,
+      share: 1,
+      pool: "primary",
+      source: "aurora:<b>r</b>/e/j",
+      factors: [],
+      audit: [],
+    }],
+  });
   const html = await (await handler({ snapshot: () => snap }).req("GET", "/status")).text();
   strictEqual(html.includes("<script>x"), false);
   strictEqual(html.includes("&lt;script&gt;x"), true);

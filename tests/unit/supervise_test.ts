@@ -15,7 +15,8 @@ import {
   whyNotSupervisable,
 } from "../../lib/backends/nginx/supervised.ts";
 import { parseFlags, RUN_FLAGS } from "../../lib/cli/flags.ts";
-import { type Graph, runOptions } from "../../lib/cli/run.ts";
+import type { Graph } from "../../lib/cli/graph.ts";
+import { runOptions } from "../../lib/cli/run_options.ts";
 import { addProxyStop, adopting } from "../../lib/cli/supervise.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { ShutdownSequence } from "../../lib/lifecycle/shutdown.ts";

@@ -13,7 +13,8 @@
  *   changes.
  *
  * What HAProxy runs is known only after a confirmed reload or runtime change: at start,
- * and after `reload: false`, the next apply reloads.
+ * and after `reload: false`, the next apply reloads. That knowledge, and the rewrite and
+ * reload of the live file that change it, are `live_reload.ts`'s.
  *
  * @module
  */
@@ -29,11 +30,11 @@ import type {
   ProxyProcessStatus,
   ValidationResult,
 } from "../backend.ts";
-import { removeLeftovers, replaceFile } from "../nginx/config_file.ts";
+import { removeLeftovers } from "../nginx/config_file.ts";
 import { checkConfig, resolveHaproxy, swapChecked } from "./binary.ts";
 import { liveServers, readLayout, structureOf } from "./layout_file.ts";
 import { MasterCli } from "./master_cli.ts";
-import { reloadHaproxy } from "./reload.ts";
+import { inc, type LiveFileDeps, type LiveState, reloadLive, writeLive } from "./live_reload.ts";
 import { RuntimeApi } from "./runtime_api.ts";
 import { applyAtRuntime } from "./runtime_apply.ts";
 import type { HaproxyOptions } from "./options.ts";
@@ -49,13 +50,6 @@ export interface HaproxyBackendDeps {
   readonly metrics: MetricsRegistry;
   /** How long to wait for the new worker after a reload (default 5 s). */
   readonly reloadTimeoutMs?: number;
-}
-
-/** What HAProxy runs: the text of the file and its layout. */
-interface Running {
-  readonly text: string;
-  readonly structure: string;
-  readonly layout: SlotLayout;
 }
 
 /**
@@ -77,15 +71,8 @@ export class HaproxyBackend implements ProxyBackend {
   readonly options: HaproxyOptions;
   readonly #deps: HaproxyBackendDeps;
   #binary?: string;
-  /** The layout new plans start from: the last one written (or found in the live file). */
-  #layout?: SlotLayout;
-  #layoutRead = false;
-  /** What HAProxy is known to run; undefined when unknown. */
-  #running?: Running;
-  /** The text last written to the live file. */
-  #written?: string;
-  /** A config HAProxy could not load: refused until the desired config changes. */
-  #refused?: { readonly text: string; readonly result: ApplyResult };
+  /** What is known of the live file and of what HAProxy runs (`live_reload.ts`). */
+  readonly #state: LiveState = { layoutRead: false };
   #process?: HaproxyProcess;
   readonly #stats: HaproxyStats;
   /** The worker's stats socket. */
@@ -114,7 +101,7 @@ export class HaproxyBackend implements ProxyBackend {
 
   #plan(snapshot: ProxySnapshot): { layout: SlotLayout; text: string } {
     this.#readLayoutOnce();
-    const layout = planSlots(snapshot, this.#layout, this.options.freeSlots);
+    const layout = planSlots(snapshot, this.#state.layout, this.options.freeSlots);
     const text = renderHaproxy(snapshot, {
       pidPath: this.options.pidPath,
       statsSocket: this.options.statsSocket,
@@ -144,11 +131,11 @@ export class HaproxyBackend implements ProxyBackend {
 
   /** A live file aurproxy wrote, read once: its slots are where planning starts. */
   #readLayoutOnce(): void {
-    if (this.#layoutRead) return;
-    this.#layoutRead = true;
+    if (this.#state.layoutRead) return;
+    this.#state.layoutRead = true;
     try {
       const text = Deno.readTextFileSync(this.options.configurationFile);
-      this.#layout = readLayout(text);
+      this.#state.layout = readLayout(text);
     } catch { /* none yet */ }
   }
 
@@ -157,34 +144,40 @@ export class HaproxyBackend implements ProxyBackend {
     const file = this.options.configurationFile;
     const { layout, text } = this.#plan(snapshot);
     try {
-      if (this.#written === undefined) await this.#firstApply();
-      if (text === this.#refused?.text) return this.#refused.result;
-      this.#refused = undefined;
-      const running = this.#running;
-      if (running?.text === text && this.#written === text && !this.drifted()) {
+      if (this.#state.written === undefined) await this.#firstApply();
+      if (text === this.#state.refused?.text) return this.#state.refused.result;
+      this.#state.refused = undefined;
+      const running = this.#state.running;
+      if (running?.text === text && this.#state.written === text && !this.drifted()) {
         return { kind: "unchanged" };
       }
-      if (!opts.reload && this.#written === text) return { kind: "unchanged" };
+      if (!opts.reload && this.#state.written === text) return { kind: "unchanged" };
       const structure = structureOf(text);
       if (opts.reload && running && running.structure === structure) {
         const why = await applyAtRuntime(this.#api, running.layout, layout);
         if (why === undefined) {
-          await this.#write(text, layout);
-          this.#running = { text, structure, layout };
+          await writeLive(this.#state, this.#file, text, layout);
+          this.#state.running = { text, structure, layout };
           this.#inc(HAPROXY_METRICS.runtimeChanges);
           return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
         }
         this.#inc(HAPROXY_METRICS.runtimeFailures);
         this.#deps.logger.warn(`runtime API change not applied (${why}): reloading instead`);
       }
-      if (opts.reload && this.#written === text && !this.drifted()) {
+      if (opts.reload && this.#state.written === text && !this.drifted()) {
         // Written and checked already (by --setup, or an update whose reload failed): only
         // the reload is left to do.
-        this.#layout = layout;
-        return await this.#reload(text, structure, layout, started, undefined);
+        this.#state.layout = layout;
+        return await reloadLive(
+          this.#state,
+          this.#file,
+          { text, structure, layout },
+          started,
+          undefined,
+        );
       }
       // What HAProxy loaded last, presumably, when aurproxy does not know better.
-      const prior = this.#written;
+      const prior = this.#state.written;
       const checked = await swapChecked(this.binary, file, text);
       if (!checked.ok) {
         this.#inc(HAPROXY_METRICS.invalid);
@@ -193,16 +186,16 @@ export class HaproxyBackend implements ProxyBackend {
         );
         return { kind: "invalid", error: checked.error };
       }
-      this.#written = text;
-      this.#layout = layout;
+      this.#state.written = text;
+      this.#state.layout = layout;
       this.#inc(HAPROXY_METRICS.writes);
       if (!opts.reload) {
         // Written for an HAProxy yet to start (or restarted by someone else): what runs is
         // no longer known.
-        this.#running = undefined;
+        this.#state.running = undefined;
         return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
       }
-      return await this.#reload(text, structure, layout, started, prior);
+      return await reloadLive(this.#state, this.#file, { text, structure, layout }, started, prior);
     } catch (err) {
       this.#inc(HAPROXY_METRICS.errors);
       const why = err instanceof Error ? err.message : String(err);
@@ -216,71 +209,12 @@ export class HaproxyBackend implements ProxyBackend {
     if (removed.length) {
       this.#deps.logger.info(`removed temp files of an earlier run: ${removed.join(", ")}`);
     }
-    this.#written = await Deno.readTextFile(file).catch(() => "");
-  }
-
-  /** The file again, for a runtime change: atomically, without a reload. */
-  async #write(text: string, layout: SlotLayout): Promise<void> {
-    await replaceFile(this.options.configurationFile, text);
-    this.#written = text;
-    this.#layout = layout;
-    this.#inc(HAPROXY_METRICS.writes);
-  }
-
-  async #reload(
-    text: string,
-    structure: string,
-    layout: SlotLayout,
-    started: number,
-    prior: string | undefined,
-  ): Promise<ApplyResult> {
-    const previous = this.#running;
-    const file = this.options.configurationFile;
-    const outcome = await reloadHaproxy({
-      master: this.#master,
-      api: this.#api,
-      pidPath: this.options.pidPath,
-      configFile: file,
-      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
-    });
-    switch (outcome.kind) {
-      case "reloaded":
-        return this.#reloaded(text, structure, layout, started);
-      case "failed":
-        this.#inc(HAPROXY_METRICS.reloadFailures);
-        this.#running = undefined;
-        return { kind: "reload_failed", error: `${outcome.detail}; config written to ${file}` };
-      case "rejected": {
-        this.#inc(HAPROXY_METRICS.reloadFailures);
-        // Its old workers serve the previous config: the file goes back to it, so that a
-        // restart serves what runs now.
-        const back = previous?.text ?? prior;
-        if (back) await this.#write(back, previous?.layout ?? readLayout(back));
-        this.#running = previous;
-        const result: ApplyResult = {
-          kind: "reload_failed",
-          error: `${outcome.detail}` + (back ? `, written back to ${file}` : ""),
-        };
-        this.#refused = { text, result };
-        return result;
-      }
-    }
-  }
-
-  #reloaded(text: string, structure: string, layout: SlotLayout, started: number): ApplyResult {
-    this.#running = { text, structure, layout };
-    this.#inc(HAPROXY_METRICS.reloads);
-    this.#deps.metrics.set(
-      "last_reload_timestamp_seconds",
-      "When the proxy last reloaded.",
-      Date.now() / 1000,
-    );
-    return { kind: "applied", reloaded: true, durationMs: performance.now() - started };
+    this.#state.written = await Deno.readTextFile(file).catch(() => "");
   }
 
   /** True when the live file aurproxy wrote has gone: the next update writes it again. */
   drifted(): boolean {
-    if (!this.#written) return false;
+    if (!this.#state.written) return false;
     try {
       Deno.statSync(this.options.configurationFile);
       return false;
@@ -335,12 +269,12 @@ export class HaproxyBackend implements ProxyBackend {
     });
     await proc.start();
     this.#process = proc;
-    this.#running = { text, structure: structureOf(text), layout: readLayout(text) };
+    this.#state.running = { text, structure: structureOf(text), layout: readLayout(text) };
   }
 
   /** Soft stop (SIGUSR1), SIGKILL to the group at `deadlineMs` (hard-stop-after + 2 s). */
   async stop(opts?: { readonly deadlineMs?: number }): Promise<void> {
-    const text = this.#written ?? "";
+    const text = this.#state.written ?? "";
     await this.#process?.stop(opts?.deadlineMs ?? stopDeadlineMs(text));
   }
 
@@ -367,15 +301,28 @@ export class HaproxyBackend implements ProxyBackend {
       return `the running HAProxy is ${previous.binary}, the new config names ${this.binary}`;
     }
     this.#process = proc;
-    this.#running = previous.#running;
-    this.#written = previous.#written;
-    this.#layout = previous.#layout;
-    this.#layoutRead = true;
+    const known = previous.#state;
+    this.#state.running = known.running;
+    this.#state.written = known.written;
+    this.#state.layout = known.layout;
+    this.#state.layoutRead = true;
     previous.#process = undefined;
     return undefined;
   }
 
   #inc(m: HaproxyMetric): void {
-    this.#deps.metrics.inc(m[0], m[1]);
+    inc(this.#deps.metrics, m);
+  }
+
+  /** What writing and reloading the live file work with. */
+  get #file(): LiveFileDeps {
+    return {
+      configurationFile: this.options.configurationFile,
+      pidPath: this.options.pidPath,
+      master: this.#master,
+      api: this.#api,
+      metrics: this.#deps.metrics,
+      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+    };
   }
 }

@@ -12,5 +12,7 @@ import { type HaproxyOptions, parseHaproxyOptions } from "./options.ts";
 export const haproxyBackend: BackendEntry<HaproxyOptions> = defineBackend<HaproxyOptions>({
   name: "haproxy",
   parseOptions: parseHaproxyOptions,
+  configurationFile: (options) => options.configurationFile,
+  checkCommand: "haproxy -c",
   create: (options, deps) => new HaproxyBackend(options, deps),
 });

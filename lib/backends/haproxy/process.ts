@@ -1,7 +1,7 @@
 /**
  * HAProxy as aurproxy's own child (`run --supervise`): `haproxy -W -db -f FILE -S MASTER`,
- * the master in the foreground with its workers in its process group, under a
- * {@linkcode Supervisor} that forwards its stderr into aurproxy's log, restarts it with
+ * the master in the foreground with its workers in its process group, as a
+ * `SupervisedProxy` (`../supervised_process.ts`): its Supervisor forwards its stderr into aurproxy's log, restarts it with
  * backoff when it dies (on the live file, which always holds the running state, runtime
  * changes included) and stops it with SIGUSR1 (soft stop: workers finish their
  * connections), SIGKILL to the group at the deadline. It is up once its master CLI lists
@@ -14,16 +14,11 @@ import type { Clock } from "../../clock.ts";
 import type { Level, Logger } from "../../log.ts";
 import type { BackoffPolicy } from "../../process/backoff.ts";
 import { describeExit } from "../../process/exit.ts";
-import { signalGroup } from "../../process/group.ts";
-import { type ChildExit, Supervisor } from "../../process/supervisor.ts";
+import type { Supervisor } from "../../process/supervisor.ts";
 import type { ProxyProcessStatus } from "../backend.ts";
+import { SupervisedProxy } from "../supervised_process.ts";
 import { MasterCli } from "./master_cli.ts";
 import type { HaproxyOptions } from "./options.ts";
-
-/** How long a start may take before it counts as failed. */
-const START_TIMEOUT_MS = 15_000;
-/** Stderr lines kept to say why a start failed. */
-const RECENT_LINES = 10;
 
 /** HAProxy's `[ALERT]` lines are errors, `[WARNING]` warnings. */
 function levelOf(line: string): Level {
@@ -51,30 +46,26 @@ export interface HaproxyProcessOptions {
 export class HaproxyProcess {
   readonly supervisor: Supervisor;
   readonly argv: readonly string[];
-  readonly #o: HaproxyProcessOptions;
+  readonly #proc: SupervisedProxy;
   readonly #master: MasterCli;
-  readonly #recent: string[] = [];
   #up = false;
 
   constructor(o: HaproxyProcessOptions) {
-    this.#o = o;
     this.#master = new MasterCli({ socketPath: o.options.masterSocket });
-    this.argv = ownHaproxyArgv(o.binary, o.options);
-    this.supervisor = new Supervisor({
-      name: "process",
-      argv: this.argv,
+    this.#proc = new SupervisedProxy({
+      proxy: "haproxy",
+      argv: ownHaproxyArgv(o.binary, o.options),
       logger: o.logger,
       clock: o.clock,
       stopSignal: "SIGUSR1",
       stopTimeoutMs: o.stopTimeoutMs,
       backoff: o.backoff,
-      stderr: "log",
-      lineLevel: (line) => {
-        this.#recent.push(line);
-        if (this.#recent.length > RECENT_LINES) this.#recent.shift();
-        return levelOf(line);
-      },
+      levelOf,
+      accepting: () => this.#answers(),
+      notAccepting: "had no worker",
     });
+    this.supervisor = this.#proc.supervisor;
+    this.argv = this.#proc.argv;
     this.supervisor.subscribe((e) => {
       if (e.kind === "exited") this.#up = false;
     });
@@ -91,50 +82,13 @@ export class HaproxyProcess {
    * retry) when HAProxy exits or cannot be spawned first, with what it said on stderr.
    */
   async start(): Promise<void> {
-    let exit: ChildExit | undefined;
-    const off = this.supervisor.subscribe((e) => {
-      if (e.kind === "exited") exit ??= e.exit;
-    });
-    try {
-      this.supervisor.start();
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      while (exit === undefined && Date.now() < deadline) {
-        if (await this.#answers()) {
-          this.#up = true;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await this.supervisor.stop();
-      const said = this.#recent.length ? `; haproxy said:\n${this.#recent.join("\n")}` : "";
-      const how = exit
-        ? describeExit({ ...exit, restartInMs: undefined })
-        : `had no worker within ${START_TIMEOUT_MS / 1000} s`;
-      throw new Error(`haproxy (${this.argv.join(" ")}) ${how}${said}`);
-    } finally {
-      off();
-    }
+    await this.#proc.start();
+    this.#up = true;
   }
 
   /** SIGUSR1, then SIGKILL to the group `deadlineMs` later; resolves once all are gone. */
-  async stop(deadlineMs?: number): Promise<void> {
-    const pid = this.supervisor.status().pid;
-    const done = this.supervisor.stop();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (pid !== undefined && deadlineMs !== undefined) {
-      timer = setTimeout(() => {
-        try {
-          signalGroup(pid, "SIGKILL");
-        } catch {
-          // Gone meanwhile.
-        }
-      }, deadlineMs);
-    }
-    try {
-      await done;
-    } finally {
-      clearTimeout(timer);
-    }
+  stop(deadlineMs?: number): Promise<void> {
+    return this.#proc.stop(deadlineMs);
   }
 
   /** The child's state for /health and the status page. */

@@ -4,14 +4,15 @@
  * that fails `nginx -t` never goes live; a failed reload leaves nginx serving its previous
  * config, and the next apply reloads again until nginx confirms. A config that passes
  * `nginx -t` but leaves nginx without workers is rolled back to `<file>.1` (see
- * `rollback.ts`) and not tried again until the desired config changes.
+ * `rollback.ts`) and not tried again until the desired config changes. The write is
+ * `swapTested` (`binary.ts`); the reload and what it teaches of the live file,
+ * `live_reload.ts`.
  *
  * Only the nginx master running `configuration_file` is signalled (see `master.ts`).
  *
  * @module
  */
 
-import { dirname } from "node:path";
 import type { NginxOptions } from "./options.ts";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
@@ -24,18 +25,17 @@ import type {
   ProxyProcessStatus,
   ValidationResult,
 } from "../backend.ts";
-import { type NginxBinary, resolveNginx, testConfig } from "./binary.ts";
-import { keepCopy, removeLeftovers, tempPathFor, writeSynced } from "./config_file.ts";
+import { type NginxBinary, resolveNginx, swapTested, testConfig } from "./binary.ts";
+import { removeLeftovers } from "./config_file.ts";
 import { NGINX_METRICS, type NginxMetric } from "./metrics.ts";
-import { reloadAndWatch } from "./reload.ts";
-import { restorePrevious } from "./rollback.ts";
+import { type LiveState, reloadLive } from "./live_reload.ts";
 import { NginxWatch } from "./watch.ts";
 import { configMeaning, workerCountOf } from "./config_text.ts";
 import { readLiveUpstreams } from "./live_config.ts";
+import { NginxStats } from "../../metrics/nginx_stats.ts";
 import { type OwnNginx, ownNginxArgv, startOwnNginx, stopDeadlineMs } from "./supervised.ts";
 
 export { configMeaning } from "./config_text.ts";
-import type { ProcInfo } from "./process.ts";
 
 export interface NginxBackendDeps {
   readonly logger: Logger;
@@ -43,13 +43,6 @@ export interface NginxBackendDeps {
   /** How long to wait for new workers after SIGHUP. */
   readonly reloadTimeoutMs?: number;
 }
-
-/**
- * What is known of the live file: nginx confirmed loading it, it was written but nginx
- * has not confirmed it (its reload failed, or is still to be done), or it was found at
- * start-up (presumably what nginx runs; reloaded once to be sure).
- */
-type LiveState = "confirmed" | "unconfirmed" | "unknown";
 
 /**
  * Signals an nginx started by someone else (the Aurora task, an init system), found
@@ -76,19 +69,12 @@ export class NginxBackend implements ProxyBackend {
   readonly #deps: NginxBackendDeps;
   readonly #watch: NginxWatch;
   #binary?: NginxBinary;
-  #live: LiveState = "unknown";
-  /**
-   * {@linkcode configMeaning} of the live file: read once, then kept as we write it (the
-   * file is aurproxy's), so an update neither re-reads nor re-parses 2,000 server lines.
-   * `null`: there is no live file. Undefined until the first apply.
-   */
-  #liveMeaning?: string | null;
-  /** Workers the running config asks for (from the last file we wrote or found live). */
-  #liveWorkerCount?: number;
-  /** A config nginx could not run (rolled back): refused until the desired config changes. */
-  #refused?: { readonly meaning: string; readonly result: ApplyResult };
+  /** What is known of the live file (`live_reload.ts`). */
+  readonly #state: LiveState = { confirmation: "unknown" };
   /** The nginx aurproxy runs itself (supervising mode), shared with adopting backends. */
   #own?: OwnNginx;
+  /** nginx's stub_status, with `stats_port`; made when first asked for. */
+  #stats?: NginxStats;
 
   constructor(options: NginxOptions, deps: NginxBackendDeps) {
     this.options = options;
@@ -100,6 +86,20 @@ export class NginxBackend implements ProxyBackend {
   /** The nginx executable, found once. */
   get binary(): NginxBinary {
     return this.#binary ??= resolveNginx(this.options.binary);
+  }
+
+  /**
+   * nginx's `stub_status` counters, when the config sets `stats_port`. Made on first read
+   * (declaring its gauges then), so only the backend `run` polls declares them.
+   */
+  get stats(): NginxStats | undefined {
+    const port = this.options.statsPort;
+    if (port === undefined) return undefined;
+    return this.#stats ??= new NginxStats({
+      port,
+      metrics: this.#deps.metrics,
+      logger: this.#deps.logger.child("metrics"),
+    });
   }
 
   render(snapshot: ProxySnapshot): string {
@@ -154,7 +154,7 @@ export class NginxBackend implements ProxyBackend {
 
   /** True when the live file aurproxy wrote has gone: the next update writes it again. */
   drifted(): boolean {
-    if (typeof this.#liveMeaning !== "string") return false;
+    if (typeof this.#state.meaning !== "string") return false;
     try {
       Deno.statSync(this.options.configurationFile);
       return false;
@@ -173,8 +173,8 @@ export class NginxBackend implements ProxyBackend {
     const { own, text } = await startOwnNginx(this.binary, this.options, this.#deps.logger);
     this.#supervise(own);
     // It runs the live file: the first update need not reload it.
-    this.#live = "confirmed";
-    this.#liveWorkerCount = workerCountOf(text);
+    this.#state.confirmation = "confirmed";
+    this.#state.workerCount = workerCountOf(text);
   }
 
   /**
@@ -221,33 +221,31 @@ export class NginxBackend implements ProxyBackend {
     const file = this.options.configurationFile;
     const text = this.render(snapshot);
     this.#trace("rendered");
-    let tmp: string | undefined;
     try {
-      if (this.#liveMeaning === undefined) await this.#readLive();
+      if (this.#state.meaning === undefined) await this.#readLive();
       const meaning = configMeaning(text);
-      if (meaning === this.#refused?.meaning) return this.#refused.result;
-      this.#refused = undefined;
+      if (meaning === this.#state.refused?.meaning) return this.#state.refused.result;
+      this.#state.refused = undefined;
       // Deleted by hand: write it again. What nginx runs is what we wrote, if confirmed.
-      const rewrite = this.drifted() && meaning === this.#liveMeaning &&
-        this.#live === "confirmed";
+      const rewrite = this.drifted() && meaning === this.#state.meaning &&
+        this.#state.confirmation === "confirmed";
       if (this.drifted()) {
         this.#deps.logger.warn(`${file} was deleted: writing it again`);
-        this.#liveMeaning = null;
+        this.#state.meaning = null;
       }
-      const same = meaning === this.#liveMeaning;
-      if (same && (!opts.reload || this.#live === "confirmed")) {
+      const same = meaning === this.#state.meaning;
+      if (same && (!opts.reload || this.#state.confirmation === "confirmed")) {
         this.#trace("unchanged");
         return { kind: "unchanged" };
       }
       if (!same) {
-        await Deno.mkdir(dirname(file), { recursive: true });
-        if (this.options.prefix) {
-          await Deno.mkdir(`${this.options.prefix}/temp`, { recursive: true });
-        }
-        tmp = tempPathFor(file);
-        await writeSynced(tmp, text);
-        this.#trace("written");
-        const tested = await testConfig(this.binary, tmp, this.options.prefix);
+        const tested = await swapTested(this.binary, file, text, {
+          prefix: this.options.prefix,
+          // `.1` is the last config nginx ran, not one it never loaded.
+          keepPrevious: this.#state.meaning !== null &&
+            this.#state.confirmation !== "unconfirmed",
+          trace: (step) => this.#trace(step),
+        });
         if (!tested.ok) {
           this.#inc(NGINX_METRICS.invalid);
           this.#deps.logger.error(
@@ -255,35 +253,35 @@ export class NginxBackend implements ProxyBackend {
           );
           return { kind: "invalid", error: tested.error };
         }
-        this.#trace("validated");
-        // `.1` is the last config nginx ran, not one it never loaded.
-        if (this.#liveMeaning !== null && this.#live !== "unconfirmed") {
-          // Gone meanwhile (removed by hand): then there is nothing to keep.
-          await keepCopy(file, `${file}.1`).catch((err) => {
-            if (!(err instanceof Deno.errors.NotFound)) throw err;
-          });
-        }
-        await Deno.rename(tmp, file);
-        this.#trace("renamed");
-        tmp = undefined;
-        this.#liveMeaning = meaning;
+        this.#state.meaning = meaning;
         this.#inc(NGINX_METRICS.writes);
         if (rewrite) {
           return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
         }
         // `--setup` writes for an nginx yet to start: it will run this file.
-        this.#live = opts.reload ? "unconfirmed" : "unknown";
+        this.#state.confirmation = opts.reload ? "unconfirmed" : "unknown";
       }
       if (!opts.reload) {
         return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
       }
-      return await this.#reload(text, meaning, started);
+      return await reloadLive(
+        this.#state,
+        {
+          configurationFile: file,
+          watch: this.#watch,
+          own: this.#own,
+          metrics: this.#deps.metrics,
+          timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+          trace: (step) => this.#trace(step),
+        },
+        text,
+        meaning,
+        started,
+      );
     } catch (err) {
       this.#inc(NGINX_METRICS.errors);
       const why = err instanceof Error ? err.message : String(err);
       return { kind: "error", error: `applying ${file} failed: ${why}` };
-    } finally {
-      if (tmp !== undefined) await Deno.remove(tmp).catch(() => {});
     }
   }
 
@@ -295,98 +293,8 @@ export class NginxBackend implements ProxyBackend {
       this.#deps.logger.info(`removed temp files of an earlier run: ${removed.join(", ")}`);
     }
     const live = await Deno.readTextFile(file).catch(() => undefined);
-    this.#liveWorkerCount = live === undefined ? undefined : workerCountOf(live);
-    this.#liveMeaning = live === undefined ? null : configMeaning(live);
-  }
-
-  async #reload(text: string, meaning: string, started: number): Promise<ApplyResult> {
-    const check = this.#watch.check();
-    const why = this.#watch.whyNot(check);
-    if (why !== undefined || check.kind !== "ours") {
-      this.#inc(NGINX_METRICS.reloadFailures);
-      return {
-        kind: "reload_failed",
-        error: `${why}; config written to ${this.options.configurationFile}`,
-      };
-    }
-    this.#trace("signalling");
-    const master = check.proc;
-    const own = this.#own;
-    if (own && !own.ready()) {
-      this.#inc(NGINX_METRICS.reloadFailures);
-      return {
-        kind: "reload_failed",
-        error: `nginx (pid ${master.pid}) was just started again and is not ready for a ` +
-          `reload; it runs ${this.options.configurationFile}, and is reloaded at the next update`,
-      };
-    }
-    const outcome = await reloadAndWatch(master, {
-      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
-      expectedWorkers: this.#liveWorkerCount ?? 1,
-      hangUp: own && (() => own.hangUp()),
-    });
-    switch (outcome.kind) {
-      case "reloaded":
-        this.#trace("confirmed");
-        this.#watch.remember(master, outcome.workers);
-        this.#confirmed(workerCountOf(text));
-        return this.#applied(started);
-      case "kept_previous":
-        this.#inc(NGINX_METRICS.reloadFailures);
-        return {
-          kind: "reload_failed",
-          error: `nginx (pid ${master.pid}) did not start new workers after SIGHUP: its ` +
-            `previous workers (${outcome.workers.length}) still serve its previous config; ` +
-            `its error log says why (e.g. a port it cannot bind)`,
-        };
-      case "exited":
-        this.#inc(NGINX_METRICS.reloadFailures);
-        return {
-          kind: "reload_failed",
-          error: `nginx (pid ${master.pid}) exited after SIGHUP; its error log says why`,
-        };
-      case "no_workers":
-        return await this.#rollBack(master, meaning);
-    }
-  }
-
-  /** No worker left after the reload: the live file goes back to `.1`, reloaded. */
-  async #rollBack(master: ProcInfo, meaning: string): Promise<ApplyResult> {
-    this.#inc(NGINX_METRICS.reloadFailures);
-    const own = this.#own;
-    const r = await restorePrevious(master, this.options.configurationFile, {
-      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
-      hangUp: own && (() => own.hangUp()),
-    });
-    if (r.kind === "failed") {
-      this.#refused = { meaning, result: { kind: "reload_failed", error: r.error } };
-      return this.#refused.result;
-    }
-    this.#inc(NGINX_METRICS.rollbacks);
-    this.#watch.remember(master, r.workers);
-    this.#liveMeaning = configMeaning(r.text);
-    this.#confirmed(workerCountOf(r.text));
-    this.#refused = { meaning, result: { kind: "invalid", error: r.error } };
-    return this.#refused.result;
-  }
-
-  /** nginx runs the live file, with `workers` workers. */
-  #confirmed(workers: number): void {
-    this.#live = "confirmed";
-    this.#liveWorkerCount = workers;
-    this.#inc(NGINX_METRICS.reloads);
-    const { metrics } = this.#deps;
-    metrics.set("last_reload_timestamp_seconds", "When nginx last reloaded.", Date.now() / 1000);
-  }
-
-  #applied(started: number): ApplyResult {
-    const durationMs = performance.now() - started;
-    this.#deps.metrics.set(
-      "last_apply_duration_seconds",
-      "Duration of the last successful apply.",
-      durationMs / 1000,
-    );
-    return { kind: "applied", reloaded: true, durationMs };
+    this.#state.workerCount = live === undefined ? undefined : workerCountOf(live);
+    this.#state.meaning = live === undefined ? null : configMeaning(live);
   }
 
   /** Step timestamps for bench/discovery's breakdown (debug level: off in production). */

@@ -1,10 +1,13 @@
 /**
- * The nginx executable: where it is, what it was built with, and `nginx -t`.
+ * The nginx executable: where it is, what it was built with, and `nginx -t` (also as the
+ * check of a swap: {@linkcode swapTested}).
  *
  * @module
  */
 
+import { dirname } from "node:path";
 import type { ValidationResult } from "../backend.ts";
+import { keepCopy, tempPathFor, writeSynced } from "./config_file.ts";
 
 export interface NginxBinary {
   /** Absolute path or name found in PATH. */
@@ -70,4 +73,53 @@ export async function testConfig(
   const text = new TextDecoder().decode(out.stderr).trim() ||
     new TextDecoder().decode(out.stdout).trim() || `exit code ${out.code}`;
   return { ok: false, error: text };
+}
+
+/**
+ * Writes `text` beside `file` (synced), has `nginx -t` test it and only when it passes
+ * renames it over `file`, after keeping the live file as `<file>.1` when `keepPrevious`
+ * (the last config nginx ran, not one it never loaded). `file` is never a config nginx
+ * refuses, nor partial. A failed write or rename throws, with no temp file left.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await swapTested(resolveNginx("nginx"), "/etc/nginx/nginx.conf", text, {
+ *   keepPrevious: true,
+ * });
+ * ```
+ */
+export async function swapTested(
+  bin: NginxBinary,
+  file: string,
+  text: string,
+  o: {
+    readonly prefix?: string;
+    readonly keepPrevious: boolean;
+    /** Step timestamps (`written`, `validated`, `renamed`) for bench/discovery. */
+    readonly trace?: (step: string) => void;
+  },
+): Promise<ValidationResult> {
+  await Deno.mkdir(dirname(file), { recursive: true });
+  if (o.prefix) await Deno.mkdir(`${o.prefix}/temp`, { recursive: true });
+  const tmp = tempPathFor(file);
+  let renamed = false;
+  try {
+    await writeSynced(tmp, text);
+    o.trace?.("written");
+    const tested = await testConfig(bin, tmp, o.prefix);
+    if (!tested.ok) return tested;
+    o.trace?.("validated");
+    if (o.keepPrevious) {
+      // Gone meanwhile (removed by hand): then there is nothing to keep.
+      await keepCopy(file, `${file}.1`).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      });
+    }
+    await Deno.rename(tmp, file);
+    renamed = true;
+    o.trace?.("renamed");
+    return tested;
+  } finally {
+    if (!renamed) await Deno.remove(tmp).catch(() => {});
+  }
 }

@@ -12,5 +12,7 @@ import { type NginxOptions, parseNginxOptions } from "./options.ts";
 export const nginxBackend: BackendEntry<NginxOptions> = defineBackend<NginxOptions>({
   name: "nginx",
   parseOptions: parseNginxOptions,
+  configurationFile: (options) => options.configurationFile,
+  checkCommand: "nginx -t",
   create: (options, deps) => new NginxBackend(options, deps),
 });

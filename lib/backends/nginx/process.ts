@@ -9,31 +9,13 @@
  * fails), so a child titled "worker process" is one that accepts connections; a child
  * still carrying the master's title was forked a moment ago and is about to.
  *
- * Deno refuses every read under /proc unless it runs with `--allow-all` (a `--allow-read`
- * of any scope is not enough); that is reported as {@linkcode ProcAccessError}, never
- * mistaken for "no such process".
+ * Deno refuses every read under /proc unless it runs with `--allow-all`; that is reported
+ * as `ProcAccessError` (`lib/process/proc_access.ts`), never mistaken for "no such process".
  *
  * @module
  */
 
-/** Deno's permissions forbid reading /proc: aurproxy cannot see nginx at all. */
-export class ProcAccessError extends Error {
-  constructor(path: string) {
-    super(
-      `aurproxy may not read ${path}: Deno allows reads under /proc only with --allow-all; ` +
-        `run aurproxy with -A (deno run -A ...), as documented`,
-    );
-    this.name = "ProcAccessError";
-  }
-}
-
-/**
- * Throws {@linkcode ProcAccessError} unless this process may read /proc. Deno's own
- * permission query answers "granted" where the read then fails, so this reads.
- */
-export function assertProcReadable(): void {
-  readProcFile(`/proc/${Deno.pid}/stat`);
-}
+import { readProcFile } from "../../process/proc_access.ts";
 
 /** One process as /proc shows it. */
 export interface ProcInfo {
@@ -45,15 +27,6 @@ export interface ProcInfo {
   readonly startTicks: number;
   /** The command line with NULs as spaces, trimmed: nginx's title. */
   readonly title: string;
-}
-
-function readProcFile(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotCapable) throw new ProcAccessError(path);
-    return undefined;
-  }
 }
 
 /** The process `pid`, or undefined when there is none (or it is a zombie). */

@@ -1,7 +1,7 @@
 /**
  * nginx as aurproxy's own child (`run --supervise`): `nginx -c FILE [-p PREFIX]` in the
- * foreground (the rendered config says `daemon off;`) under a {@linkcode Supervisor}, which
- * forwards its stderr into aurproxy's log, restarts it with backoff when it dies, and stops
+ * foreground (the rendered config says `daemon off;`) as a `SupervisedProxy`
+ * (`../supervised_process.ts`), whose Supervisor forwards its stderr into aurproxy's log, restarts it with backoff when it dies, and stops
  * it with SIGQUIT (graceful: workers finish their requests) and SIGKILL to its whole
  * process group after the deadline. A restarted nginx reads the live file, which is always
  * the last config aurproxy validated and swapped in: it serves the current config.
@@ -13,17 +13,15 @@ import type { Clock } from "../../clock.ts";
 import type { Level, Logger } from "../../log.ts";
 import type { BackoffPolicy } from "../../process/backoff.ts";
 import { describeExit } from "../../process/exit.ts";
-import { signalGroup } from "../../process/group.ts";
-import { type ChildExit, Supervisor } from "../../process/supervisor.ts";
+import type { Supervisor } from "../../process/supervisor.ts";
 import type { ProxyProcessStatus } from "../backend.ts";
+import { SupervisedProxy } from "../supervised_process.ts";
 import type { NginxBinary } from "./binary.ts";
 import type { NginxOptions } from "./options.ts";
 import { workerShutdownTimeoutMsOf } from "./config_text.ts";
 import { childrenOf, type ProcInfo, readProc } from "./process.ts";
 import type { OwnMaster } from "./watch.ts";
 
-/** How long a start may take before it counts as failed (nginx retries a busy port 2.5 s). */
-const START_TIMEOUT_MS = 15_000;
 /**
  * When the config sets no `worker_shutdown_timeout` (nginx would then wait for every
  * request, however long), a stopping nginx is killed this long after SIGQUIT.
@@ -31,8 +29,6 @@ const START_TIMEOUT_MS = 15_000;
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** After `worker_shutdown_timeout`, workers close what is left and exit: a little slack. */
 const STOP_MARGIN_MS = 2_000;
-/** Stderr lines kept to say why a start failed. */
-const RECENT_LINES = 10;
 const MASTER_TITLE = "nginx: master process";
 
 /** What {@linkcode OwnNginx} is built with. */
@@ -123,31 +119,29 @@ export async function startOwnNginx(
  */
 export class OwnNginx implements OwnMaster {
   readonly supervisor: Supervisor;
+  readonly #proc: SupervisedProxy;
   readonly #clock?: Clock;
-  readonly #recent: string[] = [];
   readonly #log: Logger;
 
   constructor(o: OwnNginxOptions) {
     this.#clock = o.clock;
     this.#log = o.logger;
-    this.supervisor = new Supervisor({
-      name: "process",
+    this.#proc = new SupervisedProxy({
+      proxy: "nginx",
       argv: ownNginxArgv(o.binary, o.options),
       logger: o.logger,
       clock: o.clock,
       stopSignal: "SIGQUIT",
       stopTimeoutMs: o.stopTimeoutMs,
       backoff: o.backoff,
-      stderr: "log",
       // The access log (`access_log /dev/stdout` by default) goes where aurproxy's stdout goes:
       // the container's or task's output, as when nginx ran on its own.
       stdout: "inherit",
-      lineLevel: (line) => {
-        this.#recent.push(line);
-        if (this.#recent.length > RECENT_LINES) this.#recent.shift();
-        return levelOf(line);
-      },
+      levelOf,
+      accepting: () => this.#up(),
+      notAccepting: "accepted no connection",
     });
+    this.supervisor = this.#proc.supervisor;
   }
 
   /** The running master's pid (undefined while restarting or stopped). */
@@ -170,27 +164,8 @@ export class OwnNginx implements OwnMaster {
    * supervisor: no retry) when nginx exits or cannot be spawned first, with what nginx
    * said on stderr.
    */
-  async start(): Promise<void> {
-    let exit: ChildExit | undefined;
-    const off = this.supervisor.subscribe((e) => {
-      if (e.kind === "exited") exit ??= e.exit;
-    });
-    try {
-      this.supervisor.start();
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      while (exit === undefined && !this.#up() && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      if (exit === undefined && this.#up()) return;
-      await this.supervisor.stop();
-      const said = this.#recent.length ? `; nginx said:\n${this.#recent.join("\n")}` : "";
-      const how = exit
-        ? describeExit({ ...exit, restartInMs: undefined })
-        : `accepted no connection within ${START_TIMEOUT_MS / 1000} s`;
-      throw new Error(`nginx (${this.supervisor.status().argv.join(" ")}) ${how}${said}`);
-    } finally {
-      off();
-    }
+  start(): Promise<void> {
+    return this.#proc.start();
   }
 
   /**
@@ -232,22 +207,7 @@ export class OwnNginx implements OwnMaster {
         : `; SIGKILL to its group after ${deadlineMs / 1000} s`;
       this.#log.info(`stopping nginx (pid ${pid}) gracefully: SIGQUIT${bound}`);
     }
-    const done = this.supervisor.stop();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (pid !== undefined && deadlineMs !== undefined) {
-      timer = setTimeout(() => {
-        try {
-          signalGroup(pid, "SIGKILL");
-        } catch {
-          // Gone meanwhile.
-        }
-      }, deadlineMs);
-    }
-    try {
-      await done;
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#proc.stop(deadlineMs);
   }
 
   /** The child's state for /health and the status page. */

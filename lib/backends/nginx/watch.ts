@@ -13,11 +13,11 @@ import type { HealthCheckResult } from "../../model/health.ts";
 import type { NginxBinary } from "./binary.ts";
 import { inspectMaster, type MasterCheck, whyNotOurs } from "./master.ts";
 import type { NginxOptions } from "./options.ts";
+import { ProcAccessError } from "../../process/proc_access.ts";
 import {
   accepting,
   childrenOf,
   type NginxChild,
-  ProcAccessError,
   type ProcInfo,
   readProc,
   stillRunning,

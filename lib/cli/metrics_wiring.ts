@@ -32,8 +32,12 @@ export interface MetricsWiringOptions {
   readonly shutdown: ShutdownSequence;
   /** `--metric-publisher-class` and its arguments, validated. */
   readonly publisher?: PublisherConfig;
-  /** The proxy's own statistics, polled before each scrape (`ProxyBackend.stats`). */
-  readonly backendStats?: ProxyStats;
+  /**
+   * The running backend's own statistics (`ProxyBackend.stats`), polled before each scrape.
+   * A function: after a SIGHUP swap the new graph's backend (a new stats port or socket) is
+   * the one to read.
+   */
+  readonly backendStats?: () => ProxyStats | undefined;
   /** Synchronous refreshers to run before each read (ZooKeeper session gauges). */
   readonly refreshers?: readonly (() => void)[];
   /** The proxy's pipeline, for the update histograms (not in `run_replay`). */
@@ -96,7 +100,7 @@ export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {
         log.warn("refreshing metrics failed", err);
       }
     }
-    await Promise.all([proc.collect(), o.backendStats?.poll()]);
+    await Promise.all([proc.collect(), o.backendStats?.()?.poll()]);
   };
   let loop: PublishLoop | undefined;
   if (o.publisher) {

@@ -132,7 +132,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
     logger: log,
     shutdown,
     publisher: opts.metricPublisher,
-    backendStats: graph.backend.stats,
+    backendStats: () => live.current.backend.stats,
     refreshers: [() => live.current.sessions.refreshMetrics()],
   });
   // Whichever graph runs registers after its first successful apply and is timed.

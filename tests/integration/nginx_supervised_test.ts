@@ -496,3 +496,34 @@ Deno.test("supervise: a member replaced in ZooKeeper reloads aurproxy's own ngin
     await zk.destroy();
   }
 });
+
+Deno.test("supervise: after a SIGHUP that moves stats_port, /metrics reads nginx's stub_status on the new port", async () => {
+  await using r = await rig();
+  const web = await r.backend("web");
+  const nginxUp = async () => {
+    const text = (await httpGet(r.mgmtPort, "/metrics")).body;
+    return text.match(/^aurproxy_nginx_stats_up (\d)$/m)?.[1];
+  };
+  await r.write(web.port, { stats_port: freePort() });
+  const p = await r.start();
+  await until(p, "web served", async () => (await r.proxy()) === "web");
+  await until(p, "stub_status read", async () => (await nginxUp()) === "1");
+
+  // The new config moves the stats server; nginx (same master) now listens there only.
+  const moved = freePort();
+  await r.write(web.port, { stats_port: moved });
+  p.kill("SIGHUP");
+  await p.waitForLine("SIGHUP: now running");
+  await until(p, "nginx listening on the new stats port", async () => {
+    try {
+      return (await httpGet(moved, "/")).status > 0;
+    } catch {
+      return false;
+    }
+  });
+  // Scrapes after the swap poll the running graph's nginx: up stays (or is again) 1.
+  await until(p, "stub_status read on the new port", async () => (await nginxUp()) === "1");
+  await new Promise((res) => setTimeout(res, 300));
+  strictEqual(await nginxUp(), "1", p.log());
+  strictEqual((await p.quit()).code, 0, p.log());
+});

@@ -1,6 +1,8 @@
 /**
  * The data plane without churn: wrk (keep-alive connections) through aurproxy's HAProxy
- * config, a hand-written minimal HAProxy config, and aurproxy's nginx config, all
+ * config, a hand-written minimal HAProxy config, and aurproxy's nginx config (each of
+ * aurproxy's with its default access log to stdout, as the original's, and with
+ * `"access_log": "off"`: the hand-written one logs nothing), all
  * proxying to the same `backends` ports, measured in interleaved rounds (one wrk run per
  * target per round) so a load swing of the shared machine hits every target alike. The
  * per-round ratios to the hand-written HAProxy are what carry; their median is reported.
@@ -14,7 +16,13 @@ import { wrk, type WrkResult } from "../lib.ts";
 import { startProxy } from "./stack.ts";
 
 /** The targets, in the order measured each round. */
-export const TARGETS = ["hand-written HAProxy", "aurproxy HAProxy", "aurproxy nginx"] as const;
+export const TARGETS = [
+  "hand-written HAProxy",
+  "aurproxy HAProxy",
+  "aurproxy HAProxy, access_log off",
+  "aurproxy nginx",
+  "aurproxy nginx, access_log off",
+] as const;
 export type Target = typeof TARGETS[number];
 
 /** Per target: one wrk result per round. */
@@ -46,13 +54,16 @@ export async function dataplane(
   const hand = await startHaproxy((p) => handWrittenConfig(p.statsSocket, handPort, backends), [
     handPort,
   ]);
-  const hap = await startProxy("haproxy", sources);
-  const ngx = await startProxy("nginx", sources);
-  const ports: Record<Target, number> = {
-    "hand-written HAProxy": handPort,
-    "aurproxy HAProxy": hap.port,
-    "aurproxy nginx": ngx.port,
-  };
+  const off = { context: { access_log: "off" } };
+  const stacks = [
+    await startProxy("haproxy", sources),
+    await startProxy("haproxy", sources, off),
+    await startProxy("nginx", sources),
+    await startProxy("nginx", sources, off),
+  ];
+  const ports = Object.fromEntries(
+    TARGETS.map((t, i) => [t, i === 0 ? handPort : stacks[i - 1].port]),
+  ) as Record<Target, number>;
   const out = Object.fromEntries(TARGETS.map((t) => [t, [] as WrkResult[]])) as DataplaneResult;
   try {
     for (const t of TARGETS) await wrk(`http://127.0.0.1:${ports[t]}/`, { seconds: 1 }); // warm-up
@@ -69,7 +80,6 @@ export async function dataplane(
     return out;
   } finally {
     await hand.stop();
-    await hap.stop();
-    await ngx.stop();
+    for (const s of stacks) await s.stop();
   }
 }

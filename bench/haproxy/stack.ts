@@ -37,6 +37,8 @@ export interface StackOptions {
   readonly flags?: readonly string[];
   /** Top-level config keys added (e.g. `haproxy_free_slots`). */
   readonly top?: Record<string, unknown>;
+  /** Top-level `context` keys (e.g. `access_log: "off"`). */
+  readonly context?: Record<string, unknown>;
 }
 
 /** Starts `aurproxy run --supervise` with `backend: kind` and one route `/` of `sources`. */
@@ -49,8 +51,8 @@ export async function startProxy(
   const port = freePort();
   const mgmt = freePort();
   const files = kind === "nginx"
-    ? { ...nginxKeys(dir), context: { worker_connections: 8192 } }
-    : { configuration_file: `${dir}/haproxy.cfg` };
+    ? { ...nginxKeys(dir), context: { worker_connections: 8192, ...o.context } }
+    : { configuration_file: `${dir}/haproxy.cfg`, ...(o.context ? { context: o.context } : {}) };
   const config = {
     backend: kind,
     ...files,

@@ -29,6 +29,7 @@ export interface ChurnResult {
 
 const strip = (r: WrkResult): WrkResult => ({ ...r, raw: r.raw.trim() });
 
+/** Runs the references and the churn through `kind` (see the module doc). */
 export async function churn(
   zk: TestZooKeeper,
   kind: Kind,

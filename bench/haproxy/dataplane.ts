@@ -23,6 +23,7 @@ export const TARGETS = [
   "aurproxy nginx",
   "aurproxy nginx, access_log off",
 ] as const;
+/** One of {@linkcode TARGETS}. */
 export type Target = typeof TARGETS[number];
 
 /** Per target: one wrk result per round. */
@@ -40,6 +41,7 @@ export function handWrittenConfig(statsSocket: string, port: number, backends: r
   });
 }
 
+/** Starts every target on `backends` and measures them in interleaved rounds. */
 export async function dataplane(
   backends: readonly number[],
   o: { seconds: number; rounds: number; connections: number },

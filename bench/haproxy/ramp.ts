@@ -32,6 +32,7 @@ export interface RampResult {
   readonly seconds: number;
 }
 
+/** Runs one ramp through `kind` on members at `ports` (the first is the job's only one before). */
 export async function ramp(
   zk: TestZooKeeper,
   kind: Kind,

@@ -17,6 +17,7 @@ import { freePort, waitForPort } from "../../testing/ports.ts";
 
 /** The backend kinds compared. */
 export type Kind = "nginx" | "haproxy";
+/** Both kinds, in the order each case runs them. */
 export const KINDS: readonly Kind[] = ["nginx", "haproxy"];
 
 /** A running aurproxy with its proxy. */
@@ -32,6 +33,7 @@ export interface ProxyStack {
   stop(): Promise<void>;
 }
 
+/** How {@linkcode startProxy} runs aurproxy. */
 export interface StackOptions {
   /** `aurproxy run` flags besides the config and management ones. */
   readonly flags?: readonly string[];

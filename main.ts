@@ -17,7 +17,8 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  // As most tools spell it; the same as the `version` command.
+  const command = COMMANDS[name === "--version" ? "version" : name];
   if (!command) {
     console.error(`aurproxy: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`);
     return 2;

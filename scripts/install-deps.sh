@@ -44,5 +44,6 @@ if [ ! -x node_modules/.bin/deno ] || ! node_modules/.bin/deno --version 2>/dev/
   echo "install-deps: npm install deno@$DENO_VERSION" >&2
   npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION"
 fi
-# Fetch the npm dependencies of deno.json into Deno's cache (locked by deno.lock).
-node_modules/.bin/deno install --entrypoint main.ts >/dev/null
+# Fetch the npm dependencies of deno.json into Deno's cache (locked by deno.lock);
+# testing/browser.ts brings puppeteer-core (the dashboard browser test), test-only.
+node_modules/.bin/deno install --entrypoint main.ts testing/browser.ts >/dev/null

@@ -10,6 +10,7 @@ import { run, runOptions } from "./run.ts";
 import { REPLAY_FLAGS, replayOptions, runReplay } from "./replay.ts";
 import type { Logger } from "../log.ts";
 import { OBSERVABILITY_FLAGS, withObservability } from "./observability.ts";
+import { versionLine } from "../version.ts";
 
 export interface Command {
   readonly summary: string;
@@ -70,6 +71,21 @@ const replayCommand = (name: string) =>
     (v, log) => runReplay(replayOptions(v), log),
   );
 
+/** `aurproxy version` (also `aurproxy --version`): one line on stdout, exit 0. */
+const versionCommand: Command = {
+  summary: "print aurproxy's version and the Deno runtime it runs on (also --version)",
+  flags: HELP_FLAG,
+  run: (args) => {
+    const v = parseFlags(args, HELP_FLAG);
+    if (v.help) {
+      console.log(`aurproxy version: ${versionCommand.summary}\n\nFlags:\n${flagHelp(HELP_FLAG)}`);
+    } else {
+      console.log(versionLine());
+    }
+    return Promise.resolve(0);
+  },
+};
+
 export const COMMANDS: Readonly<Record<string, Command>> = {
   run: withHelp(
     "run",
@@ -79,13 +95,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   ),
   render: withHelp(
     "render",
-    "print the nginx config for --config with the current endpoints (no weight adjustment)",
+    "print the proxy config (nginx or HAProxy) for --config with the current endpoints (no weight adjustment)",
     RENDER_FLAGS,
     (v, log) => runRender(v, log),
   ),
   validate: withHelp(
     "validate",
-    "check --config, and the nginx config it renders with nginx -t",
+    "check --config, and the proxy config it renders (nginx -t, haproxy -c)",
     {
       ...RENDER_FLAGS,
       "skip-nginx-test": { type: "boolean", default: false, help: "Only check the JSON config." },
@@ -101,14 +117,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     // Loaded on use: the AWS SDK costs every other command ~70 ms and ~50 MB to import.
     (v, log) => import("./synchronize.ts").then((m) => m.runSynchronize(v, { logger: log })),
   ),
+  version: versionCommand,
 };
 
 /** Top-level help. */
 export function mainHelp(): string {
   const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
-  return `aurproxy: keeps nginx pointed at the live instances of Aurora services.
+  return `aurproxy: keeps nginx or HAProxy pointed at the live instances of Aurora services.
 
 Usage: aurproxy <command> [flags]   (aurproxy <command> --help for its flags)
+       aurproxy --version              (the same as aurproxy version)
 
 Commands:
 ${rows.join("\n")}`;

@@ -77,7 +77,11 @@ export interface MetricsWiring {
  */
 export function wireMetrics(o: MetricsWiringOptions): MetricsWiring {
   const log = o.logger.child("metrics");
-  o.metrics.set("build_info", "aurproxy's version; always 1.", 1, { version: VERSION });
+  // As Prometheus' own *_build_info carry the Go version: the runtime is part of the build.
+  o.metrics.set("build_info", "aurproxy's version and its Deno runtime's; always 1.", 1, {
+    version: VERSION,
+    deno: Deno.version.deno,
+  });
   const proc = new ProcessMetrics(o.metrics);
   const nginx = o.statsPort === undefined
     ? undefined

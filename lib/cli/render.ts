@@ -48,6 +48,9 @@ export async function runRender(v: FlagValues, log: Logger): Promise<number> {
   }
 }
 
+/** How each backend's own check of a config is called, for validate's messages. */
+const PROXY_CHECKS: Readonly<Record<string, string>> = { nginx: "nginx -t", haproxy: "haproxy -c" };
+
 /**
  * Checks the JSON config; unless `--skip-nginx-test`, also renders it (without reading
  * any registry: every pool gets a placeholder endpoint) and runs `nginx -t` on the result.
@@ -77,11 +80,12 @@ export async function runValidate(v: FlagValues, logger?: Logger): Promise<numbe
     metrics: new MetricsRegistry("aurproxy"),
   });
   const result = await backend.validate(placeholderSnapshot(config));
+  const check = PROXY_CHECKS[backend.name] ?? `${backend.name}'s check`;
   if (!result.ok) {
-    // A config nginx refuses is a config error like any other.
-    console.error(`aurproxy validate: nginx -t rejected the rendered config:\n${result.error}`);
+    // A config the proxy refuses is a config error like any other.
+    console.error(`aurproxy validate: ${check} rejected the rendered config:\n${result.error}`);
     return EXIT_USAGE;
   }
-  console.log("nginx -t: rendered config OK");
+  console.log(`${check}: rendered config OK`);
   return 0;
 }

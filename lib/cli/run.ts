@@ -47,6 +47,8 @@ import type { SelfRegistration } from "../register/self_registration.ts";
 import { type PublisherConfig, publisherConfig } from "../metrics/publishers/classes.ts";
 import { NginxBackend } from "../backends/nginx/backend.ts";
 import { wireMetrics } from "./metrics_wiring.ts";
+import { appFeed } from "../management/dashboard/feed.ts";
+import { VERSION } from "../version.ts";
 import { addProxyStop, adopting } from "./supervise.ts";
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
@@ -587,6 +589,7 @@ export async function run(opts: RunOptions, logger?: Logger): Promise<number> {
       registration?.healthProbe() ?? ok,
     ],
     snapshot: () => withApiSources(live.current.app.snapshot(), live.current.api, mirrorApi),
+    dashboard: appFeed(() => live.current.app, { startedAt: started, version: VERSION }),
     shutdown: (reason) => shutdown.run(reason).then(exited),
     refreshMetrics: metricsWiring.refresh,
     routes: followingRoutes(graph.routes, () => live.current.routes, processRoutes),

@@ -53,8 +53,9 @@ export async function adopting(
 ): Promise<Graph> {
   const graph = await building;
   if (!supervise) return graph;
-  const why = graph.backend.adopt?.(previous()) ??
-    `the ${graph.backend.name} backend cannot take over the running proxy`;
+  const why = graph.backend.adopt
+    ? graph.backend.adopt(previous())
+    : `the ${graph.backend.name} backend cannot take over the running proxy`;
   if (why === undefined) return graph;
   await graph.close();
   throw new Error(why);

@@ -2,31 +2,27 @@
  * The management port's own routes: health (`/health`, `/health/details`), Aurora's
  * lifecycle (`POST /quitquitquit`, `/abortabortabort`, for allowed peers only: see
  * `request_guard.ts`), metrics (`/metrics`, `/metrics.json`) and the desired proxy state
- * (`/status.json`, `/status`). They read state through the functions in
+ * (`/status.json`) and the dashboard (`/status`, `dashboard/`). They read state through the functions in
  * {@linkcode ManagementOptions}; none holds any.
  *
  * @module
  */
 
+import { versionLine } from "../version.ts";
 import { mountMetricsRoutes } from "./metrics_routes.ts";
 import { combineHealth, healthBody } from "./health.ts";
 import { lifecycleNetworks, lifecycleRefusal, type Refusal } from "./request_guard.ts";
 import type { RouteRegistry } from "./routes.ts";
 import type { ManagementOptions } from "./server.ts";
-import { renderStatusPage } from "./status_page.ts";
+import { mountDashboard } from "./dashboard/routes.ts";
+import { systemClock } from "../clock.ts";
+import { VERSION } from "../version.ts";
 
 /** A plain-text response. */
 export const text = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-
-/** A JSON response. */
-export const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body, null, 2) + "\n", {
-    status,
-    headers: { "content-type": "application/json" },
   });
 
 /** Answers a refused request (403), counting and logging it. */
@@ -54,7 +50,9 @@ export function mountBuiltins(
     path: "/health/details",
     handler: () => {
       const h = combineHealth(o.health);
-      return text(`${h.level.toUpperCase()}\n${h.lines.join("\n")}\n`);
+      // The level stays the first line (tools read it); the version goes after the reasons.
+      const lines = [h.level.toUpperCase(), ...h.lines, `version: ${versionLine()}`];
+      return text(`${lines.join("\n")}\n`);
     },
   });
   for (const path of ["/quitquitquit", "/abortabortabort"]) {
@@ -77,24 +75,13 @@ export function mountBuiltins(
     });
   }
   mountMetricsRoutes(routes, { metrics: o.metrics, refresh: o.refreshMetrics });
-  routes.add("status", {
-    method: "GET",
-    path: "/status.json",
-    handler: () => {
-      const snap = o.snapshot();
-      return snap ? json(snap) : json({ error: "no snapshot yet" }, 503);
-    },
+  mountDashboard(routes, {
+    snapshot: o.snapshot,
+    health: () => combineHealth(o.health),
+    feed: o.dashboard,
+    version: o.dashboard?.version ?? VERSION,
+    clock: o.clock ?? systemClock,
   });
-  for (const path of ["/status", "/"]) {
-    routes.add("status", {
-      method: "GET",
-      path,
-      handler: () =>
-        new Response(renderStatusPage(o.snapshot(), combineHealth(o.health)), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        }),
-    });
-  }
 }
 
 function oneLine(s: string): string {

@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { HealthProbe } from "../model/health.ts";
 import type { ProxySnapshot } from "../model/snapshot.ts";
+import type { DashboardFeed } from "./dashboard/model.ts";
 import { mountBuiltins, type Refuse, text } from "./builtin_routes.ts";
 import { type HttpHandler, type HttpLimits, startHttpServer } from "./http_server.ts";
 import type { IpNetwork } from "./ip_network.ts";
@@ -30,6 +31,11 @@ export interface ManagementOptions {
   readonly snapshot: () => ProxySnapshot | undefined;
   /** Runs the shutdown sequence; `abort` is true for /abortabortabort. */
   readonly shutdown: (reason: string, abort: boolean) => void;
+  /**
+   * What the dashboard (`/status`) shows beside the snapshot: change log, sources,
+   * version, uptime. Without it, the snapshot and health only.
+   */
+  readonly dashboard?: DashboardFeed;
   /** Called before each metrics scrape so gauges are fresh. */
   readonly refreshMetrics?: () => void | Promise<void>;
   /**

@@ -8,6 +8,7 @@
 
 import type { Endpoint } from "../model/endpoint.ts";
 import type { Unsubscribe } from "../lifecycle/signal.ts";
+import type { ZkState } from "../zk/reader.ts";
 
 /** Health of a source's connection to its registry, for /health and metrics. */
 export interface SourceStatus {
@@ -15,6 +16,25 @@ export interface SourceStatus {
   readonly healthy: boolean;
   /** Human-readable state, e.g. "connected", "disconnected: serving last known endpoints". */
   readonly detail: string;
+}
+
+/**
+ * Where a registry source stands, as data for the status page: its ZooKeeper session,
+ * when the registry last told it something, and what it serves when it has not read it.
+ */
+export interface RegistryState {
+  /** The ensemble (`host:port,...`), as configured. */
+  readonly connectString: string;
+  readonly zkPath: string;
+  readonly session: ZkState;
+  /** When the session entered its state (ms). */
+  readonly sessionSince: number;
+  /** When the registry last delivered the members (ms); absent before the first read. */
+  readonly lastEventAt?: number;
+  /** Served before any read: where from ("the state file", "the live nginx config"). */
+  readonly servedFrom?: string;
+  /** When the state file last knew them current (ms), while served from it. */
+  readonly savedAt?: number;
 }
 
 export interface Source {
@@ -33,6 +53,8 @@ export interface Source {
   onChange(fn: () => void): Unsubscribe;
   /** Optional connection state for health reporting. */
   status?(): SourceStatus;
+  /** Optional, for a source reading a registry: its state as data (the status page). */
+  registryState?(): RegistryState;
   /**
    * Optional, for a source that can fail to read its registry: the endpoints the proxy
    * serves for it right now (`from` says where they were read, e.g. "the live nginx

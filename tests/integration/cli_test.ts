@@ -78,6 +78,21 @@ async function setupDir(backendPort: number): Promise<Setup> {
   };
 }
 
+Deno.test("cli: --version and version print deno.json's version and the runtime's, from the bundle away from the checkout", async () => {
+  const manifest = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const want = `aurproxy ${manifest.version} (deno ${Deno.version.deno}, v8 ${Deno.version.v8})`;
+  for (const args of [["--version"], ["version"]]) {
+    const r = await aurproxy(...args);
+    strictEqual(r.code, 0, r.stderr);
+    strictEqual(r.stdout, `${want}\n`, args.join(" "));
+    strictEqual(r.stderr, "", args.join(" "));
+  }
+  strictEqual((await aurproxy("--help")).stdout.includes("aurproxy --version"), true);
+  const bad = await aurproxy("version", "--verbose");
+  strictEqual(bad.code, 2);
+  strictEqual(bad.stderr.trim(), "aurproxy version: --verbose: unknown flag");
+});
+
 Deno.test("cli: help, unknown command, usage and config errors exit 2 naming the problem", async () => {
   const help = await aurproxy("--help");
   strictEqual(help.code, 0);

@@ -4,7 +4,7 @@
  * ignored; and the original's own example and test configs, run through `validate` and a
  * real nginx.
  */
-import { strictEqual } from "node:assert";
+import { ok, strictEqual } from "node:assert";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
 import { runAurproxy } from "../../testing/aurproxy_command.ts";
 import { serveWithSetup } from "../../testing/cli.ts";
@@ -51,15 +51,23 @@ Deno.test('compat: a config without "backend" takes --backend (default nginx), a
     for (const cmd of [["validate"], ["render"], ["run", "--setup", "--management-port=1"]]) {
       const other = await runAurproxy([
         ...cmd,
-        "--backend=haproxy",
+        "--backend=traefik",
         `--config=${JSON.stringify(config)}`,
       ]);
       strictEqual(other.code, 2, cmd.join(" "));
       strictEqual(
         other.stderr.trim(),
-        `aurproxy ${cmd[0]}: --backend: unknown backend "haproxy"; known: nginx`,
+        `aurproxy ${cmd[0]}: --backend: unknown backend "traefik"; known: nginx, haproxy`,
       );
     }
+    // --backend=haproxy is a backend of its own now: the same config, checked by haproxy -c.
+    const haproxy = await runAurproxy([
+      "validate",
+      "--backend=haproxy",
+      `--config=${JSON.stringify(config)}`,
+    ]);
+    strictEqual(haproxy.code, 0, haproxy.stderr);
+    ok(haproxy.stdout.includes("haproxy -c: rendered config OK"), haproxy.stdout);
   } finally {
     await backend.close();
   }

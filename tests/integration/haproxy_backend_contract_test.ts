@@ -6,7 +6,7 @@ import { HaproxyBackend } from "../../lib/backends/haproxy/backend.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { runBackendContract } from "../../testing/contracts/backend_contract.ts";
-import { haproxyOptions, runHaproxy } from "../../testing/haproxy_backend_rig.ts";
+import { haproxyOptions, runHaproxy } from "../../testing/haproxy_rig.ts";
 
 runBackendContract({
   name: "haproxy",

@@ -12,11 +12,7 @@ import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import type { ProxySnapshot, RouteSnapshot } from "../../lib/model/snapshot.ts";
 import { startBackend, type TestBackend } from "../../testing/backend.ts";
-import {
-  haproxyOptions,
-  runHaproxy,
-  type RunningHaproxy,
-} from "../../testing/haproxy_backend_rig.ts";
+import { haproxyOptions, runHaproxy, type RunningHaproxy } from "../../testing/haproxy_rig.ts";
 import { httpGet } from "../../testing/http.ts";
 import { startKeepAliveTraffic } from "../../testing/keepalive_traffic.ts";
 import { freePort } from "../../testing/ports.ts";
@@ -135,11 +131,12 @@ rigTest(
     const [a, t] = await backends("a", "t");
     const port = freePort();
     const tcp = freePort();
+    const overflow = freePort();
     const snap = snapshot([
       {
         ports: [port],
         healthcheckRoute: "/healthcheck",
-        context: { location_blacklist: ["/private"] },
+        context: { location_blacklist: ["/private"], overflow_port: overflow },
         routes: [
           { locations: ["/app/"], ports: [a.port] },
           { locations: ["/none/"], ports: [], emptyEndpointStatusCode: 418 },
@@ -147,7 +144,8 @@ rigTest(
       },
       { ports: [tcp], stream: [t.port] },
     ]);
-    await start(snap, [port, tcp]);
+    await start(snap, [port, tcp, overflow]);
+    strictEqual((await httpGet(overflow, "/anything")).status, 502, "overflow_port");
     const health = await httpGet(port, "/healthcheck");
     deepStrictEqual([health.status, health.body], [200, ""], "answered by HAProxy itself");
     strictEqual((await httpGet(port, "/private/x")).status, 403);
@@ -250,6 +248,12 @@ rigTest(
     const file = await Deno.readTextFile(backend.options.configurationFile);
     strictEqual(file, backend.render(route(port, [b.port])), "the file holds the running state");
     ok(file.includes(`127.0.0.1:${b.port} weight 256`), file);
+    const live = await backend.liveEndpoints();
+    deepStrictEqual(
+      [...live!.upstreams.values()].flat().map((s) => [s.port, s.weight, s.pool]),
+      [[b.port, 256, "primary"]],
+      "read back for sources that cannot read their registry yet",
+    );
   },
 );
 
@@ -324,10 +328,11 @@ rigTest(
     await start(route(port, [a.port]), [port]);
     await backend.apply(route(port, [a.port, b.port]), { reload: true });
     // Someone puts p2 into maintenance through the socket; aurproxy then changes p1 only.
-    const { socketCommand } = await import("../../lib/backends/haproxy/socket_command.ts");
+    const { RuntimeApi } = await import("../../lib/backends/haproxy/runtime_api.ts");
+    const api = new RuntimeApi({ socketPath: backend.options.statsSocket });
     const file = await Deno.readTextFile(backend.options.configurationFile);
     const be = /^backend (\S+)/m.exec(file)![1];
-    await socketCommand(backend.options.statsSocket, `set server ${be}/p1 addr 127.0.0.1 port 1`);
+    await api.command(`set server ${be}/p1 addr 127.0.0.1 port 1`);
     const r = await backend.apply(route(port, [a.port, b.port], [1, 0.5]), { reload: true });
     strictEqual(r.kind === "applied" && r.reloaded, true, JSON.stringify(r));
     const got = await bodies(port, 12);
@@ -376,14 +381,126 @@ rigTest(
     const [a, b] = await backends("a", "b");
     const port = freePort();
     await start(route(port, [a.port]), [port], { masterCli: false });
-    const { statsPid } = await import("../../lib/backends/haproxy/master.ts");
-    const before = await statsPid(backend.options.statsSocket);
+    const { workerPid } = await import("../../lib/backends/haproxy/reload.ts");
+    const { RuntimeApi } = await import("../../lib/backends/haproxy/runtime_api.ts");
+    const api = new RuntimeApi({ socketPath: backend.options.statsSocket });
+    const before = await workerPid(api);
     const r = await backend.apply(route(port, [b.port]), { reload: true });
     strictEqual(r.kind === "applied" && r.reloaded, true, JSON.stringify(r));
-    ok((await statsPid(backend.options.statsSocket)) !== before, "a new worker");
+    ok((await workerPid(api)) !== before, "a new worker");
     deepStrictEqual(new Set(await bodies(port, 4)), new Set(["b"]));
     const next = await backend.apply(route(port, [a.port, b.port], [1, 0]), { reload: true });
     deepStrictEqual(next, { ...next, kind: "applied", reloaded: false }, "then the runtime API");
     deepStrictEqual(new Set(await bodies(port, 4)), new Set(["a"]));
+  },
+);
+
+/** A server that reads each request and closes the connection without an answer. */
+function startHangUp(): { port: number; requests: string[]; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const requests: string[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(4096);
+      conn.read(buf).then((n) => {
+        requests.push(new TextDecoder().decode(buf.subarray(0, n ?? 0)).split(" ")[0]);
+        conn.close();
+      }).catch(() => {});
+    }
+  })().catch(() => {});
+  return { port: listener.addr.port, requests, close: () => listener.close() };
+}
+
+rigTest(
+  "retries as nginx: a refused or empty attempt goes to another endpoint; a sent POST is not sent again",
+  async ({ start, backends, backend }) => {
+    const [a] = await backends("a");
+    const port = freePort();
+    const gone = freePort();
+    const hangUp = startHangUp();
+    try {
+      // One failing endpoint at a time: a retry goes to another server than the one just
+      // tried, but HAProxy remembers only that one (nginx: every server tried).
+      await start(route(port, [a.port, gone]), [port]);
+      deepStrictEqual(new Set(await bodies(port, 12)), new Set(["a"]), "refused: retried");
+      await backend.apply(route(port, [a.port, hangUp.port]), { reload: true });
+      const gets = await bodies(port, 12);
+      deepStrictEqual(new Set(gets), new Set(["a"]), "every GET answered by a");
+      ok(hangUp.requests.includes("GET"), "some GETs met the hang-up first and were retried");
+      const posts: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        posts.push((await httpGet(port, "/", { method: "POST" })).status);
+      }
+      const lost = hangUp.requests.filter((m) => m === "POST").length;
+      ok(lost > 0, "some POSTs were sent to the hang-up");
+      strictEqual(posts.filter((s) => s !== 200).length, lost, `not sent again: ${posts}`);
+    } finally {
+      hangUp.close();
+    }
+  },
+);
+
+rigTest(
+  "more joins than free slots resize the backend with one reload; a deleted live file is written again without one",
+  async ({ start, backends, backend }) => {
+    const list = await backends("a", "b", "c", "d", "e", "f", "g");
+    const port = freePort();
+    const h = await start(route(port, [list[0].port]), [port]);
+    await backend.apply(route(port, [list[0].port]), { reload: true });
+    const slots = () =>
+      [...Deno.readTextFileSync(backend.options.configurationFile).matchAll(/^\s+server p\d+/gm)]
+        .length;
+    strictEqual(slots(), 5, "1 member + 4 free (haproxy_free_slots)");
+    const four = await backend.apply(route(port, list.slice(0, 5).map((b) => b.port)), {
+      reload: true,
+    });
+    deepStrictEqual(four, { ...four, kind: "applied", reloaded: false }, "4 joins fit");
+    const before = await h.pids();
+    const more = await backend.apply(route(port, list.map((b) => b.port)), { reload: true });
+    strictEqual(more.kind === "applied" && more.reloaded, true, JSON.stringify(more));
+    strictEqual(slots(), 11, "7 members + max(4, 7/2) free");
+    deepStrictEqual(new Set(await bodies(port, 21)), new Set(list.map((b) => b.name)));
+    strictEqual((await h.pids()).master, before.master);
+    // Deleted by hand: degraded until the next update writes it again, with no reload.
+    const text = Deno.readTextFileSync(backend.options.configurationFile);
+    await Deno.remove(backend.options.configurationFile);
+    strictEqual(backend.drifted(), true);
+    strictEqual(backend.health().level, "degraded");
+    const pids = await h.pids();
+    const again = await backend.apply(route(port, list.map((b) => b.port)), { reload: true });
+    deepStrictEqual(again, { ...again, kind: "applied", reloaded: false }, JSON.stringify(again));
+    strictEqual(Deno.readTextFileSync(backend.options.configurationFile), text);
+    deepStrictEqual(await h.pids(), pids);
+    strictEqual(backend.health().level, "ok");
+  },
+);
+
+rigTest(
+  "a TCP stream's first member joins without a reload; with none, connections are refused at once",
+  async ({ start, backends, backend }) => {
+    const [t] = await backends("t");
+    const tcp = freePort();
+    const base = snapshot([{ ports: [tcp], stream: [1] }]);
+    const stream = (ports: number[]) => {
+      const s = snapshot([{ ports: [tcp], stream: ports }]);
+      const server = s.servers[0];
+      return {
+        ...s,
+        servers: [{
+          ...server,
+          slug: base.servers[0].slug,
+          streams: [{ ...server.streams[0], slug: base.servers[0].streams[0].slug }],
+        }],
+      };
+    };
+    const h = await start(stream([]), [tcp]);
+    await backend.apply(stream([]), { reload: true });
+    const pids = await h.pids();
+    const refused = await httpGet(tcp, "/").then(() => "answered", (e) => String(e));
+    ok(refused !== "answered", "no member: the connection is closed without an answer");
+    const joined = await backend.apply(stream([t.port]), { reload: true });
+    deepStrictEqual(joined, { ...joined, kind: "applied", reloaded: false });
+    strictEqual((await httpGet(tcp, "/over-tcp")).body, "t");
+    deepStrictEqual(await h.pids(), pids);
   },
 );

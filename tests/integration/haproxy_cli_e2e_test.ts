@@ -5,9 +5,11 @@
  * pids stay); a member whose session ends leaves; quitting stops HAProxy.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
-import { showProc } from "../../lib/backends/haproxy/master.ts";
+import { MasterCli } from "../../lib/backends/haproxy/master_cli.ts";
+import { whyNotOurMaster } from "../../lib/backends/haproxy/reload.ts";
+import { signalGroup } from "../../lib/process/group.ts";
 import { startBackend } from "../../testing/backend.ts";
-import { startAurproxy } from "../../testing/aurproxy_process.ts";
+import { runAurproxy, startAurproxy } from "../../testing/aurproxy_process.ts";
 import { httpGet } from "../../testing/http.ts";
 import { promtoolCheck } from "../../testing/metrics_checks.ts";
 import { freePort, waitFor } from "../../testing/ports.ts";
@@ -54,26 +56,25 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
     ]);
     try {
       await waitFor("a serves", async () => (await servedBy(port, 2)).has("a"));
-      const master = `${dir}/haproxy-master.sock`;
-      const before = await showProc(master);
+      const master = new MasterCli({ socketPath: `${dir}/haproxy-master.sock` });
+      const pids = async () => {
+        const p = await master.showProc();
+        return [p.master.pid, p.workers.map((w) => w.pid)];
+      };
+      const before = await pids();
       const member = await (await zk.announcer()).announce("/sd/web", {
         host: "127.0.0.1",
         port: b.port,
       });
       ok(member);
       await waitFor("b serves", async () => (await servedBy(port, 6)).has("b"));
-      const after = await showProc(master);
-      deepStrictEqual(
-        [after.master, after.workers],
-        [before.master, before.workers],
-        "joined without a reload",
-      );
+      deepStrictEqual(await pids(), before, "joined without a reload");
       await registry.close();
       await waitFor("a left", async () => {
         const seen = await servedBy(port, 6);
         return seen.size === 1 && seen.has("b");
       });
-      deepStrictEqual((await showProc(master)).workers, before.workers, "left without a reload");
+      deepStrictEqual(await pids(), before, "left without a reload");
       const metrics = await p.metrics();
       ok(metrics["aurproxy.haproxy_runtime_changes"] >= 2, JSON.stringify(metrics));
       strictEqual(metrics["aurproxy.reloads"], 0, "no reload at all");
@@ -88,19 +89,87 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
       ok(p.alive);
       const health = await p.healthDetails();
       ok(!/failed/i.test(health.split("\n")[0]), health);
+      const status = await (await fetch(`http://127.0.0.1:${mgmt}/status.json`)).json();
+      ok(JSON.stringify(status).includes(`"port":${b.port}`), "/status.json shows the member");
+      // SIGHUP with a changed config: the new graph's backend adopts the running HAProxy
+      // (same master) and reloads it for the new structure.
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        JSON.stringify({
+          ...config,
+          servers: [{
+            ...config.servers[0],
+            routes: [{ ...config.servers[0].routes[0], locations: ["/", "/extra/"] }],
+          }],
+        }),
+      );
+      p.kill("SIGHUP");
+      await waitFor("reloaded for the new config", async () => {
+        const now = await pids();
+        return now[0] === before[0] && String(now[1]) !== String(before[1]);
+      }, 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${p.log().split("\n").slice(-30).join("\n")}`);
+      });
+      strictEqual((await httpGet(port, "/extra/x")).body, "b");
       const exit = await p.quit();
       strictEqual(exit.code, 0, p.log());
       await waitFor("HAProxy stopped", async () => {
-        const t = await showProc(master).catch(() => undefined);
+        const t = await master.showProc().catch(() => undefined);
         return t === undefined;
       });
     } finally {
       await p.stop();
+      // A failed test SIGKILLs aurproxy, which leaves its HAProxy child (its own process
+      // group) running: end that group too.
+      const pidFile = `${dir}/haproxy.pid`;
+      if (whyNotOurMaster(pidFile, `${dir}/haproxy.cfg`) === undefined) {
+        signalGroup(Number(Deno.readTextFileSync(pidFile).trim()), "SIGKILL");
+      }
     }
   } finally {
     await a.close();
     await b.close();
     await zk.destroy();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("haproxy e2e: validate runs haproxy -c on what the config renders; render prints haproxy.cfg", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aurproxy-haproxy-validate-" });
+  try {
+    const config = (context: Record<string, unknown>) =>
+      JSON.stringify({
+        configuration_file: `${dir}/haproxy.cfg`,
+        context,
+        servers: [{
+          ports: [freePort()],
+          routes: [{
+            locations: ["/"],
+            sources: [{ source_class: "static", name: "a", host: "127.0.0.1", port: 9 }],
+          }],
+        }],
+      });
+    const ok0 = await runAurproxy(["validate", "--backend=haproxy", `--config=${config({})}`]);
+    strictEqual(ok0.code, 0, ok0.stderr);
+    const bad = await runAurproxy([
+      "validate",
+      "--backend=haproxy",
+      `--config=${config({ keepalive_timeout: "lots" })}`,
+    ]);
+    strictEqual(bad.code, 2, bad.stderr);
+    ok(/timeout/.test(bad.stderr + bad.stdout), bad.stderr);
+    const refused = await runAurproxy([
+      "validate",
+      "--backend=haproxy",
+      `--config=${config({ gzip: "on" })}`,
+    ]);
+    strictEqual(refused.code, 2);
+    ok(refused.stderr.includes("context.gzip: nginx-only"), refused.stderr);
+    const rendered = await runAurproxy(["render", "--backend=haproxy", `--config=${config({})}`]);
+    strictEqual(rendered.code, 0, rendered.stderr);
+    ok(rendered.stdout.includes("balance leastconn"), rendered.stdout);
+    deepStrictEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -9,7 +9,7 @@ import { HaproxyBackend } from "../../lib/backends/haproxy/backend.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { MetricsRegistry } from "../../lib/metrics/registry.ts";
 import { startBackend } from "../../testing/backend.ts";
-import { haproxyOptions, runHaproxy } from "../../testing/haproxy_backend_rig.ts";
+import { haproxyOptions, runHaproxy } from "../../testing/haproxy_rig.ts";
 import { httpGet } from "../../testing/http.ts";
 import { startNginx } from "../../testing/nginx.ts";
 import { freePort } from "../../testing/ports.ts";

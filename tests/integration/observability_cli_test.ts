@@ -206,7 +206,7 @@ Deno.test("run, every feature on: /metrics passes promtool and OpenMetrics; stub
     strictEqual(lint.ok, true, `promtool:\n${lint.output}\n${prom.body}`);
     for (
       const want of [
-        `aurproxy_build_info{version="${VERSION}"} 1`,
+        `aurproxy_build_info{deno="${Deno.version.deno}",version="${VERSION}"} 1`,
         'aurproxy_nginx_connections{state="active"} ',
         'aurproxy_nginx_connections{state="waiting"} ',
         "# TYPE aurproxy_nginx_requests_total counter",
@@ -426,7 +426,10 @@ Deno.test("run_replay with deno task run's permissions: the StatsD publisher sen
     const lint = await promtoolCheck(prom.body);
     strictEqual(lint.ok, true, `${lint.output}\n${prom.body}`);
     strictEqual(prom.body.includes("process_resident_memory_bytes"), true);
-    strictEqual(prom.body.includes(`aurproxy_build_info{version="${VERSION}"} 1`), true);
+    strictEqual(
+      prom.body.includes(`aurproxy_build_info{deno="${Deno.version.deno}",version="${VERSION}"} 1`),
+      true,
+    );
     strictEqual((await json(mgmt))["aurproxy.mirror_targets"], 1);
     await httpGet(mgmt, "/quitquitquit", { method: "POST" });
     strictEqual((await proc.exited).code, 0);

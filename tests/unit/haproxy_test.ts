@@ -5,14 +5,9 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { haproxyBackend } from "../../lib/backends/haproxy/kind.ts";
 import { liveServers, readLayout, structureOf } from "../../lib/backends/haproxy/layout_file.ts";
-import { parseShowProc } from "../../lib/backends/haproxy/master.ts";
-import { parseShowStat } from "../../lib/backends/haproxy/metrics.ts";
 import { renderHaproxy } from "../../lib/backends/haproxy/render.ts";
-import {
-  parseServersState,
-  runtimeCommands,
-  stateDifferences,
-} from "../../lib/backends/haproxy/runtime_changes.ts";
+import { runtimeCommands, stateDifferences } from "../../lib/backends/haproxy/runtime_changes.ts";
+import { parseServersState } from "../../lib/backends/haproxy/server_state.ts";
 import { haproxyWeight, planSlots, type SlotLayout } from "../../lib/backends/haproxy/slots.ts";
 import { optionsFor } from "../../lib/backends/table.ts";
 import { UsageErrors } from "../../lib/errors.ts";
@@ -153,7 +148,11 @@ Deno.test("haproxy runtime: commands fill, reweigh and free slots; the read-back
     `set server ${slug}/p1 state ready`,
   ]);
   const state = parseServersState(
-    "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...\n" +
+    "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight " +
+      "srv_iweight srv_time_since_last_change srv_check_status srv_check_result " +
+      "srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id " +
+      "srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr " +
+      "srv_agent_addr srv_agent_port\n" +
       `3 ${slug} 1 p1 127.0.0.1 2 4 256 1 0 1 0 0 8 0 0 0 - 9007 - 0 0 - - 0\n` +
       `3 ${slug} 2 p2 127.0.0.1 2 0 200 256 0 1 0 2 0 0 0 0 - 9002 - 0 0 - - 0\n` +
       `3 ${slug} 3 p3 0.0.0.0 0 5 1 1 0 1 0 0 8 0 0 0 - 0 - 0 0 - - 0\n`,
@@ -208,28 +207,4 @@ Deno.test("haproxy render: nginx's precedence as rule order (exact, longest pref
   ]);
   ok(text.includes("    timeout server 5s\n"), "a bare nginx number is seconds");
   ok(text.includes("redirect code 301 location /a/b/ if"), "/a/b redirects to /a/b/");
-});
-
-Deno.test("haproxy parsers: show proc, show stat", () => {
-  const t = parseShowProc(
-    "#<PID>          <type>          <reloads>       <uptime>        <version>\n" +
-      "11694           master          1 [failed: 0]   0d00h00m18s     2.6.12\n" +
-      "# workers\n12171           worker          0               0d00h00m00s     2.6.12\n" +
-      "# old workers\n11697           worker          1               0d00h00m18s     2.6.12\n" +
-      "# programs\n\n",
-  );
-  deepStrictEqual(t, {
-    master: 11694,
-    reloads: 1,
-    failed: 0,
-    workers: [12171],
-    oldWorkers: [11697],
-  });
-  const rows = parseShowStat(
-    "# pxname,svname,scur,stot,type,\nweb,FRONTEND,1,9,0,\nweb,p1,0,4,2,\n",
-  );
-  deepStrictEqual(rows.map((r) => [r.pxname, r.svname, r.stot, r.type]), [
-    ["web", "FRONTEND", "9", "0"],
-    ["web", "p1", "4", "2"],
-  ]);
 });

@@ -126,6 +126,7 @@ Deno.test("health adjuster: initializing -> healthy -> unhealthy, signalling eac
       healthyThreshold: 2,
       unhealthyThreshold: 2,
       lastResult: "success",
+      lastCheckAt: clock.now(),
     },
   });
   strictEqual(box.signals, 1);
@@ -148,6 +149,7 @@ Deno.test("health adjuster: initializing -> healthy -> unhealthy, signalling eac
     unhealthyThreshold: 2,
     lastResult: "failure",
     lastReason: "status 503",
+    lastCheckAt: clock.now(),
   });
   strictEqual(box.signals, 2);
   strictEqual(calls.length, 4, "one check per interval");

@@ -20,6 +20,7 @@ import { FakeClock } from "../../testing/fake_clock.ts";
 import { runOptions } from "../../lib/cli/run.ts";
 import { parseFlags, RUN_FLAGS } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
+import { versionLine } from "../../lib/version.ts";
 
 function handler(over: Partial<ManagementOptions> = {}) {
   const calls: string[] = [];
@@ -66,7 +67,10 @@ Deno.test("management: degraded health still answers OK, with the reason in a he
     "zk 127.0.0.1:2181: disconnected for 12s",
   );
   const details = await (await req("GET", "/health/details")).text();
-  strictEqual(details, "DEGRADED\nzk 127.0.0.1:2181: disconnected for 12s\n");
+  strictEqual(
+    details,
+    `DEGRADED\nzk 127.0.0.1:2181: disconnected for 12s\nversion: ${versionLine()}\n`,
+  );
 });
 
 Deno.test("management: failed health answers 200 with the original's failure text", async () => {

@@ -242,6 +242,13 @@ Deno.test("registry source: unreachable at start, it serves the state file's ent
     strictEqual(t.ports(), "9001");
     strictEqual(t.src.status().detail.includes("from the state file (1s old)"), true);
     strictEqual(t.changes(), 0);
+    // The dashboard's view: the session, no event yet, served from the state file.
+    const before = t.src.registryState();
+    deepStrictEqual(
+      [before.connectString, before.zkPath, before.session, before.lastEventAt, before.servedFrom],
+      ["zk:2181", PATH, "disconnected", undefined, "the state file"],
+    );
+    strictEqual(before.savedAt, t.clock.now() - 1000);
     // ZooKeeper answers with the same member: no change, but the live list is taken.
     t.zk.create(`${PATH}/${name(1)}`, member(9001));
     t.reader.reconnect();
@@ -249,6 +256,11 @@ Deno.test("registry source: unreachable at start, it serves the state file's ent
     strictEqual(t.changes(), 0);
     strictEqual(t.src.endpoints()[0].origin, `${PATH}/${name(1)}`);
     strictEqual(t.src.status().healthy, true);
+    const after = t.src.registryState();
+    deepStrictEqual(
+      [after.session, after.lastEventAt, after.servedFrom, after.savedAt],
+      ["connected", t.clock.now(), undefined, undefined],
+    );
     await t.src.stop();
     await state.stop();
   } finally {

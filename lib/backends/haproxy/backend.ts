@@ -18,7 +18,6 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
 import type { HealthCheckResult } from "../../model/health.ts";
@@ -30,15 +29,16 @@ import type {
   ProxyProcessStatus,
   ValidationResult,
 } from "../backend.ts";
-import { removeLeftovers, replaceFile, tempPathFor, writeSynced } from "../nginx/config_file.ts";
-import { checkConfig, resolveHaproxy } from "./binary.ts";
+import { removeLeftovers, replaceFile } from "../nginx/config_file.ts";
+import { checkConfig, resolveHaproxy, swapChecked } from "./binary.ts";
 import { liveServers, readLayout, structureOf } from "./layout_file.ts";
-import { reloadBySignal, reloadMaster } from "./master.ts";
+import { MasterCli } from "./master_cli.ts";
+import { reloadHaproxy } from "./reload.ts";
+import { RuntimeApi } from "./runtime_api.ts";
+import { applyAtRuntime } from "./runtime_apply.ts";
 import type { HaproxyOptions } from "./options.ts";
 import { renderHaproxy } from "./render.ts";
-import { parseServersState, runtimeCommands, stateDifferences } from "./runtime_changes.ts";
 import { planSlots, type SlotLayout } from "./slots.ts";
-import { socketCommand } from "./socket_command.ts";
 import { HaproxyProcess } from "./process.ts";
 import { stopDeadlineMs } from "./context_map.ts";
 import { HAPROXY_METRICS, type HaproxyMetric, HaproxyStats } from "./metrics.ts";
@@ -88,12 +88,18 @@ export class HaproxyBackend implements ProxyBackend {
   #refused?: { readonly text: string; readonly result: ApplyResult };
   #process?: HaproxyProcess;
   readonly #stats: HaproxyStats;
+  /** The worker's stats socket. */
+  readonly #api: RuntimeApi;
+  /** The master CLI. */
+  readonly #master: MasterCli;
 
   constructor(options: HaproxyOptions, deps: HaproxyBackendDeps) {
     this.options = options;
     this.#deps = deps;
     for (const m of Object.values(HAPROXY_METRICS)) deps.metrics.declareCounter(m[0], m[1]);
-    this.#stats = new HaproxyStats(options.statsSocket, deps.metrics, deps.logger);
+    this.#api = new RuntimeApi({ socketPath: options.statsSocket });
+    this.#master = new MasterCli({ socketPath: options.masterSocket });
+    this.#stats = new HaproxyStats(this.#api, deps.metrics, deps.logger);
   }
 
   /** The haproxy executable, found once. */
@@ -161,7 +167,7 @@ export class HaproxyBackend implements ProxyBackend {
       if (!opts.reload && this.#written === text) return { kind: "unchanged" };
       const structure = structureOf(text);
       if (opts.reload && running && running.structure === structure) {
-        const why = await this.#applyAtRuntime(running, layout);
+        const why = await applyAtRuntime(this.#api, running.layout, layout);
         if (why === undefined) {
           await this.#write(text, layout);
           this.#running = { text, structure, layout };
@@ -171,24 +177,22 @@ export class HaproxyBackend implements ProxyBackend {
         this.#inc(HAPROXY_METRICS.runtimeFailures);
         this.#deps.logger.warn(`runtime API change not applied (${why}): reloading instead`);
       }
-      const tmp = tempPathFor(file);
-      await Deno.mkdir(dirname(file), { recursive: true });
-      await writeSynced(tmp, text);
-      const checked = await checkConfig(this.binary, tmp).catch((err) => {
-        return { ok: false as const, error: `cannot run ${this.binary}: ${err.message}` };
-      });
+      if (opts.reload && this.#written === text && !this.drifted()) {
+        // Written and checked already (by --setup, or an update whose reload failed): only
+        // the reload is left to do.
+        this.#layout = layout;
+        return await this.#reload(text, structure, layout, started, undefined);
+      }
+      // What HAProxy loaded last, presumably, when aurproxy does not know better.
+      const prior = this.#written;
+      const checked = await swapChecked(this.binary, file, text);
       if (!checked.ok) {
-        await Deno.remove(tmp).catch(() => {});
         this.#inc(HAPROXY_METRICS.invalid);
         this.#deps.logger.error(
           `haproxy -c rejected the new config; keeping ${file}:\n${checked.error}`,
         );
         return { kind: "invalid", error: checked.error };
       }
-      await Deno.rename(tmp, file).catch(async (err) => {
-        await Deno.remove(tmp).catch(() => {});
-        throw err;
-      });
       this.#written = text;
       this.#layout = layout;
       this.#inc(HAPROXY_METRICS.writes);
@@ -198,7 +202,7 @@ export class HaproxyBackend implements ProxyBackend {
         this.#running = undefined;
         return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
       }
-      return await this.#reload(text, structure, layout, started);
+      return await this.#reload(text, structure, layout, started, prior);
     } catch (err) {
       this.#inc(HAPROXY_METRICS.errors);
       const why = err instanceof Error ? err.message : String(err);
@@ -223,72 +227,39 @@ export class HaproxyBackend implements ProxyBackend {
     this.#inc(HAPROXY_METRICS.writes);
   }
 
-  /** Undefined when applied and read back; otherwise why not. */
-  async #applyAtRuntime(running: Running, layout: SlotLayout): Promise<string | undefined> {
-    const commands = runtimeCommands(running.layout, layout);
-    const touched = new Set(commands.map((c) => /^set server ([^/]+)\//.exec(c)?.[1] ?? ""));
-    const sock = this.options.statsSocket;
-    try {
-      if (commands.length) await socketCommand(sock, commands.join("; "), 2000);
-      const state = parseServersState(await socketCommand(sock, "show servers state", 2000));
-      const diff = stateDifferences(layout, state, touched);
-      return diff.length ? `HAProxy's state differs: ${diff.slice(0, 3).join("; ")}` : undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  }
-
   async #reload(
     text: string,
     structure: string,
     layout: SlotLayout,
     started: number,
+    prior: string | undefined,
   ): Promise<ApplyResult> {
     const previous = this.#running;
-    const outcome = await reloadMaster(
-      this.options.masterSocket,
-      this.#deps.reloadTimeoutMs ?? 5000,
-    ).catch((err) => ({ kind: "unreachable" as const, detail: (err as Error).message }));
     const file = this.options.configurationFile;
+    const outcome = await reloadHaproxy({
+      master: this.#master,
+      api: this.#api,
+      pidPath: this.options.pidPath,
+      configFile: file,
+      timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+    });
     switch (outcome.kind) {
       case "reloaded":
         return this.#reloaded(text, structure, layout, started);
-      case "unreachable": {
-        // Started without -S: the pid file names the master; a signal reloads it.
-        const signalled = await reloadBySignal(
-          this.options.pidPath,
-          file,
-          this.options.statsSocket,
-          this.#deps.reloadTimeoutMs ?? 5000,
-        );
-        if (signalled.ok) return this.#reloaded(text, structure, layout, started);
+      case "failed":
         this.#inc(HAPROXY_METRICS.reloadFailures);
         this.#running = undefined;
-        return {
-          kind: "reload_failed",
-          error: `no HAProxy master answers on ${this.options.masterSocket} (${outcome.detail}) ` +
-            `and none could be signalled (${signalled.detail}); config written to ${file}`,
-        };
-      }
-      case "timeout":
-        this.#inc(HAPROXY_METRICS.reloadFailures);
-        this.#running = undefined;
-        return {
-          kind: "reload_failed",
-          error: `HAProxy's reload was not confirmed: ${outcome.detail}; config written to ${file}`,
-        };
+        return { kind: "reload_failed", error: `${outcome.detail}; config written to ${file}` };
       case "rejected": {
         this.#inc(HAPROXY_METRICS.reloadFailures);
         // Its old workers serve the previous config: the file goes back to it, so that a
         // restart serves what runs now.
-        if (previous) await this.#write(previous.text, previous.layout);
+        const back = previous?.text ?? prior;
+        if (back) await this.#write(back, previous?.layout ?? readLayout(back));
         this.#running = previous;
         const result: ApplyResult = {
           kind: "reload_failed",
-          error: `HAProxy (master ${outcome.table.master}) could not load the new config ` +
-            `(its log says why, e.g. a port it cannot bind); its workers ` +
-            `${outcome.table.workers.join(", ")} serve the previous config` +
-            (previous ? `, written back to ${file}` : ""),
+          error: `${outcome.detail}` + (back ? `, written back to ${file}` : ""),
         };
         this.#refused = { text, result };
         return result;

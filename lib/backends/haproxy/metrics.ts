@@ -11,7 +11,7 @@
 
 import type { Logger } from "../../log.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
-import { socketCommand } from "./socket_command.ts";
+import type { RuntimeApi } from "./runtime_api.ts";
 
 /** A counter: its name and help text. */
 export type HaproxyMetric = readonly [name: string, help: string];
@@ -33,29 +33,6 @@ export const HAPROXY_METRICS = {
   errors: ["apply_errors_total", "Applies that failed writing the config or reaching HAProxy."],
 } as const satisfies Record<string, HaproxyMetric>;
 
-/** One row of `show stat`, by column name. */
-export type StatRow = Readonly<Record<string, string>>;
-
-/**
- * Parses `show stat` (CSV with a `# pxname,svname,…` header).
- *
- * @example
- * ```ts
- * parseShowStat("# pxname,svname,scur,\nweb,p1,3,\n")[0].scur; // "3"
- * ```
- */
-export function parseShowStat(text: string): StatRow[] {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  const header = lines.find((l) => l.startsWith("# "));
-  if (!header) throw new Error(`not HAProxy's show stat: ${JSON.stringify(text.slice(0, 80))}`);
-  const names = header.slice(2).split(",");
-  return lines.filter((l) => !l.startsWith("#")).map((l) => {
-    const f = l.split(",");
-    return Object.fromEntries(names.map((n, i) => [n, f[i] ?? ""]));
-  });
-}
-
-const KIND: Record<string, string> = { "0": "frontend", "1": "backend", "2": "server" };
 const SESSIONS = [
   "haproxy_current_sessions",
   "Current sessions, by proxy and server (show stat scur).",
@@ -72,19 +49,21 @@ const UP = ["haproxy_stats_up", "1 when the last poll of HAProxy's show stat suc
  * ```ts
  * import { memoryLogger } from "../../log.ts";
  * import { MetricsRegistry } from "../../metrics/registry.ts";
- * const stats = new HaproxyStats("/nonexistent.sock", new MetricsRegistry("aurproxy"), memoryLogger());
+ * import { RuntimeApi } from "./runtime_api.ts";
+ * const api = new RuntimeApi({ socketPath: "/nonexistent.sock" });
+ * const stats = new HaproxyStats(api, new MetricsRegistry("aurproxy"), memoryLogger());
  * await stats.poll(); // false: counted, never thrown
  * ```
  */
 export class HaproxyStats {
-  readonly #socket: string;
+  readonly #api: RuntimeApi;
   readonly #metrics: MetricsRegistry;
   readonly #logger: Logger;
   #inFlight?: Promise<boolean>;
   #failing = false;
 
-  constructor(socket: string, metrics: MetricsRegistry, logger: Logger) {
-    this.#socket = socket;
+  constructor(api: RuntimeApi, metrics: MetricsRegistry, logger: Logger) {
+    this.#api = api;
     this.#metrics = metrics;
     this.#logger = logger;
     metrics.declareCounter(FAILURES[0], FAILURES[1]);
@@ -99,32 +78,34 @@ export class HaproxyStats {
   async #poll(): Promise<boolean> {
     const m = this.#metrics;
     try {
-      const rows = parseShowStat(await socketCommand(this.#socket, "show stat", 3000));
+      const rows = await this.#api.showStat();
       for (const name of [SESSIONS, TOTAL, BYTES_IN, BYTES_OUT, RESPONSES]) m.clear(name[0]);
       for (const r of rows) {
-        const kind = KIND[r.type];
-        if (!kind) continue;
+        const kind = r.type;
+        if (kind === "listener") continue;
+        const v = r.values;
         // A free slot (in maintenance, never used) is no server to report.
-        if (kind === "server" && r.status === "MAINT" && r.stot === "0") continue;
-        const labels = { kind, proxy: r.pxname, server: kind === "server" ? r.svname : "" };
-        m.set(SESSIONS[0], SESSIONS[1], Number(r.scur) || 0, labels);
-        m.setCounter(TOTAL[0], TOTAL[1], Number(r.stot) || 0, labels);
-        m.setCounter(BYTES_IN[0], BYTES_IN[1], Number(r.bin) || 0, labels);
-        m.setCounter(BYTES_OUT[0], BYTES_OUT[1], Number(r.bout) || 0, labels);
+        if (kind === "server" && r.status === "MAINT" && v.stot === "0") continue;
+        const labels = { kind, proxy: r.proxy, server: kind === "server" ? r.name : "" };
+        m.set(SESSIONS[0], SESSIONS[1], Number(v.scur) || 0, labels);
+        m.setCounter(TOTAL[0], TOTAL[1], Number(v.stot) || 0, labels);
+        m.setCounter(BYTES_IN[0], BYTES_IN[1], Number(v.bin) || 0, labels);
+        m.setCounter(BYTES_OUT[0], BYTES_OUT[1], Number(v.bout) || 0, labels);
         for (const code of ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]) {
-          const v = r[`hrsp_${code}`];
-          if (v === undefined || v === "") continue;
-          m.setCounter(RESPONSES[0], RESPONSES[1], Number(v) || 0, { ...labels, code });
+          const value = v[`hrsp_${code}`];
+          if (value === undefined || value === "") continue;
+          m.setCounter(RESPONSES[0], RESPONSES[1], Number(value) || 0, { ...labels, code });
         }
       }
       m.set(UP[0], UP[1], 1);
-      if (this.#failing) this.#logger.info(`HAProxy stats at ${this.#socket} answer again`);
+      if (this.#failing) this.#logger.info(`HAProxy stats at ${this.#api.socketPath} answer again`);
       this.#failing = false;
       return true;
     } catch (err) {
       m.inc(FAILURES[0], FAILURES[1]);
       m.set(UP[0], UP[1], 0);
-      const msg = `polling HAProxy stats at ${this.#socket} failed; keeping the last values`;
+      const msg =
+        `polling HAProxy stats at ${this.#api.socketPath} failed; keeping the last values`;
       if (this.#failing) this.#logger.debug(msg, err);
       else this.#logger.warn(msg, err);
       this.#failing = true;

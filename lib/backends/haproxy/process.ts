@@ -17,7 +17,7 @@ import { describeExit } from "../../process/exit.ts";
 import { signalGroup } from "../../process/group.ts";
 import { type ChildExit, Supervisor } from "../../process/supervisor.ts";
 import type { ProxyProcessStatus } from "../backend.ts";
-import { showProc } from "./master.ts";
+import { MasterCli } from "./master_cli.ts";
 import type { HaproxyOptions } from "./options.ts";
 
 /** How long a start may take before it counts as failed. */
@@ -52,11 +52,13 @@ export class HaproxyProcess {
   readonly supervisor: Supervisor;
   readonly argv: readonly string[];
   readonly #o: HaproxyProcessOptions;
+  readonly #master: MasterCli;
   readonly #recent: string[] = [];
   #up = false;
 
   constructor(o: HaproxyProcessOptions) {
     this.#o = o;
+    this.#master = new MasterCli({ socketPath: o.options.masterSocket });
     this.argv = ownHaproxyArgv(o.binary, o.options);
     this.supervisor = new Supervisor({
       name: "process",
@@ -80,8 +82,8 @@ export class HaproxyProcess {
 
   /** Whether the master CLI lists a worker now. */
   async #answers(): Promise<boolean> {
-    const t = await showProc(this.#o.options.masterSocket).catch(() => undefined);
-    return !!t && t.master === this.supervisor.status().pid && t.workers.length > 0;
+    const t = await this.#master.showProc().catch(() => undefined);
+    return !!t && t.master.pid === this.supervisor.status().pid && t.workers.length > 0;
   }
 
   /**

@@ -62,6 +62,8 @@ function backendBlock(
     timeout server ${haproxyTime(ctx(c, "proxy_read_timeout", 60))}
     option forwardfor
     http-request set-header X-Real-IP %[src]
+    # As nginx: a request with a non-idempotent method, once sent, is not sent again.
+    http-request disable-l7-retry if { method POST PATCH LOCK }
 `
     : "";
   return `backend ${u.slug}

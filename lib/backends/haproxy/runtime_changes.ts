@@ -1,11 +1,12 @@
 /**
  * What the runtime API must be told to take HAProxy from one slot layout to another of
- * the same structure, and whether HAProxy's own account (`show servers state`) matches a
- * layout afterwards. Pure.
+ * the same structure, and whether HAProxy's own account (`show servers state`, parsed by
+ * `server_state.ts`) matches a layout afterwards. Pure.
  *
  * @module
  */
 
+import type { ServerStateRecord } from "./server_state.ts";
 import type { Slot, SlotLayout } from "./slots.ts";
 
 /** The commands (`set server …`) that turn `from` into `to`, slot by slot. */
@@ -33,53 +34,16 @@ function slotCommands(id: string, a: Slot | undefined, b: Slot): string[] {
   return out;
 }
 
-/** One server as `show servers state` reports it. */
-export interface ServerState {
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  /** In maintenance (forced, inherited or from the config's `disabled`, until `ready`). */
-  readonly maint: boolean;
-}
-
-/**
- * Parses `show servers state` (format 1) into `backend/server` → state.
- *
- * @example
- * ```ts
- * const text = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight\n" +
- *   "3 b1 1 s1 127.0.0.1 2 0 10 10 5 1 0 2 0 0 0 0 - 18081 - 0 0 - - 0\n";
- * parseServersState(text).get("b1/s1")?.port; // 18081
- * ```
- */
-export function parseServersState(text: string): Map<string, ServerState> {
-  const out = new Map<string, ServerState>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#") || line === "1") continue;
-    const f = line.split(" ");
-    if (f.length < 19) continue;
-    // srv_admin_state bits: 0x01 forced, 0x02 inherited, 0x20 resolution maintenance;
-    // 0x04 (configured `disabled`) stays set after `state ready` and is not maintenance.
-    const admin = Number(f[6]);
-    out.set(`${f[1]}/${f[3]}`, {
-      address: f[4],
-      port: Number(f[18]),
-      weight: Number(f[7]),
-      maint: (admin & 0x23) !== 0,
-    });
-  }
-  return out;
-}
-
 /**
  * How HAProxy's state differs from `layout` (empty when it matches): a free slot must be
  * in maintenance; a filled one must be up, at its address, with its weight.
  */
 export function stateDifferences(
   layout: SlotLayout,
-  state: ReadonlyMap<string, ServerState>,
+  records: readonly ServerStateRecord[],
   backends?: ReadonlySet<string>,
 ): string[] {
+  const state = new Map(records.map((r) => [`${r.backend}/${r.server}`, r]));
   const out: string[] = [];
   for (const [backend, slots] of layout) {
     if (backends && !backends.has(backend)) continue;
@@ -88,8 +52,8 @@ export function stateDifferences(
       const seen = state.get(id);
       const e = s.endpoint;
       if (!seen) out.push(`${id} is missing`);
-      else if (!e && !seen.maint) out.push(`${id} should be in maintenance`);
-      else if (e && seen.maint) out.push(`${id} is in maintenance`);
+      else if (!e && seen.adminState !== "maint") out.push(`${id} should be in maintenance`);
+      else if (e && seen.adminState !== "ready") out.push(`${id} is in ${seen.adminState}`);
       else if (e && (seen.address !== e.address || seen.port !== e.port)) {
         out.push(`${id} is at ${seen.address}:${seen.port}, not ${e.address}:${e.port}`);
       } else if (e && !s.backup && seen.weight !== e.weight) {

@@ -32,7 +32,7 @@ import { restorePrevious } from "./rollback.ts";
 import { NginxWatch } from "./watch.ts";
 import { configMeaning, workerCountOf } from "./config_text.ts";
 import { readLiveUpstreams } from "./live_config.ts";
-import { OwnNginx, ownNginxArgv, stopDeadlineMs, whyNotSupervisable } from "./supervised.ts";
+import { type OwnNginx, ownNginxArgv, startOwnNginx, stopDeadlineMs } from "./supervised.ts";
 
 export { configMeaning } from "./config_text.ts";
 import type { ProcInfo } from "./process.ts";
@@ -170,17 +170,7 @@ export class NginxBackend implements ProxyBackend {
    */
   async start(): Promise<void> {
     if (this.#own) return;
-    const file = this.options.configurationFile;
-    const text = await Deno.readTextFile(file);
-    const why = whyNotSupervisable(text, file);
-    if (why !== undefined) throw new Error(why);
-    const own = new OwnNginx({
-      binary: this.binary,
-      options: this.options,
-      logger: this.#deps.logger,
-      stopTimeoutMs: stopDeadlineMs(text),
-    });
-    await own.start();
+    const { own, text } = await startOwnNginx(this.binary, this.options, this.#deps.logger);
     this.#supervise(own);
     // It runs the live file: the first update need not reload it.
     this.#live = "confirmed";
@@ -194,15 +184,9 @@ export class NginxBackend implements ProxyBackend {
   adopt(previous: ProxyBackend): string | undefined {
     const own = previous instanceof NginxBackend ? previous.#own : undefined;
     if (!own) return `the running proxy is not an nginx aurproxy supervises`;
-    const runs = own.supervisor.status().argv.join(" ");
-    const would = ownNginxArgv(this.binary, this.options).join(" ");
-    if (runs !== would) {
-      return `nginx runs "${runs}", the new config would need "${would}": ` +
-        `configuration_file, nginx_prefix and nginx_binary cannot change while aurproxy ` +
-        `supervises nginx (restart aurproxy)`;
-    }
-    this.#supervise(own);
-    return undefined;
+    const why = own.whyNotFor(ownNginxArgv(this.binary, this.options));
+    if (why === undefined) this.#supervise(own);
+    return why;
   }
 
   /**
@@ -328,6 +312,14 @@ export class NginxBackend implements ProxyBackend {
     this.#trace("signalling");
     const master = check.proc;
     const own = this.#own;
+    if (own && !own.ready()) {
+      this.#inc(NGINX_METRICS.reloadFailures);
+      return {
+        kind: "reload_failed",
+        error: `nginx (pid ${master.pid}) was just started again and is not ready for a ` +
+          `reload; it runs ${this.options.configurationFile}, and is reloaded at the next update`,
+      };
+    }
     const outcome = await reloadAndWatch(master, {
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
       expectedWorkers: this.#liveWorkerCount ?? 1,

@@ -87,6 +87,25 @@ export function ownNginxArgv(
 }
 
 /**
+ * Starts nginx on the live file (which the first apply wrote) as aurproxy's child and
+ * resolves once a worker accepts, with the text it runs; rejects when the file cannot be
+ * supervised or nginx does not start.
+ */
+export async function startOwnNginx(
+  binary: NginxBinary,
+  options: Pick<NginxOptions, "configurationFile" | "prefix">,
+  logger: Logger,
+): Promise<{ readonly own: OwnNginx; readonly text: string }> {
+  const file = options.configurationFile;
+  const text = await Deno.readTextFile(file);
+  const why = whyNotSupervisable(text, file);
+  if (why !== undefined) throw new Error(why);
+  const own = new OwnNginx({ binary, options, logger, stopTimeoutMs: stopDeadlineMs(text) });
+  await own.start();
+  return { own, text };
+}
+
+/**
  * @example
  * ```ts ignore
  * import { resolveNginx } from "./binary.ts";
@@ -106,9 +125,11 @@ export class OwnNginx implements OwnMaster {
   readonly supervisor: Supervisor;
   readonly #clock?: Clock;
   readonly #recent: string[] = [];
+  readonly #log: Logger;
 
   constructor(o: OwnNginxOptions) {
     this.#clock = o.clock;
+    this.#log = o.logger;
     this.supervisor = new Supervisor({
       name: "process",
       argv: ownNginxArgv(o.binary, o.options),
@@ -118,6 +139,9 @@ export class OwnNginx implements OwnMaster {
       stopTimeoutMs: o.stopTimeoutMs,
       backoff: o.backoff,
       stderr: "log",
+      // The access log (`access_log /dev/stdout` by default) goes where aurproxy's stdout goes:
+      // the container's or task's output, as when nginx ran on its own.
+      stdout: "inherit",
       lineLevel: (line) => {
         this.#recent.push(line);
         if (this.#recent.length > RECENT_LINES) this.#recent.shift();
@@ -170,14 +194,30 @@ export class OwnNginx implements OwnMaster {
   }
 
   /**
+   * Why this nginx cannot serve a backend that would run `argv` (another file, prefix or
+   * binary), or undefined when it can.
+   */
+  whyNotFor(argv: readonly string[]): string | undefined {
+    const runs = this.supervisor.status().argv.join(" ");
+    const would = argv.join(" ");
+    if (runs === would) return undefined;
+    return `nginx runs "${runs}", the new config would need "${would}": ` +
+      `configuration_file, nginx_prefix and nginx_binary cannot change while aurproxy ` +
+      `supervises nginx (restart aurproxy)`;
+  }
+
+  /**
    * SIGHUP to the child, once it shows it installed its handlers (nginx retitles itself
    * "nginx: master process" after that; before, SIGHUP would kill it). False when no
    * child runs or it is not that far yet: the reload is then retried.
    */
   hangUp(): boolean {
-    const proc = this.#master();
-    if (!proc?.title.startsWith(MASTER_TITLE)) return false;
-    return this.supervisor.signal("SIGHUP");
+    return this.ready() && this.supervisor.signal("SIGHUP");
+  }
+
+  /** True once the child runs as an nginx master (its signal handlers installed). */
+  ready(): boolean {
+    return !!this.#master()?.title.startsWith(MASTER_TITLE);
   }
 
   /**
@@ -186,6 +226,12 @@ export class OwnNginx implements OwnMaster {
    */
   async stop(deadlineMs?: number): Promise<void> {
     const pid = this.supervisor.status().pid;
+    if (pid !== undefined) {
+      const bound = deadlineMs === undefined
+        ? ""
+        : `; SIGKILL to its group after ${deadlineMs / 1000} s`;
+      this.#log.info(`stopping nginx (pid ${pid}) gracefully: SIGQUIT${bound}`);
+    }
     const done = this.supervisor.stop();
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (pid !== undefined && deadlineMs !== undefined) {

@@ -41,7 +41,8 @@
  * The factor's `state` (in `/status.json`): `status` (initializing, healthy, unhealthy, or
  * unchecked without the named port), `consecutiveSuccesses` and `consecutiveFailures`
  * against `healthyThreshold` and `unhealthyThreshold`, and `lastResult` (success, failure,
- * inconclusive; absent before the first check) with its `lastReason`.
+ * inconclusive; absent before the first check) with its `lastReason`, and `lastCheckAt`
+ * (ms since epoch, when that check ended; absent before the first).
  *
  * @module
  */
@@ -221,7 +222,9 @@ export function healthAdjuster(
   const metrics = deps.metrics;
   let state: HealthState = INITIAL_HEALTH;
   /** The factor of `state`, built once per check rather than on every snapshot. */
-  let shown: { of: HealthState; factor: ShareFactor } | undefined;
+  let shown: { of: HealthState; at?: number; factor: ShareFactor } | undefined;
+  /** When the last check ended (ms), for the status page's "last check 3 s ago". */
+  let lastCheckAt: number | undefined;
   let remove: (() => void) | undefined;
   let phase: "new" | "started" | "stopped" = "new";
 
@@ -247,6 +250,7 @@ export function healthAdjuster(
     });
     if (phase === "stopped" || signal.aborted) return;
     metrics?.inc(CHECKS_METRIC[0], CHECKS_METRIC[1], { result: r.kind });
+    lastCheckAt = clock.now();
     const before = state.status;
     state = nextHealth(state, r, t);
     if (r.kind === "inconclusive" && state.inconclusive === 1) {
@@ -295,14 +299,16 @@ export function healthAdjuster(
           state: { status: "unchecked", missingPort: cfg.portName! },
         };
       }
-      if (shown?.of !== state) {
+      if (shown?.of !== state || shown.at !== lastCheckAt) {
+        const data = healthData(state, t);
         shown = {
           of: state,
+          at: lastCheckAt,
           factor: {
             name: "health",
             share: healthShare(state),
             detail: describeHealth(state, t),
-            state: healthData(state, t),
+            state: lastCheckAt === undefined ? data : { ...data, lastCheckAt },
           },
         };
       }

@@ -16,7 +16,7 @@ import { type ChildrenState, ChildrenWatch } from "../../zk/children_watch.ts";
 import type { ZkReader, ZkReaders } from "../../zk/reader.ts";
 import type { MemberResult } from "./member.ts";
 import { endpointFingerprint, MemberTable, sameFingerprints } from "./member_table.ts";
-import type { Source, SourceStatus } from "../source.ts";
+import type { RegistryState, Source, SourceStatus } from "../source.ts";
 import { registryStatus, type StartFallback } from "./status.ts";
 import { registrySourceName } from "./naming.ts";
 
@@ -108,6 +108,8 @@ export class RegistrySource implements Source {
   /** What the live proxy config serves for this source (see `keepUntilRead`). */
   #live?: { readonly endpoints: readonly Endpoint[]; readonly from: string };
   #reads = 0;
+  /** When the registry last delivered the members (ms). */
+  #lastEventAt?: number;
   #firstRead?: () => void;
   #timer?: TimerId;
   #untrack?: Unsubscribe;
@@ -233,12 +235,25 @@ export class RegistrySource implements Source {
     });
   }
 
+  registryState(): RegistryState {
+    return {
+      connectString: this.#session.connectString,
+      zkPath: this.zkPath,
+      session: this.#session.state,
+      sessionSince: this.#session.stateSince,
+      lastEventAt: this.#lastEventAt,
+      servedFrom: this.#fallback?.from,
+      savedAt: this.#fallback?.savedAt,
+    };
+  }
+
   keepUntilRead(endpoints: readonly Endpoint[], from: string): void {
     this.#live = { endpoints, from };
   }
 
   #update(s: ChildrenState): void {
     this.#reads++;
+    this.#lastEventAt = this.#deps.clock.now();
     const { logger, metrics, state } = this.#deps;
     const read = this.#members.update(s.children);
     const { skipped } = read;

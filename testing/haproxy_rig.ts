@@ -1,25 +1,28 @@
 /**
- * What the HAProxy backend's tests share: options for a backend writing into a temp dir,
- * and a real HAProxy (`haproxy -W -db -f FILE -S MASTER`) started on the file it wrote,
- * with its master and worker pids readable (to prove a change needed no reload).
+ * What the HAProxy backend's tests share: options for a backend writing into a temp dir
+ * (the paths of `haproxy.ts`), and HAProxy started on the file the backend wrote: as
+ * `haproxy.ts` runs it (with a master CLI), or without a master CLI, as an operator may.
  *
  * @module
  */
 
+import { dirname } from "node:path";
 import type { HaproxyOptions } from "../lib/backends/haproxy/options.ts";
-import { showProc, statsPid } from "../lib/backends/haproxy/master.ts";
-import { resolveHaproxy } from "../lib/backends/haproxy/binary.ts";
+import { RuntimeApi } from "../lib/backends/haproxy/runtime_api.ts";
+import { workerPid } from "../lib/backends/haproxy/reload.ts";
 import { signalGroup } from "../lib/process/group.ts";
+import { haproxyPaths, runHaproxy as runTestHaproxy } from "./haproxy.ts";
 import { waitFor, waitForPort } from "./ports.ts";
 
-/** Options of a backend whose files are all in `dir`. */
+/** Options of a backend whose files are all in `dir` (where `haproxy.ts` expects them). */
 export function haproxyOptions(dir: string): HaproxyOptions {
+  const p = haproxyPaths(dir);
   return {
-    configurationFile: `${dir}/haproxy.cfg`,
+    configurationFile: p.configFile,
     binary: "haproxy",
     pidPath: `${dir}/haproxy.pid`,
-    masterSocket: `${dir}/master.sock`,
-    statsSocket: `${dir}/stats.sock`,
+    masterSocket: p.masterSocket,
+    statsSocket: p.statsSocket,
     freeSlots: 4,
   };
 }
@@ -36,16 +39,30 @@ export interface RunningHaproxy {
 
 /**
  * Starts HAProxy on `options.configurationFile`; resolves once every port listens.
- * `masterCli: false` starts it without a master CLI (`-S`), as an operator may.
+ * `masterCli: false` starts it without a master CLI (`-S`).
  */
-export async function runHaproxy(
+export function runHaproxy(
   options: HaproxyOptions,
   waitPorts: readonly number[],
   o: { readonly masterCli?: boolean } = {},
 ): Promise<RunningHaproxy> {
-  const cli = o.masterCli === false ? [] : ["-S", options.masterSocket];
-  const child = new Deno.Command(resolveHaproxy(options.binary), {
-    args: ["-W", "-db", "-f", options.configurationFile, ...cli],
+  if (o.masterCli !== false) {
+    return runTestHaproxy({
+      dir: dirname(options.configurationFile),
+      configFile: options.configurationFile,
+      masterSocket: options.masterSocket,
+      statsSocket: options.statsSocket,
+    }, waitPorts);
+  }
+  return runWithoutMasterCli(options, waitPorts);
+}
+
+async function runWithoutMasterCli(
+  options: HaproxyOptions,
+  waitPorts: readonly number[],
+): Promise<RunningHaproxy> {
+  const child = new Deno.Command("/usr/sbin/haproxy", {
+    args: ["-W", "-db", "-f", options.configurationFile],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -71,12 +88,11 @@ export async function runHaproxy(
     signalGroup(child.pid, "SIGKILL");
     await drained;
   };
+  const api = new RuntimeApi({ socketPath: options.statsSocket });
   try {
     await waitFor("haproxy's worker", async () => {
       if (exited) throw new Error("haproxy exited");
-      if (!cli.length) return await statsPid(options.statsSocket).catch(() => undefined);
-      const t = await showProc(options.masterSocket).catch(() => undefined);
-      return t && t.workers.length > 0 ? t : undefined;
+      return await workerPid(api).catch(() => undefined);
     });
     for (const p of waitPorts) await waitForPort(p);
   } catch (e) {
@@ -86,10 +102,7 @@ export async function runHaproxy(
   return {
     pid: child.pid,
     stderr: () => err,
-    pids: async () => {
-      const t = await showProc(options.masterSocket);
-      return { master: t.master, workers: t.workers };
-    },
+    pids: () => Promise.reject(new Error("no master CLI")),
     stop,
   };
 }

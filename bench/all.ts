@@ -1,13 +1,13 @@
 /**
  * Runs the benchmarks (all, or those named):
- * `deno task bench [proxy] [reload] [discovery] [validate] [healthcheck]`. Each prints its
+ * `deno task bench [proxy] [reload] [discovery] [validate] [healthcheck] [haproxy]`. Each prints its
  * table and writes bench/results/<name>.json (see bench/README.md). Loopback only, bounded
  * in time. Flags (`--x=y`) are passed to every benchmark named.
  *
  * @module
  */
 
-const ALL = ["proxy", "reload", "discovery", "validate", "healthcheck"];
+const ALL = ["proxy", "reload", "discovery", "validate", "healthcheck", "haproxy"];
 const names = Deno.args.filter((a) => !a.startsWith("--"));
 const flags = Deno.args.filter((a) => a.startsWith("--"));
 const unknown = names.filter((n) => !ALL.includes(n));

@@ -213,6 +213,12 @@ Deno.test("supervise: aurproxy starts nginx and serves; a config change reloads 
   await until(p, "/health OK again", async () => (await r.health()) === "OK");
   strictEqual(await r.proxy(), "b", "the restarted nginx serves the current config");
   strictEqual(startedMasters(p).at(-1), back.pid);
+  // The dashboard's data names the running master and counts the restart.
+  const status = JSON.parse((await httpGet(r.mgmtPort, "/status.json")).body);
+  deepStrictEqual(
+    [status.proxy?.backend, status.proxy?.state, status.proxy?.pid, status.proxy?.restarts],
+    ["nginx", "running", back.pid, 1],
+  );
   ok(p.line(/pid \d+ was killed by SIGKILL after .*; restarting in 0\.5 s/), p.log());
 
   // The file nginx runs cannot change under it: such a config is refused, nginx serves on.

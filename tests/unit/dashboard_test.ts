@@ -188,6 +188,7 @@ Deno.test("dashboard page: text from outside is escaped everywhere, the page is 
           savedAt: NOW - 30_000,
         },
       }],
+      proxy: () => ({ backend: "nginx", state: "restarting", restarts: 2, detail: HOSTILE }),
     },
   });
   const html = renderDashboard(m, NOW, '"t"');
@@ -199,6 +200,28 @@ Deno.test("dashboard page: text from outside is escaped everywhere, the page is 
   ok(html.includes(">10 s ago</time>"), "snapshot age rendered by the server");
   ok(html.includes("the state file (saved <time"), "served from the state file");
   ok(html.includes("apply failed: &lt;img"), "the failed apply in the timeline");
+  ok(
+    html.includes(`nginx: <b class="proc p-restarting">restarting</b> · 2 restart(s) · &lt;img`),
+    "the supervised proxy's state and restarts",
+  );
+});
+
+Deno.test("dashboard page: no proxy line when aurproxy does not run the proxy itself", () => {
+  const feed: DashboardFeed = {
+    startedAt: NOW,
+    version: "1",
+    changes: () => [],
+    sources: () => [],
+    proxy: () => undefined,
+  };
+  const m = buildDashboardModel({
+    health: { level: "ok", lines: [] },
+    version: "1",
+    now: NOW,
+    feed,
+  });
+  strictEqual(m.proxy, undefined);
+  strictEqual(renderDashboard(m, NOW, '"t"').includes(`class="proxy"`), false);
 });
 
 Deno.test("dashboard html: durations in words", () => {

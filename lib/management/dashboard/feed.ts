@@ -56,5 +56,10 @@ export function appFeed(
         registry: s.registryState?.(),
       })),
     liveFactors: () => liveFactorsOf(current()),
+    proxy: () => {
+      const backend = current().applier.backend;
+      const status = backend.status?.();
+      return status && { backend: backend.name, ...status };
+    },
   };
 }

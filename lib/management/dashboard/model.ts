@@ -8,6 +8,7 @@
  */
 
 import type { HealthCheckResult } from "../../model/health.ts";
+import type { ProxyProcessStatus } from "../../backends/backend.ts";
 import type { ShareFactor } from "../../model/share.ts";
 import type {
   ApiSourceStatus,
@@ -33,6 +34,14 @@ export interface DashboardFeed {
    * {@linkcode factorKey}; the snapshot's are used for what it lacks.
    */
   liveFactors?(): ReadonlyMap<string, readonly ShareFactor[]>;
+  /** The proxy aurproxy runs itself (`run --supervise`); absent or undefined otherwise. */
+  proxy?(): ProxyView | undefined;
+}
+
+/** The supervised proxy process: which backend, its state, pid and restarts. */
+export interface ProxyView extends ProxyProcessStatus {
+  /** The backend's name: "nginx", "haproxy". */
+  readonly backend: string;
 }
 
 /** A source as the dashboard lists it. */
@@ -146,6 +155,8 @@ export interface DashboardModel {
   readonly reloads: readonly ReloadView[];
   readonly events: readonly TimelineEvent[];
   readonly apiSources: readonly ApiSourceStatus[];
+  /** With `run --supervise`: the proxy process aurproxy runs. */
+  readonly proxy?: ProxyView;
 }
 
 /** What {@linkcode buildDashboardModel} reads. */
@@ -292,5 +303,6 @@ export function buildDashboardModel(i: DashboardInput): DashboardModel {
     reloads: reloadsOf(changes, i.maxReloads ?? 10),
     events: timelineOf(changes, i.maxEvents ?? 30),
     apiSources: snap?.apiSources ?? [],
+    proxy: i.feed?.proxy?.(),
   };
 }

@@ -22,7 +22,17 @@ function healthBlock(m: DashboardModel, now: number): string {
   const lines = h.lines.length ? `<p class="lines">${h.lines.map(esc).join("<br>")}</p>` : "";
   return `<p class="summary">Health: <b class="health h-${h.level}">${h.level}</b> · ${built}${
     m.adjustmentDelayed ? " · weight adjustment delayed" : ""
-  }</p>${lines}`;
+  }</p>${proxyLine(m)}${lines}`;
+}
+
+/** `run --supervise`: the proxy aurproxy runs, so a restart loop shows at a glance. */
+function proxyLine(m: DashboardModel): string {
+  const p = m.proxy;
+  if (!p) return "";
+  const pid = p.pid === undefined ? "" : ` pid ${p.pid}`;
+  return `<p class="proxy">${esc(p.backend)}${pid}: <b class="proc p-${esc(p.state)}">${
+    esc(p.state)
+  }</b> · ${p.restarts} restart(s)${p.detail ? ` · ${esc(p.detail)}` : ""}</p>`;
 }
 
 /**

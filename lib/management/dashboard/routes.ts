@@ -93,6 +93,7 @@ export function mountDashboard(routes: RouteRegistry, o: DashboardRouteOptions):
         sources: m.sources,
         reloads: m.reloads,
         events: m.events,
+        proxy: m.proxy,
       });
     },
   });

@@ -41,6 +41,7 @@ details pre{white-space:pre-wrap;font:11px/1.3 monospace;margin:.3em 0;word-brea
 summary{cursor:pointer;color:#3b6ea5}
 .notes,.empty{color:#5b636b}.warn{color:#a11b12;font-weight:600}
 .h-ok{color:#1b6e2d}.h-degraded{color:#8a5a00}.h-failed{color:#a11b12}
+.p-running{color:#1b6e2d}.p-starting,.p-restarting,.p-stopped{color:#8a5a00}.p-failed{color:#a11b12}
 .lines{margin:.3em 0;color:#5b636b}
 .cols{display:flex;gap:1.2em;align-items:flex-start}.half{flex:1;min-width:0}
 ol.timeline{list-style:none;padding:0;margin:0;background:#fff;border:1px solid #d6dbe0;max-height:28em;overflow:auto}

@@ -504,3 +504,42 @@ rigTest(
     deepStrictEqual(await h.pids(), pids);
   },
 );
+
+rigTest(
+  "started by someone else (three-process layout): /health fails while no HAProxy runs on the file, and once it is killed",
+  async ({ start, backends, backend }) => {
+    const [a] = await backends("a");
+    const port = freePort();
+    const before = backend.health();
+    strictEqual(before.level, "failed", JSON.stringify(before));
+    ok(
+      before.lines.some((l) => l.startsWith("HAProxy is not running: no pid file")),
+      before.lines[0],
+    );
+    const h = await start(route(port, [a.port]), [port]);
+    deepStrictEqual(backend.health(), { level: "ok", lines: [] });
+    Deno.kill(-h.pid, "SIGKILL");
+    let after = backend.health();
+    for (let i = 0; i < 200 && after.level === "ok"; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = backend.health();
+    }
+    strictEqual(after.level, "failed", "a killed HAProxy fails the check");
+    ok(after.lines.some((l) => l.startsWith("HAProxy is not running: ")), after.lines.join("\n"));
+  },
+);
+
+rigTest(
+  "--supervise does not start a second HAProxy beside one already running the file (left by an aurproxy killed with SIGKILL)",
+  async ({ start, backends, backend, metrics }) => {
+    const [a] = await backends("a");
+    const port = freePort();
+    const running = await start(route(port, [a.port]), [port]);
+    const next = new HaproxyBackend(backend.options, { logger: memoryLogger(), metrics });
+    let refused: Error | undefined;
+    await next.start().catch((e) => (refused = e));
+    ok(refused?.message.includes(`an HAProxy (pid ${running.pid}, from `), String(refused));
+    strictEqual(next.status(), undefined, "nothing started");
+    deepStrictEqual(await bodies(port, 2), ["a", "a"], "the running one serves on");
+  },
+);

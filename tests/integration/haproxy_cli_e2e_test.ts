@@ -111,6 +111,19 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
         throw new Error(`${e.message}\n${p.log().split("\n").slice(-30).join("\n")}`);
       });
       strictEqual((await httpGet(port, "/extra/x")).body, "b");
+      // A SIGHUP config HAProxy refuses (haproxy -c) is not applied; the running graph
+      // keeps its HAProxy: still reported, still stopped at exit.
+      const running = await pids();
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        JSON.stringify({ ...config, context: { user: "no-such-user-aurproxy" } }),
+      );
+      p.kill("SIGHUP");
+      await p.waitForLine("refuses the config it renders");
+      const kept = await (await fetch(`http://127.0.0.1:${mgmt}/status.json`)).json();
+      deepStrictEqual([kept.proxy?.backend, kept.proxy?.pid], ["haproxy", running[0]]);
+      deepStrictEqual(await pids(), running, "HAProxy untouched");
+      strictEqual((await httpGet(port, "/extra/x")).body, "b");
       const exit = await p.quit();
       strictEqual(exit.code, 0, p.log());
       await waitFor("HAProxy stopped", async () => {

@@ -533,3 +533,44 @@ Deno.test("supervise: after a SIGHUP that moves stats_port, /metrics reads nginx
   strictEqual(await nginxUp(), "1", p.log());
   strictEqual((await p.quit()).code, 0, p.log());
 });
+
+Deno.test("supervise: an nginx left running by an aurproxy killed with SIGKILL gets no second nginx beside it: the next aurproxy refuses to start and names it", async () => {
+  await using r = await rig();
+  const web = await r.backend("web");
+  await r.write(web.port);
+  const first = await r.start();
+  await until(first, "web served", async () => (await r.proxy()) === "web");
+  const orphan = masterOf(r.dir);
+  ok(orphan, "nginx runs");
+  Deno.kill(first.pid, "SIGKILL");
+  // Not `exited`: that also awaits aurproxy's stdout, which the orphan still holds.
+  await waitFor("aurproxy gone", () => first.exit() !== undefined);
+  strictEqual(await r.proxy(), "web", "the orphan serves on, unsupervised");
+  const again = await spawnAurproxy([
+    "run",
+    "--supervise",
+    `--config=${r.configPath}`,
+    `--management-port=${r.mgmtPort}`,
+    "--state-file=",
+  ]);
+  try {
+    const exit = await waitFor("the second aurproxy exits", () => again.exit(), 15_000)
+      .catch((e) => {
+        throw new Error(`${e.message}\n${again.log()}`);
+      });
+    strictEqual(exit.code, 1, again.log());
+  } finally {
+    for (const pid of startedMasters(again)) {
+      if (pid !== orphan.pid) Deno.kill(-pid, "SIGKILL");
+    }
+    await again.stop();
+  }
+  ok(again.log().includes(`an nginx (pid ${orphan.pid}, from `), again.log());
+  ok(again.log().includes(`kill -QUIT ${orphan.pid}`), again.log());
+  strictEqual(masterOf(r.dir)?.pid, orphan.pid, "no second nginx on the same ports");
+  // With `reuseport`, a second master would have bound the ports beside the orphan.
+  const masters = procs().filter((p) =>
+    p.cmdline.startsWith("nginx: master process") && p.cmdline.includes(r.dir)
+  );
+  strictEqual(masters.length, 1, masters.map((m) => m.cmdline).join("\n"));
+});

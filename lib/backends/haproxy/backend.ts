@@ -31,6 +31,7 @@ import type {
   ValidationResult,
 } from "../backend.ts";
 import { removeLeftovers } from "../nginx/config_file.ts";
+import { whyNotOurMaster } from "./reload.ts";
 import { checkConfig, resolveHaproxy, swapChecked } from "./binary.ts";
 import { liveServers, readLayout, structureOf } from "./layout_file.ts";
 import { MasterCli } from "./master_cli.ts";
@@ -72,7 +73,8 @@ export class HaproxyBackend implements ProxyBackend {
   readonly #deps: HaproxyBackendDeps;
   #binary?: string;
   /** What is known of the live file and of what HAProxy runs (`live_reload.ts`). */
-  readonly #state: LiveState = { layoutRead: false };
+  /** Shared with a backend that adopts this one's HAProxy (a SIGHUP), never copied. */
+  #state: LiveState = { layoutRead: false };
   #process?: HaproxyProcess;
   readonly #stats: HaproxyStats;
   /** The worker's stats socket. */
@@ -156,11 +158,15 @@ export class HaproxyBackend implements ProxyBackend {
       if (opts.reload && running && running.structure === structure) {
         const why = await applyAtRuntime(this.#api, running.layout, layout);
         if (why === undefined) {
-          await writeLive(this.#state, this.#file, text, layout);
+          // HAProxy runs the new state now, whether or not the file can be written after.
           this.#state.running = { text, structure, layout };
           this.#inc(HAPROXY_METRICS.runtimeChanges);
+          await writeLive(this.#state, this.#file, text, layout);
           return { kind: "applied", reloaded: false, durationMs: performance.now() - started };
         }
+        // Part of the batch may have been applied: what HAProxy runs is no longer known,
+        // and stays unknown if the reload below is rejected too.
+        this.#state.running = undefined;
         this.#inc(HAPROXY_METRICS.runtimeFailures);
         this.#deps.logger.warn(`runtime API change not applied (${why}): reloading instead`);
       }
@@ -243,6 +249,16 @@ export class HaproxyBackend implements ProxyBackend {
       level = "failed";
       lines.push(`aurproxy's haproxy child is ${st.state}: ${st.detail}`);
     }
+    // Started by someone else (the three-process layout): as for nginx, an HAProxy that is
+    // gone fails the check, or nothing would restart the task while nothing changes.
+    const why = this.#process ? undefined : whyNotOurMaster(
+      this.options.pidPath,
+      this.options.configurationFile,
+    );
+    if (why) {
+      level = "failed";
+      lines.push(`HAProxy is not running: ${why}`);
+    }
     if (this.drifted()) {
       if (level === "ok") level = "degraded";
       lines.push(
@@ -261,6 +277,16 @@ export class HaproxyBackend implements ProxyBackend {
   async start(): Promise<void> {
     if (this.#process) return;
     const text = await Deno.readTextFile(this.options.configurationFile);
+    // Left by an aurproxy killed with SIGKILL: a second HAProxy would share its ports
+    // (SO_REUSEPORT) and it would go on serving a config nobody updates.
+    if (whyNotOurMaster(this.options.pidPath, this.options.configurationFile) === undefined) {
+      const pid = Deno.readTextFileSync(this.options.pidPath).trim().split("\n")[0];
+      throw new Error(
+        `an HAProxy (pid ${pid}, from ${this.options.pidPath}) already runs ` +
+          `${this.options.configurationFile}, left by an earlier aurproxy: stop it ` +
+          `(kill -USR1 ${pid}) and start aurproxy again`,
+      );
+    }
     const proc = new HaproxyProcess({
       binary: this.binary,
       options: this.options,
@@ -300,13 +326,12 @@ export class HaproxyBackend implements ProxyBackend {
     if (previous.binary !== this.binary) {
       return `the running HAProxy is ${previous.binary}, the new config names ${this.binary}`;
     }
+    // Shared, not moved: the previous backend keeps serving when the new config is then
+    // refused or fails to start (only the running graph's backend stops HAProxy), and what
+    // it applies until it stops is what this one starts from.
     this.#process = proc;
-    const known = previous.#state;
-    this.#state.running = known.running;
-    this.#state.written = known.written;
-    this.#state.layout = known.layout;
+    this.#state = previous.#state;
     this.#state.layoutRead = true;
-    previous.#process = undefined;
     return undefined;
   }
 
@@ -323,6 +348,9 @@ export class HaproxyBackend implements ProxyBackend {
       api: this.#api,
       metrics: this.#deps.metrics,
       timeoutMs: this.#deps.reloadTimeoutMs ?? 5000,
+      // aurproxy's own child is reloaded through its master CLI only: while it restarts,
+      // the pid file may name a master too young to survive SIGUSR2.
+      signalFallback: this.#process === undefined,
     };
   }
 }

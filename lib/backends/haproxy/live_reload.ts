@@ -49,6 +49,8 @@ export interface LiveFileDeps {
   readonly metrics: MetricsRegistry;
   /** How long to wait for the new worker after a reload. */
   readonly timeoutMs: number;
+  /** Whether a master without a CLI may be reloaded by SIGUSR2 (see `reload.ts`). */
+  readonly signalFallback: boolean;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function reloadLive(
     pidPath: d.pidPath,
     configFile: file,
     timeoutMs: d.timeoutMs,
+    signalFallback: d.signalFallback,
   });
   switch (outcome.kind) {
     case "reloaded":

@@ -58,6 +58,8 @@ export async function reloadMaster(master: MasterCli, timeoutMs: number): Promis
       return undefined;
     });
     if (!procs || procs.master.reloads <= before.master.reloads) continue;
+    // `[failed: N]` counts the reloads rejected in a row (measured on 2.6: 1, 2, then 0
+    // after one that loads), so after this reload it is 0 exactly when it loaded.
     if (procs.failedReloads > 0) return { kind: "rejected", procs };
     const fresh = procs.workers.map((w) => w.pid).filter((p) => !old.has(p));
     if (!fresh.length) {
@@ -126,6 +128,8 @@ export interface ReloadTarget {
   readonly pidPath: string;
   readonly configFile: string;
   readonly timeoutMs: number;
+  /** false: a master CLI that does not answer fails the reload (no SIGUSR2). */
+  readonly signalFallback: boolean;
 }
 
 /**
@@ -153,6 +157,12 @@ export async function reloadHaproxy(t: ReloadTarget): Promise<
           `${outcome.procs.workers.map((w) => w.pid).join(", ")} serve the previous config`,
       };
     case "unreachable": {
+      if (!t.signalFallback) {
+        return {
+          kind: "failed",
+          detail: `HAProxy's master CLI ${t.master.socketPath} does not answer (${outcome.detail})`,
+        };
+      }
       // Started without -S: the pid file names the master; a signal reloads it.
       const signalled = await reloadBySignal(t.pidPath, t.configFile, t.api, t.timeoutMs);
       if (signalled.ok) return { kind: "reloaded" };

@@ -20,6 +20,7 @@ import type { NginxBinary } from "./binary.ts";
 import type { NginxOptions } from "./options.ts";
 import { workerShutdownTimeoutMsOf } from "./config_text.ts";
 import { childrenOf, type ProcInfo, readProc } from "./process.ts";
+import { inspectMaster } from "./master.ts";
 import type { OwnMaster } from "./watch.ts";
 
 /**
@@ -89,16 +90,34 @@ export function ownNginxArgv(
  */
 export async function startOwnNginx(
   binary: NginxBinary,
-  options: Pick<NginxOptions, "configurationFile" | "prefix">,
+  options: Pick<NginxOptions, "configurationFile" | "prefix" | "pidPath">,
   logger: Logger,
 ): Promise<{ readonly own: OwnNginx; readonly text: string }> {
   const file = options.configurationFile;
   const text = await Deno.readTextFile(file);
-  const why = whyNotSupervisable(text, file);
+  const why = whyNotSupervisable(text, file) ?? whyStillServed(binary, options);
   if (why !== undefined) throw new Error(why);
   const own = new OwnNginx({ binary, options, logger, stopTimeoutMs: stopDeadlineMs(text) });
   await own.start();
   return { own, text };
+}
+
+/**
+ * An nginx left running on our file by an aurproxy killed with SIGKILL. With `reuseport`
+ * (the default) a new nginx binds the same ports beside it and the kernel splits the
+ * connections between them, the orphan serving a config nobody updates: refuse instead.
+ */
+function whyStillServed(
+  binary: NginxBinary,
+  options: Pick<NginxOptions, "configurationFile" | "pidPath">,
+): string | undefined {
+  const check = inspectMaster(options.pidPath, options.configurationFile, binary);
+  if (check.kind !== "ours") return undefined;
+  const pid = check.proc.pid;
+  return `an nginx (pid ${pid}, from ${options.pidPath}) already runs ` +
+    `${options.configurationFile}, left by an earlier aurproxy: a second one would share its ` +
+    `ports and it would go on serving a config nobody updates; stop it (kill -QUIT ${pid}) ` +
+    `and start aurproxy again`;
 }
 
 /**

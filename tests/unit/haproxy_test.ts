@@ -5,6 +5,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { haproxyBackend } from "../../lib/backends/haproxy/kind.ts";
 import { liveServers, readLayout, structureOf } from "../../lib/backends/haproxy/layout_file.ts";
+import { DOTDOT_PASSES, normalisedPathRules } from "../../lib/backends/haproxy/normalised_path.ts";
 import { renderHaproxy } from "../../lib/backends/haproxy/render.ts";
 import { runtimeCommands, stateDifferences } from "../../lib/backends/haproxy/runtime_changes.ts";
 import { parseServersState } from "../../lib/backends/haproxy/server_state.ts";
@@ -185,16 +186,55 @@ Deno.test("haproxy render: nginx's precedence as rule order (exact, longest pref
     routes: [{ locations: ["/", "= /exact", "/a/b/"], ports: [9001] }],
   }]);
   const text = renderHaproxy(snap, { pidPath: "/p", statsSocket: "/s", layout: new Map() });
-  const order = [...text.matchAll(/set-var\(txn\.loc\) str\(\w+\) if (\{ path(?:_beg)? \S+ \})/g)]
-    .map((m) => m[1]);
+  const order = [
+    ...text.matchAll(/set-var\(txn\.loc\) str\(\w+\) if (\{ var\(txn\.uri\) -m \w+ \S+ \})/g),
+  ].map((m) => m[1]);
   deepStrictEqual(order, [
-    "{ path /exact }",
-    "{ path /a/b }",
-    "{ path_beg /health/private }",
-    "{ path_beg /health }",
-    "{ path_beg /a/b/ }",
-    "{ path_beg / }",
+    "{ var(txn.uri) -m str /exact }",
+    "{ var(txn.uri) -m str /a/b }",
+    "{ var(txn.uri) -m beg /health/private }",
+    "{ var(txn.uri) -m beg /health }",
+    "{ var(txn.uri) -m beg /a/b/ }",
+    "{ var(txn.uri) -m beg / }",
   ]);
   ok(text.includes("    timeout server 5s\n"), "a bare nginx number is seconds");
   ok(text.includes("redirect code 301 location /a/b/ if"), "/a/b redirects to /a/b/");
+});
+
+Deno.test("haproxy render: locations match the path as nginx normalises it; the request is forwarded as sent", () => {
+  const snap = snapshot([
+    { hosts: ["a.test"], ports: [8080], routes: [{ locations: ["/"], ports: [9001] }] },
+    {
+      hosts: ["b.test"],
+      ports: [8080],
+      context: { location_blacklist: ["/admin"] },
+      routes: [{ locations: ["= /x"], ports: [9002] }],
+    },
+  ]);
+  const text = renderHaproxy(snap, { pidPath: "/p", statsSocket: "/s", layout: new Map() });
+  const frontend = text.slice(text.indexOf("frontend http_8080"));
+  const rules = frontend.split("\n").filter((l) => l.startsWith("    http-request"));
+  // Normalised first (a bad path is nginx's 400 before anything else), then the body limit.
+  deepStrictEqual(rules.slice(0, 3), normalisedPathRules());
+  ok(rules[3].includes("deny_status 413"));
+  // A path with nothing to normalise is copied; only the others are decoded and rewritten.
+  ok(rules[0].endsWith("set-var(txn.uri) path if !{ path_sub % // /. }"));
+  const chain = rules[1].match(
+    /set-var\(txn\.uri\) path,(.*) unless \{ var\(txn\.uri\) -m found \}$/,
+  );
+  ok(chain, rules[1]);
+  ok(chain[1].startsWith("regsub(%00,%zz,g),url_dec,regsub(//+,/,g),"), chain[1]);
+  strictEqual(chain[1].split(String.raw`[^/]+/\.\.`).length - 1, DOTDOT_PASSES);
+  ok(
+    rules[2].includes(
+      "deny_status 400 if !{ var(txn.uri) -m found } || { var(txn.uri) -m sub /../ }",
+    ),
+  );
+  // Every location, of every kind and virtual host, matches on the normalised copy.
+  const locs = rules.filter((l) => l.includes("set-var(txn.loc)"));
+  ok(locs.length >= 3);
+  for (const l of locs) ok(/\{ var\(txn\.uri\) -m (str|beg) \/\S* \}/.test(l), l);
+  ok(!/\{ path(_beg)? /.test(frontend), "no location on the raw path");
+  // Nothing rewrites what is forwarded (nginx's proxy_pass without a URI part).
+  ok(!/set-path|set-uri|normalize-uri|set-query/.test(text));
 });

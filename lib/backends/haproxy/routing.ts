@@ -3,8 +3,10 @@
  * - the server (virtual host) by `Host`, port stripped, case-insensitive: an exact name,
  *   then the longest `*.suffix` name, then the longest `prefix.*` name, then the port's
  *   `default_server`, else the first server on the port (nginx's order);
- * - within it the location by path: an exact `= /path` first, then the longest prefix
- *   (`/api`, `^~ /api`), whichever kind declared it (health route, blacklist, route);
+ * - within it the location by path, matched on the path as nginx normalises it (decoded,
+ *   `//` merged, dot segments resolved: `normalised_path.ts`) while the request is
+ *   forwarded unchanged: an exact `= /path` first, then the longest prefix (`/api`,
+ *   `^~ /api`), whichever kind declared it (health route, blacklist, route);
  * - then the location's action: 200 for the health route, 403 for a blacklisted one
  *   (nginx's `deny all`), the route's backend, or its `empty_endpoint_status_code` while
  *   the backend has no usable server; a path no location matches is 404. An old worker
@@ -27,6 +29,7 @@ import type { Context } from "../../model/config.ts";
 import type { ServerSnapshot } from "../../model/snapshot.ts";
 import { isTrue } from "../../config/context.ts";
 import { bodyLimit, ctx, haproxyTime } from "./context_map.ts";
+import { normalisedPathRules, pathCondition } from "./normalised_path.ts";
 
 /** One location of a server and what answers it. */
 interface Location {
@@ -123,7 +126,7 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
   servers.forEach((s, i) => {
     const vh = multi ? `{ var(txn.vh) -m int ${i} } ` : "";
     for (const l of locationsOf(s, i)) {
-      const match = l.exact ? `{ path ${l.path} }` : `{ path_beg ${l.path} }`;
+      const match = pathCondition(l.exact, l.path);
       // Only a proxied location redirects: nginx answers an empty one itself.
       const live = l.action.kind === "redirect" ? ` { nbsrv(${l.action.backend}) gt 0 }` : "";
       locRules.push(
@@ -160,9 +163,10 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
     # request, answered with "Connection: close", instead of closing it while the client
     # may be sending on it (a request lost). Bounded by hard-stop-after.
     option idle-close-on-response
-${c.access_log === false || c.access_log === "off" ? "" : "    option httplog\n"}${bodyLimit(c)}${
-    [...hostRules(servers), ...locRules, ...actions].join("\n")
+${c.access_log === false || c.access_log === "off" ? "" : "    option httplog\n"}${
+    normalisedPathRules().join("\n")
   }
+${bodyLimit(c)}${[...hostRules(servers), ...locRules, ...actions].join("\n")}
     http-request return status 404 if ${unset("loc")}
 ${backends.join("\n")}
 `;

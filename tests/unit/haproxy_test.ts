@@ -198,3 +198,26 @@ Deno.test("haproxy render: nginx's precedence as rule order (exact, longest pref
   ok(text.includes("    timeout server 5s\n"), "a bare nginx number is seconds");
   ok(text.includes("redirect code 301 location /a/b/ if"), "/a/b redirects to /a/b/");
 });
+
+Deno.test("haproxy render: the access log as nginx's (on by default to stdout; off: no per-request log)", () => {
+  const render = (context: Record<string, unknown>) =>
+    renderHaproxy(
+      snapshot([{ ports: [8080], routes: [{ locations: ["/"], ports: [9001] }] }], context),
+      { pidPath: "/p", statsSocket: "/s", layout: new Map() },
+    );
+  const on = render({});
+  ok(on.includes("    log stdout format raw local0 info\n"), on);
+  ok(on.includes("    option httplog\n"), on);
+  for (const off of [render({ access_log: "off" }), render({ access_log: false })]) {
+    ok(!/^\s*(log|option httplog)\b/m.test(off), off);
+  }
+});
+
+Deno.test("haproxy render: a port of one route at one location tests it directly (no variable)", () => {
+  const text = renderHaproxy(SNAP, { pidPath: "/p", statsSocket: "/s", layout: new Map() });
+  const frontend = text.slice(text.indexOf("frontend "), text.indexOf("\nbackend "));
+  ok(!frontend.includes("set-var"), frontend);
+  ok(frontend.includes("    http-request return status 404 if !{ path_beg / }\n"), frontend);
+  ok(/http-request return status \d+ if \{ nbsrv\(\S+\) eq 0 \} !\{ stopping \}/.test(frontend));
+  ok(/^ {4}default_backend \S+$/m.test(frontend), frontend);
+});

@@ -11,8 +11,9 @@
  * - `churn`: wrk with keep-alive connections while a member is replaced 10 times a second
  *   for `--churn-seconds` (60), against the same stack without churn (haproxy/churn.ts).
  * - `dataplane`: wrk keep-alive through aurproxy's HAProxy config, a hand-written minimal
- *   HAProxy config and aurproxy's nginx config on the same backends, `--rounds` rounds of
- *   `--seconds` (haproxy/dataplane.ts).
+ *   HAProxy config, a hand-written one with the same features and aurproxy's nginx config
+ *   on the same backends, `--rounds` rounds of `--seconds` (haproxy/dataplane.ts); alone:
+ *   `--cases=dataplane`.
  *
  *   deno run -A bench/haproxy.ts [--cases=latency,ramp,churn,dataplane] [--trials=20]
  *     [--churn-seconds=60] [--members=100] [--ramp-seconds=10] [--rounds=3] [--seconds=5]
@@ -141,6 +142,9 @@ function churnRows(rs: ChurnResult[]): Row[] {
 function dataplaneRows(d: DataplaneResult): Row[] {
   const hand = d["hand-written HAProxy"].map((w) => w.rps);
   const ratio = (xs: number[]) => med(xs.map((x, i) => x / hand[i]));
+  const rel = (xs: number[], ys: number[]) => Number(med(xs.map((x, i) => x / ys[i])).toFixed(3));
+  const feat = d["hand-written HAProxy, same features"].map((w) => w.rps);
+  const featOff = d["hand-written HAProxy, same features, access_log off"].map((w) => w.rps);
   const hap = d["aurproxy HAProxy"].map((w) => w.rps);
   const hapOff = d["aurproxy HAProxy, access_log off"].map((w) => w.rps);
   const ngx = d["aurproxy nginx"].map((w) => w.rps);
@@ -163,6 +167,21 @@ function dataplaneRows(d: DataplaneResult): Row[] {
       metric: "aurproxy HAProxy, access_log off / hand-written HAProxy: per-round ratio, median",
       value: Number(ratio(hapOff).toFixed(3)),
       target: ">= 0.97",
+    },
+    {
+      metric: "hand-written HAProxy with the same features, access_log off / hand-written " +
+        "minimal: per-round ratio, median (what the features cost)",
+      value: rel(featOff, hand),
+    },
+    {
+      metric: "aurproxy HAProxy / hand-written HAProxy with the same features (both logging): " +
+        "per-round ratio, median (what aurproxy's rendering costs)",
+      value: rel(hap, feat),
+    },
+    {
+      metric: "aurproxy HAProxy, access_log off / hand-written HAProxy with the same features, " +
+        "access_log off: per-round ratio, median",
+      value: rel(hapOff, featOff),
     },
     {
       metric: "aurproxy nginx: keep-alive req/s, baseline hand-written HAProxy",

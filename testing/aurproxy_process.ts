@@ -107,7 +107,7 @@ export async function spawnAurproxy(
   let alive = true;
   let exit: Exit | undefined;
   const drained = Promise.all([
-    readLines(child.stdout, [], raw),
+    o.discardStdout ? undefined : readLines(child.stdout, [], raw),
     readLines(child.stderr, lines, raw),
   ]).catch(() => {});
   const exited = child.status.then(async (s) => {

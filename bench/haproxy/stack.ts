@@ -65,12 +65,15 @@ export async function startProxy(
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2));
   let proc: AurproxyProcess;
   try {
+    // The proxy's access log (both backends: to stdout by default) goes to /dev/null, as
+    // a container's output goes to a log driver outside the proxy: what it costs here is
+    // the proxy's own formatting and writes, not this process keeping every line.
     proc = await startAurproxy(mgmt, [
       `--config=${dir}/config.json`,
       "--supervise",
       "--log-level=warn",
       ...(o.flags ?? []),
-    ], { startTimeoutMs: 30_000 });
+    ], { startTimeoutMs: 30_000, discardStdout: true });
   } catch (e) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;

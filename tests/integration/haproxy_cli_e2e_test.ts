@@ -2,7 +2,8 @@
  * `"backend": "haproxy"` end to end through the CLI: a real ZooKeeper, `aurproxy run
  * --supervise` (HAProxy as its child), real backends. Members announced in the registry
  * reach traffic through HAProxy's runtime API without a reload (the master and worker
- * pids stay); a member whose session ends leaves; quitting stops HAProxy.
+ * pids stay); a member whose session ends leaves; each request's access log line is on
+ * aurproxy's stdout; quitting stops HAProxy.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert";
 import { MasterCli } from "../../lib/backends/haproxy/master_cli.ts";
@@ -69,6 +70,17 @@ Deno.test("haproxy e2e: run --supervise with a ZooKeeper source; joins and leave
       ok(member);
       await waitFor("b serves", async () => (await servedBy(port, 6)).has("b"));
       deepStrictEqual(await pids(), before, "joined without a reload");
+      // HAProxy's access log reaches aurproxy's stdout, as nginx's does under --supervise.
+      await httpGet(port, "/logged-request");
+      await waitFor(
+        "the request's log line on aurproxy's stdout",
+        () =>
+          Promise.resolve(
+            p.output().split("\n").some((l) =>
+              l.includes("GET /logged-request") && l.includes("http_")
+            ),
+          ),
+      );
       await registry.close();
       await waitFor("a left", async () => {
         const seen = await servedBy(port, 6);

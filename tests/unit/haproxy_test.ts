@@ -238,3 +238,30 @@ Deno.test("haproxy render: locations match the path as nginx normalises it; the 
   // Nothing rewrites what is forwarded (nginx's proxy_pass without a URI part).
   ok(!/set-path|set-uri|normalize-uri|set-query/.test(text));
 });
+
+Deno.test("haproxy render: the access log as nginx's (on by default to stdout; off: no per-request log)", () => {
+  const render = (context: Record<string, unknown>) =>
+    renderHaproxy(
+      snapshot([{ ports: [8080], routes: [{ locations: ["/"], ports: [9001] }] }], context),
+      { pidPath: "/p", statsSocket: "/s", layout: new Map() },
+    );
+  const on = render({});
+  ok(on.includes("    log stdout format raw local0 info\n"), on);
+  ok(on.includes("    option httplog\n"), on);
+  for (const off of [render({ access_log: "off" }), render({ access_log: false })]) {
+    ok(!/^\s*(log|option httplog)\b/m.test(off), off);
+  }
+});
+
+Deno.test("haproxy render: a port of one route at one location tests it directly (no location variable)", () => {
+  const text = renderHaproxy(SNAP, { pidPath: "/p", statsSocket: "/s", layout: new Map() });
+  const frontend = text.slice(text.indexOf("frontend "), text.indexOf("\nbackend "));
+  // Only the normalised path is set (as for every port), no location variable.
+  ok(!frontend.includes("set-var(txn.loc)") && !frontend.includes("set-var(txn.vh)"), frontend);
+  ok(
+    frontend.includes("    http-request return status 404 if !{ var(txn.uri) -m beg / }\n"),
+    frontend,
+  );
+  ok(/http-request return status \d+ if \{ nbsrv\(\S+\) eq 0 \} !\{ stopping \}/.test(frontend));
+  ok(/^ {4}default_backend \S+$/m.test(frontend), frontend);
+});

@@ -1,7 +1,8 @@
 /**
  * HAProxy as aurproxy's own child (`run --supervise`): `haproxy -W -db -f FILE -S MASTER`,
  * the master in the foreground with its workers in its process group, as a
- * `SupervisedProxy` (`../supervised_process.ts`): its Supervisor forwards its stderr into aurproxy's log, restarts it with
+ * `SupervisedProxy` (`../supervised_process.ts`): its Supervisor forwards its stderr into
+ * aurproxy's log, passes its stdout (the access log) on as aurproxy's, restarts it with
  * backoff when it dies (on the live file, which always holds the running state, runtime
  * changes included) and stops it with SIGUSR1 (soft stop: workers finish their
  * connections), SIGKILL to the group at the deadline. It is up once its master CLI lists
@@ -60,6 +61,9 @@ export class HaproxyProcess {
       stopSignal: "SIGUSR1",
       stopTimeoutMs: o.stopTimeoutMs,
       backoff: o.backoff,
+      // The access log (`log stdout` by default, as nginx's `access_log /dev/stdout`) goes
+      // where aurproxy's stdout goes: the container's or task's output.
+      stdout: "inherit",
       levelOf,
       accepting: () => this.#answers(),
       notAccepting: "had no worker",

@@ -118,8 +118,31 @@ function hostRules(servers: readonly ServerSnapshot[]): string[] {
   return rules;
 }
 
-function frontend(port: number, servers: readonly ServerSnapshot[], c: Context): string {
+/**
+ * The rules of a port with one server and one location, a route (the common `/`): its
+ * match and its action tested directly, with no variable to set and read back. The same
+ * answers as the general rules; about 5 % more requests a second (bench/README.md).
+ */
+function oneRouteRules(l: Location): string[] | undefined {
+  if (l.action.kind !== "route") return undefined;
+  const { backend, empty } = l.action;
+  // On nginx's normalised path, as every location (normalised_path.ts).
+  const match = pathCondition(l.exact, l.path);
+  return [
+    `    http-request return status 404 if !${match}`,
+    `    http-request return status ${empty} if { nbsrv(${backend}) eq 0 } !{ stopping }`,
+    `    default_backend ${backend}`,
+  ];
+}
+
+/** The routing rules of a port: the server by `Host`, the location by path, its action. */
+function rulesOf(servers: readonly ServerSnapshot[]): string[] {
   const multi = servers.length > 1;
+  if (!multi) {
+    const locations = locationsOf(servers[0], 0);
+    const one = locations.length === 1 ? oneRouteRules(locations[0]) : undefined;
+    if (one) return one;
+  }
   const locRules: string[] = [];
   const actions: string[] = [];
   const backends: string[] = [];
@@ -153,6 +176,16 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
       }
     }
   });
+  return [
+    ...hostRules(servers),
+    ...locRules,
+    ...actions,
+    `    http-request return status 404 if ${unset("loc")}`,
+    ...backends,
+  ];
+}
+
+function frontend(port: number, servers: readonly ServerSnapshot[], c: Context): string {
   // nginx's send_timeout, of the port's first server (HAProxy has one per frontend).
   const timeout = haproxyTime(ctx(servers[0].context, "send_timeout", 60));
   return `frontend http_${port}
@@ -166,9 +199,7 @@ function frontend(port: number, servers: readonly ServerSnapshot[], c: Context):
 ${c.access_log === false || c.access_log === "off" ? "" : "    option httplog\n"}${
     normalisedPathRules().join("\n")
   }
-${bodyLimit(c)}${[...hostRules(servers), ...locRules, ...actions].join("\n")}
-    http-request return status 404 if ${unset("loc")}
-${backends.join("\n")}
+${bodyLimit(c)}${rulesOf(servers).join("\n")}
 `;
 }
 

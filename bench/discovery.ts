@@ -28,7 +28,7 @@
 import { taskRunFlags } from "../testing/entry_points.ts";
 import { parseArgs } from "node:util";
 import { startZooKeeper } from "../testing/zookeeper.ts";
-import { percentile, report, type Row } from "./lib.ts";
+import { percentile, report, type Row, selectCases } from "./lib.ts";
 import { latency, type LatencyResult } from "./discovery/latency.ts";
 import { jobChurn, scale, start } from "./discovery/scale.ts";
 import { STEP_LABELS, STEPS } from "./discovery/trace.ts";
@@ -47,12 +47,7 @@ const { values } = parseArgs({
     tag: { type: "string", default: "" },
   },
 });
-const cases = values.cases.split(",");
-const unknown = cases.filter((c) => !ALL_CASES.includes(c));
-if (unknown.length) {
-  console.error(`unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.join(", ")}`);
-  Deno.exit(2);
-}
+const cases = selectCases(values.cases, ALL_CASES);
 const churnSeconds = Number(values["churn-seconds"]);
 const context = JSON.parse(values.context) as Record<string, unknown>;
 // aurproxy runs as `deno task run` runs it (its V8 flags included), plus any given here.

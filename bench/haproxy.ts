@@ -25,7 +25,7 @@
 
 import { parseArgs } from "node:util";
 import { startZooKeeper } from "../testing/zookeeper.ts";
-import { percentile, report, type Row } from "./lib.ts";
+import { percentile, report, type Row, selectCases } from "./lib.ts";
 import { churn, type ChurnResult } from "./haproxy/churn.ts";
 import { dataplane, type DataplaneResult } from "./haproxy/dataplane.ts";
 import { latency, type LatencyResult } from "./haproxy/latency.ts";
@@ -47,12 +47,7 @@ const { values } = parseArgs({
     tag: { type: "string", default: "" },
   },
 });
-const cases = values.cases.split(",");
-const unknown = cases.filter((c) => !ALL_CASES.includes(c));
-if (unknown.length) {
-  console.error(`unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.join(", ")}`);
-  Deno.exit(2);
-}
+const cases = selectCases(values.cases, ALL_CASES);
 const quick = values.quick;
 const trials = quick ? 5 : Number(values.trials);
 const churnSeconds = quick ? 6 : Number(values["churn-seconds"]);

@@ -168,3 +168,17 @@ export async function report(
   );
   console.log(`(written to bench/results/${name}.json)`);
 }
+
+/**
+ * The cases a benchmark's `--cases=a,b` names, every one known; an unknown one is a usage
+ * error (exit 2, naming the known ones).
+ */
+export function selectCases(spec: string, known: readonly string[]): string[] {
+  const cases = spec.split(",");
+  const unknown = cases.filter((c) => !known.includes(c));
+  if (unknown.length) {
+    console.error(`unknown case(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
+    Deno.exit(2);
+  }
+  return cases;
+}

@@ -14,10 +14,10 @@
  * @module
  */
 
-import { httpGet } from "../../testing/http.ts";
 import { waitFor } from "../../testing/ports.ts";
 import type { TestZooKeeper } from "../../testing/zookeeper.ts";
 import { epochMs } from "../lib.ts";
+import { startAnswerPoller } from "../answer_poller.ts";
 import { backend, jobPath, registry, startAurproxy } from "./aurproxy.ts";
 import { chainAfter, type Step, stepDurations } from "./trace.ts";
 
@@ -73,27 +73,8 @@ export async function latency(zk: TestZooKeeper, o: LatencyOptions): Promise<Lat
     requests: 0,
     failed: 0,
   };
-  const first = new Map<string, number>();
-  const last = new Map<string, number>();
-  let polling = true;
-  let requests = 0, failed = 0;
-  const poller = (async () => {
-    while (polling) {
-      let who = "";
-      try {
-        const r = await httpGet(ap.proxyPort, "/", { timeoutMs: 5000 });
-        if (r.status === 200) who = r.body;
-      } catch {
-        // Counted as failed below.
-      }
-      requests++;
-      if (!who) failed++;
-      const at = epochMs();
-      if (!first.has(who)) first.set(who, at);
-      last.set(who, at);
-      if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
-    }
-  })();
+  const poller = startAnswerPoller(ap.proxyPort, { pauseMs: o.pauseMs });
+  const { first, last } = poller;
   const trialBackends: ReturnType<typeof backend>[] = [];
   const members: string[] = [];
   const created: number[] = [];
@@ -164,12 +145,11 @@ export async function latency(zk: TestZooKeeper, o: LatencyOptions): Promise<Lat
       );
     }
   } finally {
-    polling = false;
-    await poller;
+    await poller.stop();
     await ap.stop();
     await reg.close();
     await base.close();
     for (const b of trialBackends) await b.close();
   }
-  return { ...out, requests, failed };
+  return { ...out, ...poller.counts() };
 }

@@ -8,11 +8,11 @@
  * @module
  */
 
-import { httpGet } from "../../testing/http.ts";
 import { waitFor } from "../../testing/ports.ts";
 import type { TestZooKeeper } from "../../testing/zookeeper.ts";
 import { backend, jobPath, registry } from "../discovery/aurproxy.ts";
 import { epochMs } from "../lib.ts";
+import { startAnswerPoller } from "../answer_poller.ts";
 import { auroraSource, type Kind, startProxy } from "./stack.ts";
 
 /** What one kind's trials measured. */
@@ -41,26 +41,8 @@ export async function latency(
     flags: ["--max-update-frequency=0", "--weight-adjustment-delay-seconds=0"],
   });
   const out = { joins: [] as number[], leaves: [] as number[] };
-  const first = new Map<string, number>();
-  const last = new Map<string, number>();
-  let polling = true;
-  let requests = 0, failed = 0;
-  const poller = (async () => {
-    while (polling) {
-      let who = "";
-      try {
-        const r = await httpGet(stack.port, "/", { timeoutMs: 5000 });
-        if (r.status === 200) who = r.body;
-      } catch {
-        // Counted as failed.
-      }
-      requests++;
-      if (!who) failed++;
-      const at = epochMs();
-      if (!first.has(who)) first.set(who, at);
-      last.set(who, at);
-    }
-  })();
+  const poller = startAnswerPoller(stack.port);
+  const { first, last } = poller;
   const trialBackends: ReturnType<typeof backend>[] = [];
   let reloadsAtStart = 0;
   try {
@@ -70,7 +52,7 @@ export async function latency(
       if (k === o.warmup) {
         out.joins.length = 0;
         out.leaves.length = 0;
-        requests = failed = 0;
+        poller.resetCounts();
         reloadsAtStart = await stack.reloads();
       }
       const b = backend(`t${k}`);
@@ -98,12 +80,10 @@ export async function latency(
       );
     }
     const reloads = (await stack.reloads()) - reloadsAtStart;
-    polling = false;
-    await poller;
-    return { ...out, requests, failed, reloads };
+    await poller.stop();
+    return { ...out, ...poller.counts(), reloads };
   } finally {
-    polling = false;
-    await poller;
+    await poller.stop();
     await stack.stop();
     await reg.close();
     await base.close();

@@ -12,7 +12,7 @@
 
 import type { ApplyResult } from "../backends/backend.ts";
 import type { Clock } from "../clock.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
+import { DEFAULT_BUCKETS, type MetricsRegistry } from "../metrics/registry.ts";
 import type { ProxySnapshot } from "../model/snapshot.ts";
 import type { PipelineListener } from "../pipeline/listener.ts";
 
@@ -26,20 +26,7 @@ const LATENCY = [
 ] as const;
 
 /** Bounds of the apply histogram: nginx -t and a reload take tens to hundreds of ms. */
-export const APPLY_BUCKETS: readonly number[] = [
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-  30,
-];
+export const APPLY_BUCKETS: readonly number[] = [...DEFAULT_BUCKETS, 30];
 /** Bounds of the latency histogram: throttling (`--max-update-frequency`) adds seconds. */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.05,
